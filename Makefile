@@ -1,0 +1,37 @@
+# Every target works on a fresh clone: the first call creates .venv and installs
+# from the repo's own files (requirements*.txt, package.json + package-lock.json).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: install test lint bench chaos run clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+chaos: $(STAMP)
+	$(BIN)/python -m backend.local.chaos --minutes 10 --report docs/RELIABILITY.md
+
+run: $(STAMP)
+	$(BIN)/python -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --server.enableStaticServing true --browser.gatherUsageStats false
+
+clean:
+	rm -rf $(VENV) node_modules .serverless .local
