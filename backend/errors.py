@@ -1,0 +1,40 @@
+"""Typed errors of the API. Each carries its HTTP status; ``backend.http`` maps them to responses in one place."""
+
+
+class ApiError(Exception):
+    """An error the client is told about: its message goes into ``{"error": ...}``."""
+
+    status = 500
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class ServiceUnavailable(ApiError):
+    """DynamoDB throttled us or cannot be reached: the client may retry."""
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None):
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+        super().__init__(message, headers=headers)
+
+
+class InternalError(ApiError):
+    """Anything unexpected. The message stays generic; the detail goes to the log only."""
+
+    status = 500

@@ -1,0 +1,86 @@
+"""DynamoDB behind a small interface. The client is injected; nothing here reads the environment."""
+
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backend import limits
+from backend.errors import InternalError, PayloadTooLarge, ServiceUnavailable
+from backend.items import Item
+from backend.timing import db_call
+
+log = logging.getLogger(__name__)
+
+
+def table_definition(table_name: str) -> dict:
+    """``create_table`` arguments of the key-value table, as serverless.yml declares it (for local use and tests)."""
+    return {
+        "TableName": table_name,
+        "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
+class DynamoStore:
+    """Reads and writes items of one table through a low-level boto3 DynamoDB client."""
+
+    def __init__(self, client, table_name: str):
+        self._client = client
+        self.table_name = table_name
+
+    def put(self, item: Item) -> None:
+        with _translated("write your key"), db_call():
+            self._client.put_item(TableName=self.table_name, Item=item.to_dynamodb())
+
+    def get(self, key: str) -> Item | None:
+        with _translated("retrieve your key"), db_call():
+            answer = self._client.get_item(TableName=self.table_name, Key={"key": {"S": key}})
+        attributes = answer.get("Item")
+        return Item.from_dynamodb(attributes) if attributes else None
+
+    def delete(self, key: str) -> bool:
+        """Deletes the key; True if it existed. Deleting a missing key is not an error."""
+        with _translated("delete your key"), db_call():
+            answer = self._client.delete_item(
+                TableName=self.table_name, Key={"key": {"S": key}}, ReturnValues="ALL_OLD"
+            )
+        return bool(answer.get("Attributes"))
+
+    def ping(self) -> None:
+        """Raises ServiceUnavailable unless the table can be reached and is usable."""
+        with _translated("reach the table", unavailable=True), db_call():
+            status = self._client.describe_table(TableName=self.table_name)["Table"].get("TableStatus")
+        if status not in ("ACTIVE", "UPDATING"):
+            raise ServiceUnavailable(f"The table is {status}.")
+
+
+class _translated:
+    """Turns SDK errors into the API's typed errors; the detail is logged, never sent to the client."""
+
+    def __init__(self, action: str, unavailable: bool = False):
+        self.action = action
+        self.unavailable = unavailable
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is None or not isinstance(error, (ClientError, BotoCoreError)):
+            return False
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+        message = error.response.get("Error", {}).get("Message", "") if isinstance(error, ClientError) else ""
+        if code in limits.THROTTLING_ERROR_CODES:
+            log.warning("DynamoDB throttled a request: %s", code)
+            raise ServiceUnavailable(
+                "DynamoDB is throttling requests; retry later.", retry_after_s=limits.THROTTLED_RETRY_AFTER_S
+            ) from error
+        if code == "ValidationException" and "size" in message.lower():
+            raise PayloadTooLarge(
+                f"The item exceeds DynamoDB's limit of {limits.MAX_ITEM_BYTES} bytes (400 KB)."
+            ) from error
+        log.error("DynamoDB call failed while trying to %s: %s %s", self.action, code or type(error).__name__, error)
+        if self.unavailable:
+            raise ServiceUnavailable(f"Unable to {self.action}.") from error
+        raise InternalError(f"Sorry, an error occurred while trying to {self.action}.") from error
