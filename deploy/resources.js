@@ -1,0 +1,236 @@
+'use strict';
+
+// CloudFormation fragments for serverless.yml that plain YAML cannot express: a replica list built
+// from a comma-separated param, one least-privilege role per function, and custom-domain resources
+// that exist only when --param domain=... is given. osls calls each export with { resolveVariable }.
+// Every check here runs at package time, offline, so a wrong param fails before anything is deployed.
+
+const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
+const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+
+// The only DynamoDB action each function calls (see backend/handlers/ and backend/store.py).
+const FUNCTION_ACTIONS = {
+  getKey: 'dynamodb:GetItem',
+  setKey: 'dynamodb:PutItem',
+  deleteKey: 'dynamodb:DeleteItem',
+  health: 'dynamodb:DescribeTable',
+};
+
+// Route 53 checks every 30 s and marks a region unhealthy after 3 failures in a row (AWS defaults).
+const HEALTH_CHECK_INTERVAL_SECONDS = 30;
+const HEALTH_CHECK_FAILURE_THRESHOLD = 3;
+
+function fail(message) {
+  // osls prints error.stack of a failing resolver; a stack that is just the message keeps the
+  // output to one readable line for a configuration mistake.
+  const error = new Error(`serverless.yml (deploy/resources.js): ${message}`);
+  error.stack = error.message;
+  throw error;
+}
+
+async function optionalParam(resolveVariable, name) {
+  // "${param:x, null}" yields null instead of failing when the param is absent.
+  const value = await resolveVariable(`param:${name}, null`);
+  if (value === null || value === undefined) return '';
+  return String(value).trim();
+}
+
+function parseRegions(text) {
+  const regions = text
+    .split(',')
+    .map((region) => region.trim())
+    .filter(Boolean);
+  if (regions.length === 0) fail('--param regions must list at least one region');
+  for (const region of regions) {
+    if (!REGION_PATTERN.test(region)) fail(`"${region}" in --param regions is not an AWS region name`);
+  }
+  if (new Set(regions).size !== regions.length) fail(`--param regions lists a region twice: ${text}`);
+  return regions;
+}
+
+async function replicas({ resolveVariable }) {
+  const regions = parseRegions(await optionalParam(resolveVariable, 'regions'));
+  const primaryRegion = await optionalParam(resolveVariable, 'primaryRegion');
+  if (!regions.includes(primaryRegion)) {
+    fail(`--param primaryRegion=${primaryRegion} must be one of --param regions=${regions.join(',')}`);
+  }
+  const deployingRegion = await resolveVariable('self:provider.region');
+  if (!regions.includes(deployingRegion)) {
+    fail(`the deploying region ${deployingRegion} has no replica: add it to --param regions`);
+  }
+  return regions.map((region) => ({
+    Region: region,
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+  }));
+}
+
+async function lambdaFunctionName(resolveVariable, functionKey) {
+  // osls names functions <service>-<stage>-<key>; its log group is /aws/lambda/<that name>.
+  const service = await resolveVariable('self:service');
+  const stage = await resolveVariable('sls:stage');
+  return `${service}-${stage}-${functionKey}`;
+}
+
+function roleFor(functionKey) {
+  return async ({ resolveVariable }) => {
+    const tableName = await resolveVariable('self:custom.tableName');
+    const functionName = await lambdaFunctionName(resolveVariable, functionKey);
+    return {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: `Runs ${functionName}: ${FUNCTION_ACTIONS[functionKey]} on table ${tableName} in this region only`,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: `${functionKey}-least-privilege`,
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'TableInThisRegion',
+                  Effect: 'Allow',
+                  Action: [FUNCTION_ACTIONS[functionKey]],
+                  Resource: {
+                    'Fn::Sub': `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${tableName}`,
+                  },
+                },
+                {
+                  // Lambda names the streams itself (date/[version]id), so the only wildcard left is
+                  // the stream name inside this function's own log group.
+                  Sid: 'OwnLogGroup',
+                  Effect: 'Allow',
+                  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                  Resource: {
+                    'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    };
+  };
+}
+
+async function customDomain({ resolveVariable }) {
+  const domain = (await optionalParam(resolveVariable, 'domain')).toLowerCase().replace(/\.$/, '');
+  if (!domain) return {};
+  if (!DOMAIN_PATTERN.test(domain)) fail(`--param domain=${domain} is not a valid DNS name`);
+
+  const deployingRegion = await resolveVariable('self:provider.region');
+  const stage = await resolveVariable('sls:stage');
+  const instanceId = await resolveVariable('sls:instanceId');
+
+  const certificateArn = await optionalParam(resolveVariable, 'certificateArn');
+  const certificate = CERTIFICATE_ARN_PATTERN.exec(certificateArn);
+  if (!certificate) {
+    fail('--param domain needs --param certificateArn=<ACM certificate ARN for the domain in the deploying region>');
+  }
+  if (certificate[1] !== deployingRegion) {
+    fail(`a regional API needs its certificate in ${deployingRegion}; --param certificateArn is in ${certificate[1]}`);
+  }
+
+  const hostedZoneId = await optionalParam(resolveVariable, 'hostedZoneId');
+  const hostedZoneName = await optionalParam(resolveVariable, 'hostedZoneName');
+  let hostedZone;
+  if (hostedZoneId) {
+    if (!HOSTED_ZONE_ID_PATTERN.test(hostedZoneId)) fail(`--param hostedZoneId=${hostedZoneId} is not a Route 53 zone id`);
+    hostedZone = { HostedZoneId: hostedZoneId };
+  } else if (hostedZoneName) {
+    const zone = hostedZoneName.toLowerCase().replace(/\.$/, '');
+    if (domain !== zone && !domain.endsWith(`.${zone}`)) fail(`--param domain=${domain} is not inside zone ${zone}`);
+    hostedZone = { HostedZoneName: `${zone}.` };
+  } else {
+    fail('--param domain needs --param hostedZoneName=<zone, e.g. example.com> or --param hostedZoneId=<Z...>');
+  }
+
+  return {
+    Resources: {
+      // The same name in every region; each region's API Gateway serves it with that region's certificate.
+      ApiRegionalDomainName: {
+        Type: 'AWS::ApiGateway::DomainName',
+        Properties: {
+          DomainName: domain,
+          EndpointConfiguration: { Types: ['REGIONAL'] },
+          RegionalCertificateArn: certificateArn,
+          SecurityPolicy: 'TLS_1_2',
+        },
+      },
+      // Maps the domain's root to the dev stage, which the deployment creates: wait for it.
+      ApiBasePathMapping: {
+        Type: 'AWS::ApiGateway::BasePathMapping',
+        DependsOn: [`ApiGatewayDeployment${instanceId}`],
+        Properties: {
+          DomainName: { Ref: 'ApiRegionalDomainName' },
+          RestApiId: { Ref: 'ApiGatewayRestApi' },
+          Stage: stage,
+        },
+      },
+      // Probes this region's own execute-api host, not the shared name, so a failure is this region's.
+      ApiHealthCheck: {
+        Type: 'AWS::Route53::HealthCheck',
+        Properties: {
+          HealthCheckConfig: {
+            Type: 'HTTPS',
+            FullyQualifiedDomainName: {
+              'Fn::Sub': '${ApiGatewayRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}',
+            },
+            Port: 443,
+            ResourcePath: `/${stage}/_health`,
+            RequestInterval: HEALTH_CHECK_INTERVAL_SECONDS,
+            FailureThreshold: HEALTH_CHECK_FAILURE_THRESHOLD,
+          },
+          HealthCheckTags: [{ Key: 'Name', Value: { 'Fn::Sub': `${domain} \${AWS::Region}` } }],
+        },
+      },
+      // One latency record per region under the same name; Route 53 answers with the closest healthy one.
+      ApiLatencyRecord: {
+        Type: 'AWS::Route53::RecordSet',
+        Properties: {
+          ...hostedZone,
+          Name: `${domain}.`,
+          Type: 'A',
+          SetIdentifier: deployingRegion,
+          Region: deployingRegion,
+          HealthCheckId: { Ref: 'ApiHealthCheck' },
+          AliasTarget: {
+            DNSName: { 'Fn::GetAtt': ['ApiRegionalDomainName', 'RegionalDomainName'] },
+            HostedZoneId: { 'Fn::GetAtt': ['ApiRegionalDomainName', 'RegionalHostedZoneId'] },
+            EvaluateTargetHealth: true,
+          },
+        },
+      },
+    },
+    Outputs: {
+      RegionalDomainName: {
+        Description: 'API Gateway regional host behind the latency record of this region',
+        Value: { 'Fn::GetAtt': ['ApiRegionalDomainName', 'RegionalDomainName'] },
+      },
+      CustomDomainUrl: {
+        Description: 'The latency-routed URL (the closest healthy region answers)',
+        Value: `https://${domain}`,
+      },
+    },
+  };
+}
+
+module.exports = {
+  replicas,
+  customDomain,
+  getKeyRole: roleFor('getKey'),
+  setKeyRole: roleFor('setKey'),
+  deleteKeyRole: roleFor('deleteKey'),
+  healthRole: roleFor('health'),
+};
