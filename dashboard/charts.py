@@ -88,10 +88,15 @@ def _empty(title: str, message: str) -> go.Figure:
 
 
 def successful(samples: pd.DataFrame) -> pd.DataFrame:
-    """Samples that measured an answer: no transport error and a latency. 4xx answers count (they are answers)."""
+    """Samples that measured an answer, as the engine's `ok` column says (2xx, or a 404 on a read).
+
+    Frames without `ok` (hand-made ones) fall back to: no error text, a latency, and a status below 500.
+    """
     if samples.empty:
         return samples
     ok = samples["latency_ms"].notna()
+    if "ok" in samples.columns:
+        return samples[ok & samples["ok"].fillna(False).astype(bool)]
     if "error" in samples.columns:
         error = samples["error"]
         ok &= error.isna() | (error.astype(str).str.len() == 0)
@@ -204,7 +209,11 @@ def latency_timeseries(samples: pd.DataFrame, title: str = "Latency over the run
     """Every sample as a point (WebGL above WEBGL_THRESHOLD points); failed requests as red crosses at the top."""
     if samples.empty:
         return _empty(title, "No samples yet")
-    elapsed = _elapsed_seconds(samples["timestamp"])
+    # The engine's elapsed_s is on the monotonic clock: better than wall-clock timestamps when present.
+    if "elapsed_s" in samples.columns and samples["elapsed_s"].notna().all():
+        elapsed = samples["elapsed_s"].to_numpy(dtype=float)
+    else:
+        elapsed = _elapsed_seconds(samples["timestamp"])
     frame = samples.assign(_elapsed=elapsed)
     ok = successful(frame)
     scatter = go.Scattergl if len(frame) > WEBGL_THRESHOLD else go.Scatter
@@ -228,30 +237,23 @@ def latency_timeseries(samples: pd.DataFrame, title: str = "Latency over the run
     return _styled(fig, title, x_title="time since start of run (s)", y_title=LATENCY_AXIS)
 
 
-def latency_breakdown(samples: pd.DataFrame, title: str = "Where the time goes (median per request)") -> go.Figure:
-    """Stacked medians per target: network (client↔gateway), function (handler minus DynamoDB) and DynamoDB.
+def latency_breakdown(parts: pd.DataFrame, title: str = "Where the time goes (median per request)") -> go.Figure:
+    """Stacked medians per target: network, function outside DynamoDB, DynamoDB.
 
-    Uses the Server-Timing split the API returns: `server_db_ms` is the DynamoDB call, `server_app_ms` the
-    whole handler including it, `network_ms` the rest of the round trip as the client saw it.
+    `parts` is the engine's `stats.breakdown(samples)`: index = target, columns network_ms, app_ms, db_ms,
+    from the Server-Timing header the API returns (app = handler time, db = its DynamoDB call).
     """
-    ok = successful(samples)
-    needed = {"server_app_ms", "server_db_ms", "network_ms"}
-    if ok.empty or not needed.issubset(ok.columns):
+    needed = {"network_ms", "app_ms", "db_ms"}
+    if parts is None or parts.empty or not needed.issubset(parts.columns):
         return _empty(title, "No Server-Timing data yet")
-    rows = []
-    for target in _targets_in_order(ok):
-        part = ok[ok["target"].astype(str) == target]
-        db = float(pd.to_numeric(part["server_db_ms"], errors="coerce").median())
-        app = float(pd.to_numeric(part["server_app_ms"], errors="coerce").median())
-        net = float(pd.to_numeric(part["network_ms"], errors="coerce").median())
-        rows.append((target, _nan0(net), max(_nan0(app) - _nan0(db), 0.0), _nan0(db)))
+    names = [str(t) for t in parts.index]
     fig = go.Figure()
-    for index, (name, color) in enumerate(
-            [("network", "#7F7F7F"), ("function", "#4C72B0"), ("DynamoDB", "#DD8452")], start=1):
+    for column, name, color in [("network_ms", "network", "#7F7F7F"), ("app_ms", "function", "#4C72B0"),
+                                ("db_ms", "DynamoDB", "#DD8452")]:
+        values = [_nan0(v) for v in parts[column].to_numpy(dtype=float)]
         fig.add_trace(go.Bar(
-            x=[row[0] for row in rows], y=[row[index] for row in rows], name=name, marker_color=color,
-            text=[f"{row[index]:.1f}" for row in rows], textposition="inside",
-            hovertemplate=f"{name}: %{{y:.1f}} ms<extra></extra>",
+            x=names, y=values, name=name, marker_color=color, text=[f"{v:.1f}" for v in values],
+            textposition="inside", hovertemplate=f"{name}: %{{y:.1f}} ms<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
     return _styled(fig, title, x_title="target", y_title="median time (ms)")

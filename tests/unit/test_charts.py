@@ -94,22 +94,35 @@ def test_timeseries_accepts_datetime_timestamps():
 
 
 def test_breakdown_stacks_network_function_and_dynamodb():
-    samples = synthetic_samples({"us-west-2": 30})
-    fig = charts.latency_breakdown(samples)
-    parts = {t.name: t.y[0] for t in fig.data}
-    assert parts["DynamoDB"] == pytest.approx(2.0)
-    assert parts["function"] == pytest.approx(3.0)
-    assert parts["network"] == pytest.approx(samples.network_ms.median())
+    parts = pd.DataFrame({"network_ms": [40.0, 90.0], "app_ms": [3.0, 3.5], "db_ms": [2.0, float("nan")]},
+                         index=pd.Index(["us-west-2", "eu-central-1"], name="target"))
+    fig = charts.latency_breakdown(parts)
+    stacked = {t.name: list(t.y) for t in fig.data}
+    assert stacked == {"network": [40.0, 90.0], "function": [3.0, 3.5], "DynamoDB": [2.0, 0.0]}
+    assert list(fig.data[0].x) == ["us-west-2", "eu-central-1"]
     assert fig.layout.barmode == "stack"
+
+
+def test_charts_take_the_engines_sample_frames():
+    from dashboard import samples as engine_samples
+    from dashboard import stats
+
+    frame = engine_samples.to_frame(synthetic_samples({"us-west-2": 40, "eu-central-1": 40}, failed=2)
+                                    .assign(ok=lambda d: d.status == 200).to_dict("records"))
+    assert sum(len(t.x) for t in charts.latency_timeseries(frame).data if t.name != "failed") == 80
+    assert [t.name for t in charts.latency_distribution(frame).data] == ["us-west-2", "eu-central-1"]
+    fig = charts.latency_breakdown(stats.breakdown(frame))
+    assert list(fig.data[2].y) == pytest.approx([2.0, 2.0])
 
 
 def test_empty_inputs_draw_a_message_not_an_error():
     empty = pd.DataFrame(columns=COLUMNS)
     for build in (charts.latency_distribution, charts.latency_ecdf, charts.latency_histogram,
-                  charts.latency_timeseries, charts.latency_breakdown):
+                  charts.latency_timeseries):
         fig = build(empty)
         assert isinstance(fig, go.Figure)
         assert fig.layout.annotations
+    assert charts.latency_breakdown(pd.DataFrame()).layout.annotations
     only_failures = synthetic_samples({}, failed=3)
     assert charts.latency_distribution(only_failures).layout.annotations
 
