@@ -1,0 +1,175 @@
+"""Latency run: N reads, writes or a mix against several targets, with a concurrency level and an optional rate.
+
+``run_latency(target_set, targets, operation="read", count=100, concurrency=4, rate=None, progress=None,
+key_prefix="probe-lat", on_sample=None, timeout_s=10.0, read_fraction=0.5, seed=None, stop=None) -> DataFrame``
+
+* ``count`` requests **per target**; requests are interleaved round-robin over the targets (request i of every
+  target before request i+1 of any), so every target is measured under the same machine load at the same time.
+* ``concurrency`` worker threads; each worker has its own keep-alive ``TimedClient`` per target, so at most
+  ``concurrency`` connections per target are opened and the rest of the requests are warm (``new_connection`` False).
+* ``rate`` (requests/s, all targets together) schedules request j at ``start + j / rate``; None = as fast as the
+  workers go. A late worker sends at once (no catch-up burst beyond the backlog).
+* ``operation``: ``read`` reads one key per target that is written (unmeasured) before the run, so reads find a
+  value; ``write`` writes to a small rotating set of 32 keys; ``mix`` draws read or write per request with
+  ``read_fraction`` (seeded by ``seed`` for repeatable plans). Keys are ``<key_prefix>-<run id>-...``.
+* ``progress(done, total, message)`` and ``on_sample(row)`` are called from the calling thread (Streamlit-safe);
+  ``stop`` is an optional ``threading.Event`` that ends the run early (the samples so far are returned).
+
+Returns the samples (``dashboard.samples`` schema) sorted by ``elapsed_s``; summarize them with
+``dashboard.stats.summarize(df)`` (``warm_only=True`` for connection-setup-free figures).
+
+``physical_floor_ms(target_name, client_location, target_set=None)`` is the round trip at the speed of light in
+fiber (no route inflation, no processing) from the client location to the target's region, from the local cloud's
+network model (``backend.local.network``); for ``global`` it is the floor to the nearest region of ``target_set``.
+``floors(target_set, targets, client_location)`` gives it for several targets (None where unknown).
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+
+import pandas as pd
+
+from dashboard import samples
+from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
+from dashboard.targets import GLOBAL, TargetSet
+from dashboard.timed_client import TimedClient
+
+OPERATIONS = ("read", "write", "mix")
+WRITE_KEYS = 32
+
+
+def plan(targets: list[str], operation: str, count: int, keys: dict, read_fraction: float = 0.5, seed=None):
+    """The ordered list of (target, operation, key) requests of a run (pure; exposed for tests)."""
+    rng = random.Random(seed)
+    jobs = []
+    for i in range(count):
+        for target in targets:
+            op = operation if operation != "mix" else ("read" if rng.random() < read_fraction else "write")
+            key = keys["read"] if op == "read" else f"{keys['write']}{i % WRITE_KEYS}"
+            jobs.append((target, op, key))
+    return jobs
+
+
+def run_latency(target_set: TargetSet, targets, operation: str = "read", count: int = 100, concurrency: int = 4,
+                rate: float | None = None, progress=None, key_prefix: str = "probe-lat", on_sample=None,
+                timeout_s: float = 10.0, read_fraction: float = 0.5, seed=None, stop: threading.Event | None = None,
+                value_bytes: int = 16) -> pd.DataFrame:
+    targets = list(targets or [])
+    if not targets:
+        raise ProbeError("choose at least one target")
+    target_set.require(targets)
+    if operation not in OPERATIONS:
+        raise ProbeError(f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+    count = positive_int("count", count)
+    concurrency = positive_int("concurrency", concurrency)
+    rate = positive_float("rate", rate, allow_none=True)
+    timeout_s = positive_float("timeout_s", timeout_s)
+    if not 0.0 <= read_fraction <= 1.0:
+        raise ProbeError(f"read_fraction must be between 0 and 1, got {read_fraction!r}")
+
+    run = run_id()
+    keys = {"read": f"{key_prefix}-{run}-r", "write": f"{key_prefix}-{run}-w"}
+    value = ("v" * max(1, value_bytes))[:max(1, value_bytes)]
+    jobs = plan(targets, operation, count, keys, read_fraction, seed)
+    total = len(jobs)
+    report = Progress(progress, total)
+    report(0, f"preparing {total} requests", force=True)
+
+    epoch = time.perf_counter()
+    if any(op == "read" for _, op, _ in jobs):
+        _seed_read_keys(target_set, targets, keys["read"], value, timeout_s)
+
+    results: queue.Queue = queue.Queue()
+    next_job = iter(range(total))
+    job_lock = threading.Lock()
+    halt = threading.Event()  # set when the caller's loop fails, so workers don't outlive the run
+    start = time.perf_counter()
+
+    def stopped() -> bool:
+        return halt.is_set() or (stop is not None and stop.is_set())
+
+    def worker():
+        clients: dict[str, TimedClient] = {}
+        try:
+            while not stopped():
+                with job_lock:
+                    index = next(next_job, None)
+                if index is None:
+                    return
+                if rate is not None:
+                    delay = start + index / rate - time.perf_counter()
+                    if delay > 0 and (halt.wait(delay) or stopped()):
+                        return
+                target, op, key = jobs[index]
+                client = clients.get(target)
+                if client is None:
+                    client = clients[target] = TimedClient(target, target_set.url(target), timeout_s, epoch=epoch)
+                result = client.read(key) if op == "read" else client.write(key, value)
+                results.put(result.row)
+        finally:
+            for client in clients.values():
+                client.close()
+            results.put(None)  # this worker is done
+
+    threads = [threading.Thread(target=worker, name=f"latency-{n}", daemon=True) for n in range(min(concurrency, total))]
+    for thread in threads:
+        thread.start()
+    rows, finished = [], 0
+    try:
+        while finished < len(threads):
+            row = results.get()
+            if row is None:
+                finished += 1
+                continue
+            rows.append(row)
+            if on_sample is not None:
+                on_sample(row)
+            report(len(rows), f"{len(rows)}/{total} requests")
+    except BaseException:
+        halt.set()
+        raise
+    finally:
+        for thread in threads:
+            thread.join(timeout=timeout_s + 1)
+    report(len(rows), f"done: {len(rows)} requests in {time.perf_counter() - start:.2f} s", force=True)
+    df = samples.to_frame(rows)
+    return df.sort_values("elapsed_s", kind="stable").reset_index(drop=True)
+
+
+def _seed_read_keys(target_set: TargetSet, targets, key: str, value: str, timeout_s: float) -> None:
+    """Writes the key the reads will fetch, once in each region (unmeasured). Failures surface later as read errors."""
+    regions = {t for t in targets if t != GLOBAL}
+    if GLOBAL in targets:
+        regions |= set(target_set.regions)
+    for region in sorted(regions):
+        with TimedClient(region, target_set.url(region), timeout_s) as client:
+            client.write(key, value)
+
+
+# -- the physical floor ----------------------------------------------------------------------------------------
+
+def physical_floor_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
+    """Round trip at fiber light speed from ``client_location`` (a city name or ``(lat, lon)``) to the target's
+    region; for ``global``, to the nearest region of ``target_set``. None when the region or city is unknown."""
+    try:
+        from backend.local import network
+    except ImportError:
+        return None
+    if target_name == GLOBAL:
+        if target_set is None:
+            return None
+        candidates = [physical_floor_ms(region, client_location) for region in target_set.regions]
+        candidates = [c for c in candidates if c is not None]
+        return min(candidates) if candidates else None
+    try:
+        return float(network.physical_floor_ms(client_location, target_name))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def floors(target_set: TargetSet, targets, client_location) -> dict[str, float | None]:
+    return {t: physical_floor_ms(t, client_location, target_set) for t in targets}

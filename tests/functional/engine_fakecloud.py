@@ -1,0 +1,162 @@
+"""A small in-process stand-in for the local cloud, with KNOWN behaviour, for the engine's functional tests.
+
+Real parts: HTTP on 127.0.0.1 (stdlib ThreadingHTTPServer, keep-alive, TCP_NODELAY), the project's real
+``backend.http.handle`` / ``KeyValueService`` / ``DynamoStore`` over in-process moto (one table per region).
+Known by construction, so the probes' answers can be checked against it:
+
+* ``one_way_ms[region]``: each response is delayed by that much before and again after the handler runs, so the
+  round trip adds 2 x one_way (the server-side moment of a read sits in the middle, as on a real network);
+* ``replication_delay_ms``: a write lands in every other region exactly that long after it was applied, with
+  last-writer-wins on (writtenAt, region);
+* ``down``: a region whose set is marked down answers 503 to everything (health included); the global router sends
+  each request to the first healthy region in ``preference`` order and names it in ``X-Served-Region``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+import boto3
+
+from backend.http import handle
+from backend.items import parse_value
+from backend.service import KeyValueService
+from backend.store import DynamoStore, table_definition
+
+TABLE = "keyvalues"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _make_handler(route):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def _serve(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8") if length else None
+            status, headers, payload = route(self.command, urlsplit(self.path).path, body)
+            data = payload.encode("utf-8")
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = _serve
+
+    return Handler
+
+
+class FakeCloud:
+    def __init__(self, regions=("us-west-2", "eu-central-1"), one_way_ms=None, replication_delay_ms=50.0):
+        self.regions = list(regions)
+        self.one_way_ms = dict(one_way_ms or {})
+        self.replication_delay_ms = replication_delay_ms
+        self.down: set[str] = set()
+        self.preference = list(self.regions)
+        self.applied: list[tuple[str, str, str, float]] = []  # (region, key, value, monotonic time applied)
+        self._services = {}
+        self._servers = []
+        self._lock = threading.Lock()
+        self.urls: dict[str, str] = {}
+        self.global_url = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self):
+        for region in self.regions:
+            client = boto3.client("dynamodb", region_name=region)
+            client.create_table(**table_definition(TABLE))
+            self._services[region] = KeyValueService(DynamoStore(client, TABLE), region)
+            server = self._serve(lambda m, p, b, r=region: self._region_route(r, m, p, b))
+            self.urls[region] = f"http://127.0.0.1:{server.server_address[1]}/dev"
+        server = self._serve(self._global_route)
+        self.global_url = f"http://127.0.0.1:{server.server_address[1]}"
+        return self
+
+    def _serve(self, route):
+        server = _Server(("127.0.0.1", 0), _make_handler(route))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return server
+
+    def stop(self):
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def endpoints(self) -> dict:
+        return {"regions": dict(self.urls), "global": self.global_url}
+
+    # -- routes ----------------------------------------------------------------------------------------------
+    def _region_route(self, region, method, path, body):
+        delay = self.one_way_ms.get(region, 0.0) / 1000.0
+        if delay:
+            time.sleep(delay)
+        try:
+            return self._region_answer(region, method, path, body)
+        finally:
+            if delay:
+                time.sleep(delay)
+
+    def _region_answer(self, region, method, path, body):
+        if region in self.down:
+            return 503, {"Content-Type": "application/json"}, json.dumps({"error": f"{region} is down"})
+        if not path.startswith("/dev/"):
+            return 403, {}, json.dumps({"message": "Missing Authentication Token"})
+        key = unquote(path[len("/dev/"):])
+        service = self._services[region]
+        event = {"httpMethod": method, "pathParameters": None if key == "_health" else {"key": key}, "body": body}
+        if key == "_health":
+            answer = handle(event, lambda request: service.health(), "*")
+        elif method == "GET":
+            answer = handle(event, lambda request: service.get_key(request.key), "*")
+        elif method == "POST":
+            def write(request):
+                result = service.set_key(request.key, parse_value(request.body))
+                self._replicate(region, result)
+                return result
+            answer = handle(event, write, "*")
+        else:
+            answer = handle(event, lambda request: service.delete_key(request.key), "*")
+        return answer["statusCode"], answer["headers"], answer["body"]
+
+    def _global_route(self, method, path, body):
+        healthy = [r for r in self.preference if r not in self.down] or list(self.preference)
+        region = healthy[0]
+        status, headers, payload = self._region_route(region, method, "/dev" + path, body)
+        return status, {**headers, "X-Served-Region": region}, payload
+
+    # -- replication with a known delay and last-writer-wins -------------------------------------------------
+    def _replicate(self, source, result):
+        with self._lock:
+            self.applied.append((source, result["key"], result["value"], time.perf_counter()))
+        for destination in self.regions:
+            if destination != source:
+                timer = threading.Timer(self.replication_delay_ms / 1000.0, self._apply, (destination, result))
+                timer.daemon = True
+                timer.start()
+
+    def _apply(self, destination, result):
+        store = self._services[destination]._store
+        current = store.get(result["key"])
+        incoming = (result["writtenAt"], result["region"])
+        if current is not None and (current.written_at, current.region) >= incoming:
+            return
+        from backend.items import Item
+        store.put(Item(key=result["key"], value=result["value"], region=result["region"], written_at=result["writtenAt"]))
+        with self._lock:
+            self.applied.append((destination, result["key"], result["value"], time.perf_counter()))
