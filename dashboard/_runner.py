@@ -25,7 +25,9 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
-def positive_float(name: str, value, allow_none: bool = False, minimum_exclusive: float = 0.0) -> float | None:
+def positive_float(
+    name: str, value, allow_none: bool = False, minimum_exclusive: float = 0.0
+) -> float | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > minimum_exclusive:

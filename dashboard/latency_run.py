@@ -54,10 +54,22 @@ def plan(targets: list[str], operation: str, count: int, keys: dict, read_fracti
     return jobs
 
 
-def run_latency(target_set: TargetSet, targets, operation: str = "read", count: int = 100, concurrency: int = 4,
-                rate: float | None = None, progress=None, key_prefix: str = "probe-lat", on_sample=None,
-                timeout_s: float = 10.0, read_fraction: float = 0.5, seed=None, stop: threading.Event | None = None,
-                value_bytes: int = 16) -> pd.DataFrame:
+def run_latency(
+    target_set: TargetSet,
+    targets,
+    operation: str = "read",
+    count: int = 100,
+    concurrency: int = 4,
+    rate: float | None = None,
+    progress=None,
+    key_prefix: str = "probe-lat",
+    on_sample=None,
+    timeout_s: float = 10.0,
+    read_fraction: float = 0.5,
+    seed=None,
+    stop: threading.Event | None = None,
+    value_bytes: int = 16,
+) -> pd.DataFrame:
     targets = list(targets or [])
     if not targets:
         raise ProbeError("choose at least one target")
@@ -73,7 +85,7 @@ def run_latency(target_set: TargetSet, targets, operation: str = "read", count: 
 
     run = run_id()
     keys = {"read": f"{key_prefix}-{run}-r", "write": f"{key_prefix}-{run}-w"}
-    value = ("v" * max(1, value_bytes))[:max(1, value_bytes)]
+    value = ("v" * max(1, value_bytes))[: max(1, value_bytes)]
     jobs = plan(targets, operation, count, keys, read_fraction, seed)
     total = len(jobs)
     report = Progress(progress, total)
@@ -107,7 +119,9 @@ def run_latency(target_set: TargetSet, targets, operation: str = "read", count: 
                 target, op, key = jobs[index]
                 client = clients.get(target)
                 if client is None:
-                    client = clients[target] = TimedClient(target, target_set.url(target), timeout_s, epoch=epoch)
+                    client = clients[target] = TimedClient(
+                        target, target_set.url(target), timeout_s, epoch=epoch
+                    )
                 result = client.read(key) if op == "read" else client.write(key, value)
                 results.put(result.row)
         finally:
@@ -115,7 +129,10 @@ def run_latency(target_set: TargetSet, targets, operation: str = "read", count: 
                 client.close()
             results.put(None)  # this worker is done
 
-    threads = [threading.Thread(target=worker, name=f"latency-{n}", daemon=True) for n in range(min(concurrency, total))]
+    threads = [
+        threading.Thread(target=worker, name=f"latency-{n}", daemon=True)
+        for n in range(min(concurrency, total))
+    ]
     for thread in threads:
         thread.start()
     rows, finished = [], 0
@@ -151,6 +168,7 @@ def _seed_read_keys(target_set: TargetSet, targets, key: str, value: str, timeou
 
 
 # -- the physical floor ----------------------------------------------------------------------------------------
+
 
 def physical_floor_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
     """Round trip at fiber light speed from ``client_location`` (a city name or ``(lat, lon)``) to the target's

@@ -58,7 +58,15 @@ SAMPLE_COLUMNS = [
     "error",
 ]
 
-_FLOAT_COLUMNS = ["elapsed_s", "latency_ms", "connect_ms", "server_app_ms", "server_db_ms", "network_ms", "written_at"]
+_FLOAT_COLUMNS = [
+    "elapsed_s",
+    "latency_ms",
+    "connect_ms",
+    "server_app_ms",
+    "server_db_ms",
+    "network_ms",
+    "written_at",
+]
 _STR_COLUMNS = ["target", "operation", "key", "served_region", "value", "write_region", "error"]
 _DEFAULTS = {
     "elapsed_s": math.nan,
@@ -78,7 +86,9 @@ def _typed(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in columns:
         if column not in df.columns:
             df[column] = _DEFAULTS.get(column, "")
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True, unit="s" if _is_numeric(df["timestamp"]) else None)
+    df["timestamp"] = pd.to_datetime(
+        df["timestamp"], utc=True, unit="s" if _is_numeric(df["timestamp"]) else None
+    )
     for column in _FLOAT_COLUMNS:
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
     df["status"] = pd.to_numeric(df["status"], errors="coerce").fillna(0).astype("int64")

@@ -34,11 +34,18 @@ def _latency_figures(latencies: np.ndarray) -> dict:
     if latencies.size == 0:
         return {"mean": math.nan, "p50": math.nan, "p90": math.nan, "p99": math.nan, "max": math.nan}
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
-    return {"mean": float(latencies.mean()), "p50": float(p50), "p90": float(p90), "p99": float(p99),
-            "max": float(latencies.max())}
+    return {
+        "mean": float(latencies.mean()),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(latencies.max()),
+    }
 
 
-def summarize(df: pd.DataFrame, by="target", warm_only: bool = False, column: str = "latency_ms") -> pd.DataFrame:
+def summarize(
+    df: pd.DataFrame, by="target", warm_only: bool = False, column: str = "latency_ms"
+) -> pd.DataFrame:
     """Per-group count, errors, new connections and latency mean/p50/p90/p99/max (ms); index = the group."""
     keys = [by] if isinstance(by, str) else list(by)
     if df is None or len(df) == 0:
@@ -52,12 +59,16 @@ def summarize(df: pd.DataFrame, by="target", warm_only: bool = False, column: st
         figures = _latency_figures(good[column].to_numpy(dtype="float64"))
         group = group if isinstance(group, tuple) else (group,)
         row = dict(zip(keys, group, strict=True))
-        row.update({
-            "count": int(len(part)),
-            "errors": int((~ok).sum()),
-            "new_connections": int(part["new_connection"].astype(bool).sum()) if "new_connection" in part else 0,
-            **figures,
-        })
+        row.update(
+            {
+                "count": int(len(part)),
+                "errors": int((~ok).sum()),
+                "new_connections": int(part["new_connection"].astype(bool).sum())
+                if "new_connection" in part
+                else 0,
+                **figures,
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=keys + SUMMARY_COLUMNS).set_index(keys)
 
@@ -72,12 +83,14 @@ def breakdown(df: pd.DataFrame, by="target") -> pd.DataFrame:
     for group, part in good.groupby(by, sort=False):
         app = part["server_app_ms"].to_numpy(dtype="float64")
         db = part["server_db_ms"].to_numpy(dtype="float64")
-        rows.append({
-            by: group,
-            "network_ms": percentile(part["network_ms"].to_numpy(dtype="float64"), 50),
-            "app_ms": percentile(app - np.where(np.isnan(db), 0.0, db), 50),
-            "db_ms": percentile(db, 50),
-        })
+        rows.append(
+            {
+                by: group,
+                "network_ms": percentile(part["network_ms"].to_numpy(dtype="float64"), 50),
+                "app_ms": percentile(app - np.where(np.isnan(db), 0.0, db), 50),
+                "db_ms": percentile(db, 50),
+            }
+        )
     return pd.DataFrame(rows, columns=[by] + columns).set_index(by)
 
 
@@ -91,7 +104,9 @@ def ecdf(df: pd.DataFrame, by="target", column: str = "latency_ms") -> pd.DataFr
         values = np.sort(part[column].dropna().to_numpy(dtype="float64"))
         if values.size == 0:
             continue
-        parts.append(pd.DataFrame({by: group, column: values, "fraction": np.arange(1, values.size + 1) / values.size}))
+        parts.append(
+            pd.DataFrame({by: group, column: values, "fraction": np.arange(1, values.size + 1) / values.size})
+        )
     if not parts:
         return pd.DataFrame(columns=[by, column, "fraction"])
     return pd.concat(parts, ignore_index=True)

@@ -73,7 +73,9 @@ class TargetSet:
             return self.regions[name]
         except KeyError:
             known = ", ".join(self.names()) or "none"
-            raise TargetError(f"unknown target '{name}' in {self.source or 'the target set'} (known: {known})") from None
+            raise TargetError(
+                f"unknown target '{name}' in {self.source or 'the target set'} (known: {known})"
+            ) from None
 
     def require(self, names) -> list[str]:
         """Checks that every name is a known target; returns the list (raises TargetError otherwise)."""
@@ -176,7 +178,9 @@ def load_cloudformation(stack_name: str, regions, session=None) -> TargetSet:
         outputs = aws.stack_outputs(stack_name, region, session=session)
         where = f"stack {stack_name} in {region}"
         if "ServiceEndpoint" not in outputs:
-            raise TargetError(f"{where} has no ServiceEndpoint output (outputs: {', '.join(outputs) or 'none'})")
+            raise TargetError(
+                f"{where} has no ServiceEndpoint output (outputs: {', '.join(outputs) or 'none'})"
+            )
         urls[region] = _check_url(outputs["ServiceEndpoint"], f"{where}: ServiceEndpoint")
         if outputs.get("CustomDomainUrl") and global_url is None:
             global_url = _check_url(outputs["CustomDomainUrl"], f"{where}: CustomDomainUrl")

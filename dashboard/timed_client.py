@@ -79,8 +79,15 @@ class TimedResult:
 
 
 class TimedClient:
-    def __init__(self, target: str, base_url: str, timeout_s: float = 10.0, epoch: float | None = None,
-                 clock=time.perf_counter, wall_clock=time.time):
+    def __init__(
+        self,
+        target: str,
+        base_url: str,
+        timeout_s: float = 10.0,
+        epoch: float | None = None,
+        clock=time.perf_counter,
+        wall_clock=time.time,
+    ):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"'{base_url}' is not an http(s) URL")
@@ -127,7 +134,9 @@ class TimedClient:
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         return kind(self._host, self._port, timeout=self.timeout_s)
 
-    def request(self, method: str, path: str, body: bytes | None = None, operation: str = "", key: str = "") -> TimedResult:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, operation: str = "", key: str = ""
+    ) -> TimedResult:
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -138,14 +147,28 @@ class TimedClient:
         except (OSError, http.client.HTTPException) as error:
             ended = self._clock()
             self.close()
-            row = self._row(wall, started, ended, operation, key, 0, 0.0, False, {}, {}, _describe(error, self.timeout_s))
+            row = self._row(
+                wall, started, ended, operation, key, 0, 0.0, False, {}, {}, _describe(error, self.timeout_s)
+            )
             return TimedResult(row, None, started, ended)
         ended = self._clock()
         parsed = _json_or_none(raw)
         timings = parse_server_timing(response.getheader("Server-Timing"))
         served = next((response.getheader(h) for h in SERVED_REGION_HEADERS if response.getheader(h)), "")
-        row = self._row(wall, started, ended, operation, key, response.status, connect_s, fresh,
-                        timings, parsed if isinstance(parsed, dict) else {}, "", served or "")
+        row = self._row(
+            wall,
+            started,
+            ended,
+            operation,
+            key,
+            response.status,
+            connect_s,
+            fresh,
+            timings,
+            parsed if isinstance(parsed, dict) else {},
+            "",
+            served or "",
+        )
         if not row["ok"]:
             message = parsed.get("error") if isinstance(parsed, dict) else None
             row["error"] = str(message or f"HTTP {response.status} {response.reason}".strip())
@@ -177,16 +200,24 @@ class TimedClient:
                     raise
         raise AssertionError("unreachable")
 
-    def _row(self, wall, started, ended, operation, key, status, connect_s, fresh, timings, body, error, served=""):
+    def _row(
+        self, wall, started, ended, operation, key, status, connect_s, fresh, timings, body, error, served=""
+    ):
         latency_ms = (ended - started) * 1000.0
         app = timings.get("app", math.nan)
         db = timings.get("db", math.nan)
         ok = 200 <= status < 300 or (status == 404 and operation == "read")
         if not served and isinstance(body, dict):
-            served = body.get("readRegion") or (body.get("region") if operation in ("write", "delete", "health") else "") or ""
+            served = (
+                body.get("readRegion")
+                or (body.get("region") if operation in ("write", "delete", "health") else "")
+                or ""
+            )
         write_region = ""
         if isinstance(body, dict):
-            write_region = body.get("writeRegion") or (body.get("region") if operation == "write" else "") or ""
+            write_region = (
+                body.get("writeRegion") or (body.get("region") if operation == "write" else "") or ""
+            )
         written_at = body.get("writtenAt") if isinstance(body, dict) else None
         value = body.get("value") if isinstance(body, dict) else None
         return {

@@ -117,18 +117,24 @@ class FakeCloud:
             return 503, {"Content-Type": "application/json"}, json.dumps({"error": f"{region} is down"})
         if not path.startswith("/dev/"):
             return 403, {}, json.dumps({"message": "Missing Authentication Token"})
-        key = unquote(path[len("/dev/"):])
+        key = unquote(path[len("/dev/") :])
         service = self._services[region]
-        event = {"httpMethod": method, "pathParameters": None if key == "_health" else {"key": key}, "body": body}
+        event = {
+            "httpMethod": method,
+            "pathParameters": None if key == "_health" else {"key": key},
+            "body": body,
+        }
         if key == "_health":
             answer = handle(event, lambda request: service.health(), "*")
         elif method == "GET":
             answer = handle(event, lambda request: service.get_key(request.key), "*")
         elif method == "POST":
+
             def write(request):
                 result = service.set_key(request.key, parse_value(request.body))
                 self._replicate(region, result)
                 return result
+
             answer = handle(event, write, "*")
         else:
             answer = handle(event, lambda request: service.delete_key(request.key), "*")
@@ -146,7 +152,9 @@ class FakeCloud:
             self.applied.append((source, result["key"], result["value"], time.perf_counter()))
         for destination in self.regions:
             if destination != source:
-                timer = threading.Timer(self.replication_delay_ms / 1000.0, self._apply, (destination, result))
+                timer = threading.Timer(
+                    self.replication_delay_ms / 1000.0, self._apply, (destination, result)
+                )
                 timer.daemon = True
                 timer.start()
 
@@ -157,6 +165,14 @@ class FakeCloud:
         if current is not None and (current.written_at, current.region) >= incoming:
             return
         from backend.items import Item
-        store.put(Item(key=result["key"], value=result["value"], region=result["region"], written_at=result["writtenAt"]))
+
+        store.put(
+            Item(
+                key=result["key"],
+                value=result["value"],
+                region=result["region"],
+                written_at=result["writtenAt"],
+            )
+        )
         with self._lock:
             self.applied.append((destination, result["key"], result["value"], time.perf_counter()))
