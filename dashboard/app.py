@@ -1,0 +1,37 @@
+"""The dashboard's entry point: `streamlit run dashboard/app.py` (see `make run`).
+
+Pages live in dashboard/views/, not dashboard/pages/: a `pages/` folder next to the main script switches on
+Streamlit's legacy multipage mode, under which AppTest reruns the page alone, without this script.
+
+It draws the sidebar (environment, client location, network, region switches, export), then the page chosen
+in the navigation. Every page reads the environment from `session.current()`; nothing here measures.
+"""
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repository: add the root so that
+# `import dashboard.…` and `import backend.…` work however the app is started.
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import session  # noqa: E402
+
+st.set_page_config(page_title="Multi-region key-value store", page_icon="🌍", layout="wide")
+
+PAGES = [
+    st.Page("views/playground.py", title="Playground", icon="🧪", default=True),
+    st.Page("views/latency.py", title="Latency", icon="⏱️"),
+    st.Page("views/replication.py", title="Replication", icon="🔁"),
+    st.Page("views/resilience.py", title="Resilience", icon="🛡️"),
+    st.Page("views/guided_tour.py", title="Guided tour", icon="🎬"),
+    st.Page("views/world_map.py", title="Map", icon="🗺️"),
+]
+
+navigation = st.navigation(PAGES)
+with st.sidebar:
+    session.sidebar()
+navigation.run()

@@ -1,0 +1,289 @@
+"""Where the dashboard's requests go, and what it has measured so far.
+
+* The local cloud is started once per Streamlit server (`st.cache_resource`), reused by every browser session,
+  and stopped when the cache releases it or the server exits (`atexit`), so `make run` leaves no process behind.
+  If a local cloud is already running (`python -m backend.local up` wrote `.local/endpoints.json` and it answers),
+  the app uses that one instead of starting its own, and never stops it.
+* `current()` is the environment every page uses: a target set, and in local mode the control client.
+* Measurements live in the browser session (`st.session_state`), so two people on one server do not mix runs;
+  the sidebar exports them as CSV or JSON and clears them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import targets as target_sources
+from dashboard import ui
+from dashboard.targets import TargetError, TargetSet
+
+log = logging.getLogger(__name__)
+
+# Set to an endpoints file to use an already running local cloud (tests, or `python -m backend.local up`).
+ENDPOINTS_ENV = "MRKV_ENDPOINTS_FILE"
+MEASUREMENTS_KEY = "measurements"
+ENVIRONMENT_KEY = "environment"
+CLIENT_LOCATION_KEY = "client_location"
+
+
+@dataclass
+class Environment:
+    mode: str
+    targets: TargetSet | None = None
+    control: Any = None  # backend.local.control.ControlClient in local mode
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return self.targets is not None and self.error is None
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.targets.regions) if self.targets else []
+
+    @property
+    def is_local(self) -> bool:
+        return self.control is not None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The local cloud: one per Streamlit server.
+
+
+class _OwnedCloud:
+    """A LocalCloud this process started, stopped exactly once (by the cache release or at exit)."""
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        try:
+            self.cloud.stop()
+        except Exception:  # stopping is best effort: the processes may already be gone
+            log.exception("stopping the local cloud failed")
+
+
+def _release(resource) -> None:
+    if isinstance(resource, dict) and isinstance(resource.get("owned"), _OwnedCloud):
+        resource["owned"].stop()
+
+
+@st.cache_resource(on_release=_release, show_spinner="Starting the local cloud (once per server)…")
+def shared_local_cloud() -> dict:
+    """Endpoints of the local cloud for the whole server: an already running one, else one started here."""
+    configured = os.environ.get(ENDPOINTS_ENV)
+    if configured:
+        return {"endpoints_file": configured, "owned": None}
+    default = target_sources.DEFAULT_ENDPOINTS_FILE
+    if default.exists():
+        try:
+            running = target_sources.load_endpoints_file(default)
+            target_sources.check_reachable(running, timeout_s=1.0)
+            return {"endpoints_file": str(default), "owned": None}
+        except TargetError:
+            pass  # stale file from a stopped cloud: start our own
+    from backend.local.cloud import LocalCloud
+
+    cloud = LocalCloud()
+    cloud.start()
+    owned = _OwnedCloud(cloud)
+    atexit.register(owned.stop)
+    return {"endpoints": cloud.endpoints, "owned": owned}
+
+
+def _local_environment() -> Environment:
+    try:
+        shared = shared_local_cloud()
+    except Exception as error:  # the cloud failed to start: say why instead of a traceback
+        return Environment("local", error=f"The local cloud did not start: {error}")
+    try:
+        if "endpoints" in shared:
+            target_set = target_sources.from_mapping(shared["endpoints"], "local cloud")
+        else:
+            target_set = target_sources.load_endpoints_file(shared["endpoints_file"])
+    except TargetError as error:
+        return Environment("local", error=str(error))
+    control = None
+    if target_set.control_url:
+        from backend.local.control import ControlClient
+
+        control = ControlClient(target_set.control_url)
+    return Environment("local", targets=target_set, control=control)
+
+
+def _file_environment(path: str) -> Environment:
+    if not path:
+        return Environment("file", error="Enter the path of a targets file (JSON or TOML).")
+    try:
+        return Environment("file", targets=target_sources.load_targets_file(Path(path).expanduser()))
+    except TargetError as error:
+        return Environment("file", error=str(error))
+
+
+def _cloudformation_environment(stack: str, regions: str) -> Environment:
+    cache = st.session_state.setdefault("cloudformation_targets", {})
+    wanted = (stack, regions)
+    if wanted in cache:
+        return cache[wanted]
+    if not st.button("Load stack outputs", key="env_load_stack"):
+        return Environment("cloudformation", error="Press 'Load stack outputs' to read the stacks' endpoints.")
+    try:
+        env = Environment("cloudformation", targets=target_sources.load_cloudformation(stack, regions))
+    except TargetError as error:
+        env = Environment("cloudformation", error=str(error))
+    except Exception as error:  # boto3 without credentials, no network...: a message, not a traceback
+        env = Environment("cloudformation", error=f"Could not read the stacks: {error}")
+    cache[wanted] = env
+    return env
+
+
+def resolve(choice: ui.EnvironmentChoice) -> Environment:
+    if choice.mode == "file":
+        return _file_environment(choice.targets_file)
+    if choice.mode == "cloudformation":
+        return _cloudformation_environment(choice.stack, choice.regions)
+    return _local_environment()
+
+
+def current() -> Environment:
+    """The environment the sidebar resolved on this run (pages call this)."""
+    env = st.session_state.get(ENVIRONMENT_KEY)
+    return env if env is not None else Environment("local", error="The environment is not set up yet.")
+
+
+def client_location() -> str | None:
+    """The client location chosen in the sidebar (a city of the network model), or None."""
+    return st.session_state.get(CLIENT_LOCATION_KEY)
+
+
+def require_environment() -> Environment | None:
+    """The environment if requests can be sent, else draws why not and returns None (the page stops there)."""
+    env = current()
+    if not env.ready:
+        st.error(env.error or "No targets.")
+        return None
+    return env
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measurements of this browser session.
+
+
+def measurements() -> dict[str, Any]:
+    return st.session_state.setdefault(MEASUREMENTS_KEY, {})
+
+
+def store(name: str, value: Any) -> None:
+    measurements()[name] = value
+
+
+def stored(name: str, default: Any = None) -> Any:
+    return measurements().get(name, default)
+
+
+def append_history(row: dict) -> None:
+    measurements().setdefault("history", []).append(row)
+
+
+def history() -> pd.DataFrame:
+    return pd.DataFrame(measurements().get("history", []))
+
+
+def _frames_for_export() -> dict[str, pd.DataFrame]:
+    frames = {}
+    for name, value in measurements().items():
+        if isinstance(value, pd.DataFrame) and not value.empty:
+            frames[name] = value
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            frames[name] = pd.DataFrame(value)
+    return frames
+
+
+def export_csv(frames: dict[str, pd.DataFrame]) -> str:
+    """Every measured table in one CSV, with a `measurement` column saying which run each row belongs to."""
+    frames = [frame.assign(measurement=name) for name, frame in frames.items()]
+    if not frames:
+        return ""
+    merged = pd.concat(frames, ignore_index=True, sort=False)
+    for column in merged.columns:
+        if pd.api.types.is_datetime64_any_dtype(merged[column]):
+            merged[column] = merged[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return merged.to_csv(index=False)
+
+
+def export_json(frames: dict[str, pd.DataFrame]) -> str:
+    out = {}
+    for name, frame in frames.items():
+        frame = frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out[name] = json.loads(frame.to_json(orient="records", force_ascii=False))
+    return json.dumps(out, indent=1, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sidebar.
+
+
+def sidebar() -> Environment:
+    st.header("Environment")
+    choice = ui.environment_ui()
+    env = resolve(choice)
+    st.session_state[ENVIRONMENT_KEY] = env
+    if env.error:
+        st.error(env.error)
+    elif env.targets is not None:
+        st.caption(f"{len(env.regions)} regions from {env.targets.source}"
+                   + (", plus a geo-routed endpoint" if env.targets.global_url else ""))
+    if env.ready and env.is_local:
+        _local_controls(env)
+    _export_controls()
+    return env
+
+
+def _local_controls(env: Environment) -> None:
+    """Client location, network realism, and per-region health and replication switches of the local cloud."""
+    try:
+        _draw_local_controls(env)
+    except Exception as error:  # the control API not answering must not break every page
+        st.error(f"The local cloud's control API did not answer: {error}")
+
+
+def _export_controls() -> None:
+    st.header("Measurements")
+    frames = _frames_for_export()
+    if not frames:
+        st.caption("Nothing measured yet.")
+        return
+    st.caption(", ".join(f"{name} ({len(frame)} rows)" for name, frame in frames.items()))
+    # The files are built only when a button is pressed (a callable): a 100,000-sample run would otherwise
+    # cost a CSV and a JSON serialisation on every rerun of every page.
+    st.download_button("Export CSV", lambda: export_csv(frames), file_name="measurements.csv", mime="text/csv",
+                       key="export_csv", width="stretch")
+    st.download_button("Export JSON", lambda: export_json(frames), file_name="measurements.json", mime="application/json",
+                       key="export_json", width="stretch")
+    if st.button("Clear measurements", key="clear_measurements", width="stretch"):
+        measurements().clear()
+        st.rerun()
+
+
+def _draw_local_controls(env: Environment) -> None:
+    raise NotImplementedError("waiting for the control API")

@@ -1,0 +1,160 @@
+"""Widgets: each `*_ui()` function draws a group of inputs and returns their values. No measuring, no drawing of results.
+
+Keeping widgets here lets the pages read as "ask, run the engine, draw", and gives every widget a stable key
+that the AppTest and browser tests address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard.targets import GLOBAL
+
+# Limits on what a run may ask for: big enough for a meaningful comparison, small enough that a slip of the
+# keyboard does not queue an hour of requests against a shared machine (or an AWS bill).
+MAX_COUNT = 10_000
+MAX_CONCURRENCY = 32
+MAX_PROBES = 200
+
+ENVIRONMENTS = {
+    "local": "Local cloud (127.0.0.1)",
+    "file": "Targets file",
+    "cloudformation": "CloudFormation stacks (AWS)",
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentChoice:
+    mode: str
+    targets_file: str = ""
+    stack: str = ""
+    regions: str = ""
+
+
+def environment_ui() -> EnvironmentChoice:
+    mode = st.radio("Environment", list(ENVIRONMENTS), format_func=ENVIRONMENTS.get, key="env_mode",
+                    help="Where requests go: the local cloud this app starts, URLs from a file, or your AWS stacks.")
+    if mode == "file":
+        path = st.text_input("Targets file (JSON or TOML)", key="env_targets_file",
+                             placeholder="targets.toml",
+                             help='Same shape as .local/endpoints.json: {"regions": {name: url}, "global": url}')
+        return EnvironmentChoice(mode, targets_file=path.strip())
+    if mode == "cloudformation":
+        stack = st.text_input("Stack name", value="serverless-keyvalue-dev", key="env_stack")
+        regions = st.text_input("Regions (comma separated)", value="us-west-2,eu-central-1", key="env_regions")
+        return EnvironmentChoice(mode, stack=stack.strip(), regions=regions.strip())
+    return EnvironmentChoice(mode)
+
+
+def client_location_ui(cities: list[str], current: str | None) -> str | None:
+    if not cities:
+        return None
+    index = cities.index(current) if current in cities else 0
+    return st.selectbox("Client location", cities, index=index, key="client_location",
+                        help="Where the local cloud pretends your requests come from: it sets the modelled "
+                             "network delay to each region and which region the geo-routed endpoint picks.")
+
+
+def realism_ui(levels: list[str], current: str | None) -> str | None:
+    if not levels:
+        return None
+    index = levels.index(current) if current in levels else 0
+    return st.radio("Network realism", levels, index=index, key="network_realism", horizontal=True,
+                    help="How much modelled network delay the local cloud adds (none = raw loopback speed).")
+
+
+def region_switches_ui(regions: list[str], healthy: dict[str, bool], paused: dict[str, bool]
+                       ) -> tuple[dict[str, bool], dict[str, bool]]:
+    """A health switch and a replication-pause switch per region; returns the wanted states."""
+    wanted_health, wanted_pause = {}, {}
+    for region in regions:
+        left, right = st.columns(2)
+        with left:
+            wanted_health[region] = st.toggle(f"{region} up", value=healthy.get(region, True),
+                                              key=f"health_{region}")
+        with right:
+            wanted_pause[region] = st.toggle("repl. paused", value=paused.get(region, False),
+                                             key=f"pause_{region}",
+                                             help=f"Stop replicating writes made in {region} to the other regions.")
+    return wanted_health, wanted_pause
+
+
+def target_ui(names: list[str], key: str, label: str = "Target") -> str:
+    def describe(name: str) -> str:
+        return "global (geo-routed)" if name == GLOBAL else name
+
+    return st.selectbox(label, names, key=key, format_func=describe)
+
+
+def targets_ui(names: list[str], key: str, default_count: int = 2, label: str = "Targets") -> list[str]:
+    regions = [n for n in names if n != GLOBAL]
+    return st.multiselect(label, names, default=regions[:default_count], key=key)
+
+
+def key_value_ui() -> tuple[str, str]:
+    left, right = st.columns([1, 2])
+    with left:
+        key = st.text_input("Key", value="testkey", key="pg_key", max_chars=None)
+    with right:
+        value = st.text_input("Value", value="Just testing", key="pg_value")
+    return key, value
+
+
+def playground_actions_ui() -> str | None:
+    """Which button was pressed: 'write', 'read', 'delete', 'read_everywhere', or None."""
+    columns = st.columns(4)
+    pressed = None
+    for column, (action, label, kind) in zip(columns, [
+        ("write", "Write", "primary"), ("read", "Read", "secondary"), ("delete", "Delete", "secondary"),
+        ("read_everywhere", "Read everywhere", "secondary"),
+    ], strict=True):
+        with column:
+            if st.button(label, key=f"pg_{action}", type=kind, width="stretch"):
+                pressed = action
+    return pressed
+
+
+@dataclass(frozen=True)
+class LatencyParams:
+    targets: list[str]
+    operation: str
+    count: int
+    concurrency: int
+
+
+def latency_params_ui(names: list[str]) -> LatencyParams:
+    targets = targets_ui(names, key="lat_targets")
+    columns = st.columns(3)
+    with columns[0]:
+        operation = st.selectbox("Operation", ["read", "write"], key="lat_operation")
+    with columns[1]:
+        count = st.number_input("Requests per target", min_value=1, max_value=MAX_COUNT, value=50, step=10,
+                                key="lat_count")
+    with columns[2]:
+        concurrency = st.number_input("Concurrency", min_value=1, max_value=MAX_CONCURRENCY, value=4,
+                                      key="lat_concurrency")
+    return LatencyParams(targets, operation, int(count), int(concurrency))
+
+
+@dataclass(frozen=True)
+class LagParams:
+    source: str
+    destinations: list[str]
+    probes: int
+    timeout_s: float
+
+
+def lag_params_ui(regions: list[str]) -> LagParams:
+    columns = st.columns([1, 2, 1, 1])
+    with columns[0]:
+        source = st.selectbox("Source region", regions, key="lag_source")
+    with columns[1]:
+        others = [r for r in regions if r != source]
+        destinations = st.multiselect("Destinations", others, default=others, key="lag_destinations")
+    with columns[2]:
+        probes = st.number_input("Probes", min_value=1, max_value=MAX_PROBES, value=10, key="lag_probes")
+    with columns[3]:
+        timeout_s = st.number_input("Timeout (s)", min_value=1.0, max_value=60.0, value=10.0, key="lag_timeout")
+    return LagParams(source, destinations, int(probes), float(timeout_s))

@@ -1,0 +1,61 @@
+"""Latency: the same requests against several targets at the same time, compared side by side."""
+
+import streamlit as st
+
+from dashboard import charts, latency_run, session, stats, ui
+from dashboard._runner import ProbeError
+from dashboard.targets import TargetError
+
+st.title("Latency")
+st.caption("N requests per target, interleaved so every target sees the same machine load; "
+           "box = p25-p75, whiskers p1-p99, red bar = the speed-of-light floor from the client location.")
+
+env = session.current()
+if env.ready:
+    params = ui.latency_params_ui(env.targets.names())
+    if st.button("Run", key="lat_run", type="primary"):
+        if not params.targets:
+            st.error("Choose at least one target.")
+        else:
+            bar = st.progress(0.0, text="Starting…")
+
+            def progress(done: int, total: int, message: str) -> None:
+                bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
+
+            try:
+                samples = latency_run.run_latency(env.targets, params.targets, operation=params.operation,
+                                                  count=params.count, concurrency=params.concurrency,
+                                                  progress=progress)
+            except (ProbeError, TargetError) as error:
+                bar.empty()
+                st.error(str(error))
+            else:
+                location = session.client_location()
+                session.store("latency", samples)
+                session.store("latency_floors", latency_run.floors(env.targets, params.targets, location)
+                              if location else {})
+                bar.progress(1.0, text=f"Done: {len(samples)} requests")
+else:
+    st.error(env.error or "No targets.")
+
+samples = session.stored("latency")
+if samples is not None and not samples.empty:
+    floors = session.stored("latency_floors") or {}
+    summary = stats.summarize(samples)
+    summary["physical floor"] = [floors.get(str(t)) for t in summary.index]
+    failed = int(summary["errors"].sum())
+    st.subheader(f"Summary (ms): {len(samples):,} requests" + (f", {failed:,} failed" if failed else ""))
+    st.dataframe(summary.round(1), width="stretch", key="lat_summary")
+    if failed:
+        errors = samples.loc[~samples["ok"], ["target", "status", "error"]].value_counts().head(5)
+        st.warning("Most frequent errors: " + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items()))
+
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.latency_distribution(samples, floors), width="stretch", key="lat_distribution")
+    with right:
+        view = st.radio("Distribution view", ["ECDF", "Histogram"], horizontal=True, key="lat_view")
+        figure = charts.latency_ecdf(samples) if view == "ECDF" else charts.latency_histogram(samples)
+        st.plotly_chart(figure, width="stretch", key="lat_shape")
+    st.plotly_chart(charts.latency_timeseries(samples), width="stretch", key="lat_timeseries")
+    st.plotly_chart(charts.latency_breakdown(stats.breakdown(samples)), width="stretch", key="lat_breakdown")

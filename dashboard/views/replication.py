@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("replication")
+st.info("Coming soon.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("resilience")
+st.info("Coming soon.")
