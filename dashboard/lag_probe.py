@@ -1,0 +1,391 @@
+"""Replication-lag probe: write a unique value in a source region, poll every destination until it shows up.
+
+``run_lag(target_set, source, destinations, probes=10, timeout_s=10.0, progress=None, on_sample=None, ...)``
+returns one row per (probe, destination) -- ``LAG_COLUMNS`` -- and ``lag_summary(df)`` summarizes per
+source -> destination pair (probes, seen, timeouts, lag p50 / p90 / p99 / max, median resolution).
+``reference_lag(target_set, source, destinations, start, end)`` gives the system's own figures for the same
+window: the local cloud's control API (``ReplicationLatency`` per pair), or CloudWatch's ``ReplicationLatency``
+on AWS (``dashboard.aws``). Timeouts are rows with ``status="timeout"`` (and ``lag_low_ms``: the lag was at least
+that), never dropped; a failed write gives ``status="write_failed"`` rows.
+
+Method
+------
+Every request is timed on the monotonic clock: sent at ``t0`` (after the connection setup, when one was needed),
+answered at ``t1``, with the function's own time ``app`` from ``Server-Timing``. The time outside the function,
+``t1 - t0 - app``, is network (there and back); assuming the two legs are equal, the server acted at
+
+    moment = t1 - (t1 - t0 - app) / 2          (``server_moment``)
+
+The write's moment ``W`` estimates when the value was committed in the source. Each poll of a destination gets
+its moment ``R_k`` the same way. With ``H`` the earliest moment of a read that returned the value and ``M`` the
+latest moment of a read before ``H`` that did not,
+
+    lag        = H - W          (first seen minus write acknowledgement, both corrected by their one-way times)
+    resolution = H - M          (M replaced by W when the very first poll already saw it)
+
+and the true lag lies in ``[lag - resolution, lag]``, give or take the one-way estimation error: at most half
+the asymmetry between the outbound and return legs of the write and of the read (zero on a symmetric path such
+as the local cloud's, a few ms between a client and an AWS region). Negative estimates (clock noise when the value
+is visible at once) are clamped to 0.
+
+Polling is adaptive and overlapping: polls are *launched* on a schedule -- immediately after the write is
+acknowledged, then every ``min_interval_ms`` growing by ``backoff`` up to ``max_interval_ms`` -- on up to
+``max_in_flight`` keep-alive connections per destination, so a destination 150 ms away is still sampled every few
+ms. The resolution achieved is reported for every probe (``resolution_ms``): it is the interval between polls
+around the moment of first sighting, plus the spread of their one-way estimates.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
+from dashboard.targets import GLOBAL, TargetSet
+from dashboard.timed_client import TimedClient, TimedResult
+
+LAG_COLUMNS = [
+    "probe",
+    "timestamp",
+    "elapsed_s",
+    "source",
+    "destination",
+    "key",
+    "status",  # seen | timeout | write_failed
+    "lag_ms",
+    "resolution_ms",
+    "lag_low_ms",
+    "polls",
+    "poll_errors",
+    "write_latency_ms",
+    "written_at",
+    "error",
+]
+
+
+# -- the arithmetic (pure, unit-tested) ----------------------------------------------------------------------
+
+
+def server_moment(
+    t_sent: float, t_received: float, app_ms: float = math.nan, connect_ms: float = 0.0
+) -> float:
+    """Estimated moment (same clock as the arguments, seconds) at which the server acted on a request."""
+    start = t_sent + (connect_ms or 0.0) / 1000.0
+    app_s = app_ms / 1000.0 if app_ms is not None and math.isfinite(app_ms) else 0.0
+    outside = max(0.0, (t_received - start) - app_s)
+    return t_received - outside / 2.0
+
+
+def moment_of(result: TimedResult) -> float:
+    row = result.row
+    return server_moment(result.t_sent, result.t_received, row["server_app_ms"], row["connect_ms"])
+
+
+def lag_from_polls(write_moment: float, polls) -> dict:
+    """``polls``: iterable of (moment, seen: bool) -> {lag_ms, resolution_ms, lag_low_ms, seen}.
+
+    Errors must be left out of ``polls`` (an error says nothing about visibility)."""
+    polls = sorted(polls)
+    hits = [moment for moment, seen in polls if seen]
+    if not hits:
+        misses = [moment for moment, _ in polls]
+        low = (max(misses) - write_moment) * 1000.0 if misses else 0.0
+        return {"seen": False, "lag_ms": math.nan, "resolution_ms": math.nan, "lag_low_ms": max(0.0, low)}
+    first_seen = min(hits)
+    misses_before = [moment for moment, seen in polls if not seen and moment < first_seen]
+    last_miss = max(misses_before) if misses_before else write_moment
+    lag = max(0.0, (first_seen - write_moment) * 1000.0)
+    low = max(0.0, (last_miss - write_moment) * 1000.0)
+    return {"seen": True, "lag_ms": lag, "resolution_ms": max(0.0, lag - low), "lag_low_ms": low}
+
+
+def poll_schedule(
+    min_interval_ms: float, max_interval_ms: float, backoff: float, horizon_s: float
+) -> list[float]:
+    """Offsets (s, from the acknowledgement) at which polls are launched: 0, then growing intervals."""
+    offsets, t, interval = [], 0.0, min_interval_ms / 1000.0
+    while t <= horizon_s:
+        offsets.append(t)
+        t += interval
+        interval = min(interval * backoff, max_interval_ms / 1000.0)
+    return offsets
+
+
+# -- the probe ----------------------------------------------------------------------------------------------
+
+
+class _Destination:
+    """Polls one destination on keep-alive connections (one per pool thread, reused across probes)."""
+
+    def __init__(self, name: str, url: str, max_in_flight: int, timeout_s: float, epoch: float):
+        self.name = name
+        self._url = url
+        self._timeout_s = timeout_s
+        self._epoch = epoch
+        self._local = threading.local()
+        self._clients: list[TimedClient] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix=f"lag-{name}")
+        self._slots = threading.Semaphore(max_in_flight)
+
+    def _read(self, key: str) -> TimedResult:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = TimedClient(
+                self.name, self._url, self._timeout_s, epoch=self._epoch
+            )
+            with self._lock:
+                self._clients.append(client)
+        try:
+            return client.read(key)
+        finally:
+            self._slots.release()
+
+    def poll_until_seen(
+        self, key: str, value: str, ack: float, timeout_s: float, schedule: list[float], stop
+    ):
+        """Launches polls at ``ack + offset`` until one sees ``value`` (or timeout); returns every poll result."""
+        seen = threading.Event()
+        futures = []
+
+        def check(future):
+            result = future.result()
+            if (
+                result.row["status"] == 200
+                and isinstance(result.body, dict)
+                and result.body.get("value") == value
+            ):
+                seen.set()
+
+        deadline = ack + timeout_s
+        for offset in schedule:
+            launch = ack + offset
+            if launch > deadline:
+                break
+            wait = launch - time.perf_counter()
+            if wait > 0 and seen.wait(wait):
+                break
+            if seen.is_set() or (stop is not None and stop.is_set()):
+                break
+            # Bounded in flight: when every connection is busy, the schedule slips (the resolution then shows it).
+            while not self._slots.acquire(timeout=0.05):
+                if seen.is_set() or time.perf_counter() > deadline:
+                    break
+            else:
+                future = self._pool.submit(self._read, key)
+                future.add_done_callback(check)
+                futures.append(future)
+                continue
+            break
+        return [future.result() for future in futures]
+
+    def close(self):
+        self._pool.shutdown(wait=True)
+        for client in self._clients:
+            client.close()
+
+
+def run_lag(
+    target_set: TargetSet,
+    source: str,
+    destinations,
+    probes: int = 10,
+    timeout_s: float = 10.0,
+    progress=None,
+    on_sample=None,
+    key_prefix: str = "probe-lag",
+    min_interval_ms: float = 5.0,
+    max_interval_ms: float = 100.0,
+    backoff: float = 1.25,
+    max_in_flight: int = 16,
+    pause_s: float = 0.05,
+    request_timeout_s: float = 5.0,
+    stop: threading.Event | None = None,
+) -> pd.DataFrame:
+    destinations = [d for d in (destinations or []) if d != source]
+    if source == GLOBAL or GLOBAL in destinations:
+        raise ProbeError(
+            "replication lag is measured between regions: the global endpoint cannot be a source or destination"
+        )
+    target_set.require([source, *destinations])
+    if not destinations:
+        raise ProbeError("choose at least one destination region other than the source")
+    probes = positive_int("probes", probes)
+    timeout_s = positive_float("timeout_s", timeout_s)
+    min_interval_ms = positive_float("min_interval_ms", min_interval_ms)
+    max_interval_ms = max(min_interval_ms, positive_float("max_interval_ms", max_interval_ms))
+    if not backoff >= 1.0:
+        raise ProbeError(f"backoff must be >= 1, got {backoff!r}")
+    max_in_flight = positive_int("max_in_flight", max_in_flight)
+
+    run = run_id()
+    epoch = time.perf_counter()
+    schedule = poll_schedule(min_interval_ms, max_interval_ms, backoff, timeout_s)
+    report = Progress(progress, probes * len(destinations))
+    report(0, f"{probes} probes from {source} to {', '.join(destinations)}", force=True)
+    writer = TimedClient(source, target_set.url(source), request_timeout_s, epoch=epoch)
+    pollers = {
+        d: _Destination(d, target_set.url(d), max_in_flight, min(request_timeout_s, timeout_s), epoch)
+        for d in destinations
+    }
+    rows = []
+    try:
+        for probe in range(probes):
+            if stop is not None and stop.is_set():
+                break
+            key = f"{key_prefix}-{run}-{probe}"
+            value = f"{run}-{probe}-{time.time_ns()}"
+            write = writer.write(key, value)
+            base = {
+                "probe": probe,
+                "timestamp": write.row["timestamp"],
+                "elapsed_s": write.row["elapsed_s"],
+                "source": source,
+                "key": key,
+                "write_latency_ms": write.row["latency_ms"],
+                "written_at": write.row["written_at"],
+            }
+            if not write.ok:
+                for destination in destinations:
+                    rows.append(
+                        {
+                            **base,
+                            "destination": destination,
+                            "status": "write_failed",
+                            "lag_ms": math.nan,
+                            "resolution_ms": math.nan,
+                            "lag_low_ms": math.nan,
+                            "polls": 0,
+                            "poll_errors": 0,
+                            "error": f"write in {source} failed: {write.row['error']}",
+                        }
+                    )
+                    _emit(rows[-1], on_sample)
+                report(len(rows), f"probe {probe + 1}/{probes}: write failed")
+                time.sleep(pause_s)
+                continue
+            write_moment = moment_of(write)
+            ack = write.t_received
+            found = _poll_all(pollers, key, value, ack, timeout_s, schedule, stop)
+            for destination in destinations:
+                rows.append(
+                    {
+                        **base,
+                        "destination": destination,
+                        **_lag_row(found.get(destination, []), value, write_moment),
+                    }
+                )
+                _emit(rows[-1], on_sample)
+                report(len(rows), f"probe {probe + 1}/{probes}")
+            if pause_s:
+                time.sleep(pause_s)
+    finally:
+        writer.close()
+        for poller in pollers.values():
+            poller.close()
+    df = pd.DataFrame(rows, columns=LAG_COLUMNS)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], unit="s", utc=True)
+    return df
+
+
+def _poll_all(pollers, key, value, ack, timeout_s, schedule, stop) -> dict[str, list[TimedResult]]:
+    """Polls every destination at once (one scheduler thread each) until each sees the value or times out."""
+    found: dict[str, list[TimedResult]] = {}
+
+    def poll(name):
+        found[name] = pollers[name].poll_until_seen(key, value, ack, timeout_s, schedule, stop)
+
+    threads = [threading.Thread(target=poll, args=(name,), daemon=True) for name in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return found
+
+
+def _lag_row(results: list[TimedResult], value: str, write_moment: float) -> dict:
+    polls, errors, last_error = [], 0, ""
+    for result in results:
+        if result.row["status"] in (200, 404):
+            hit = (
+                result.row["status"] == 200
+                and isinstance(result.body, dict)
+                and result.body.get("value") == value
+            )
+            polls.append((moment_of(result), hit))
+        else:
+            errors += 1
+            last_error = result.row["error"]
+    figures = lag_from_polls(write_moment, polls)
+    status = "seen" if figures["seen"] else "timeout"
+    error = (
+        ""
+        if figures["seen"]
+        else (f"not seen; last error: {last_error}" if last_error else "not seen before the timeout")
+    )
+    return {
+        "status": status,
+        "lag_ms": figures["lag_ms"],
+        "resolution_ms": figures["resolution_ms"],
+        "lag_low_ms": figures["lag_low_ms"],
+        "polls": len(results),
+        "poll_errors": errors,
+        "error": error,
+    }
+
+
+def _emit(row, on_sample):
+    if on_sample is not None:
+        on_sample(row)
+
+
+def lag_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per source -> destination: probes, seen, timeouts, write_failed, lag mean/p50/p90/p99/max, median resolution."""
+    columns = [
+        "probes",
+        "seen",
+        "timeouts",
+        "write_failed",
+        "mean",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "resolution_p50",
+    ]
+    if df is None or len(df) == 0:
+        return pd.DataFrame(columns=["source", "destination", *columns]).set_index(["source", "destination"])
+    rows = []
+    for (source, destination), part in df.groupby(["source", "destination"], sort=False):
+        lags = part.loc[part["status"] == "seen", "lag_ms"].to_numpy(dtype="float64")
+        figures = dict.fromkeys(("mean", "p50", "p90", "p99", "max"), math.nan)
+        if lags.size:
+            p50, p90, p99 = np.percentile(lags, [50, 90, 99])
+            figures = {
+                "mean": float(lags.mean()),
+                "p50": float(p50),
+                "p90": float(p90),
+                "p99": float(p99),
+                "max": float(lags.max()),
+            }
+        resolution = part.loc[part["status"] == "seen", "resolution_ms"].to_numpy(dtype="float64")
+        rows.append(
+            {
+                "source": source,
+                "destination": destination,
+                "probes": int(len(part)),
+                "seen": int((part["status"] == "seen").sum()),
+                "timeouts": int((part["status"] == "timeout").sum()),
+                "write_failed": int((part["status"] == "write_failed").sum()),
+                **figures,
+                "resolution_p50": float(np.median(resolution)) if resolution.size else math.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=["source", "destination", *columns]).set_index(
+        ["source", "destination"]
+    )
