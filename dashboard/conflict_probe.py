@@ -1,0 +1,230 @@
+"""Conflict probe: concurrent writes of different values to one key in two or more regions, then watch them agree.
+
+``run_conflict(target_set, regions, trials=20, timeout_s=10.0, progress=None, on_sample=None, ...)``
+returns ``(results, timeline)``:
+
+* ``results`` -- one row per trial (``RESULT_COLUMNS``): the key; ``acked`` writes; the ``winner`` (value,
+  region and writtenAt every region finally agrees on); ``expected_region`` / ``expected_value``, the
+  last-writer-wins winner among the *acknowledged* writes, i.e. the greatest ``(writtenAt, region, value)``
+  (the order the local cloud and DynamoDB global tables use); ``follows_lww``; ``losers`` (regions whose write
+  lost, comma-separated); ``write_spread_ms`` (max - min writtenAt of the competing writes: how close the race
+  was); ``converged``; ``converge_ms`` (from the last write's commit to the poll round that first saw every region
+  agree, moments estimated as in ``dashboard.lag_probe``) with ``resolution_ms`` (the time between that round and
+  the previous one); ``error``.
+* ``timeline`` -- every poll (``TIMELINE_COLUMNS``): trial, round, elapsed_s, region, value, write_region,
+  written_at, status: what each region showed over time, for the "each region's value until they agree" chart.
+
+How: each region gets one worker thread with its own keep-alive connection (warm before the race). The writers
+wait on a ``threading.Barrier`` and are released together, so the writes really race; then rounds of reads (one
+per region, concurrently, every ``poll_interval_ms``) run until every region returns the same item, or the timeout.
+Every region wrote its own value, and a region only ever moves to a greater version, so the first round in which
+all regions agree shows the final winner.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+
+from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
+from dashboard.lag_probe import moment_of
+from dashboard.targets import GLOBAL, TargetSet
+from dashboard.timed_client import TimedClient, TimedResult
+
+RESULT_COLUMNS = [
+    "trial",
+    "timestamp",
+    "key",
+    "regions",
+    "acked",
+    "winner_value",
+    "winner_region",
+    "winner_written_at",
+    "expected_value",
+    "expected_region",
+    "follows_lww",
+    "losers",
+    "write_spread_ms",
+    "converged",
+    "converge_ms",
+    "resolution_ms",
+    "rounds",
+    "error",
+]
+TIMELINE_COLUMNS = ["trial", "round", "elapsed_s", "region", "value", "write_region", "written_at", "status"]
+
+
+def lww_winner(writes):
+    """``writes``: iterable of dicts with value, region, writtenAt -> the one last-writer-wins keeps (or None)."""
+    writes = [w for w in writes if w is not None]
+    if not writes:
+        return None
+    return max(writes, key=lambda w: (int(w["writtenAt"]), str(w["region"]), str(w["value"])))
+
+
+class _Region:
+    """One region's single worker thread and its keep-alive client, used for both the write and the reads."""
+
+    def __init__(self, name: str, url: str, timeout_s: float, epoch: float):
+        self.name = name
+        self.client = TimedClient(name, url, timeout_s, epoch=epoch)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix=f"conflict-{name}")
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+        self.client.close()
+
+
+def run_conflict(
+    target_set: TargetSet,
+    regions,
+    trials: int = 20,
+    timeout_s: float = 10.0,
+    progress=None,
+    on_sample=None,
+    key_prefix: str = "probe-conflict",
+    poll_interval_ms: float = 10.0,
+    request_timeout_s: float = 5.0,
+    stop: threading.Event | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    regions = list(dict.fromkeys(regions or []))
+    if GLOBAL in regions:
+        raise ProbeError("a conflict needs writes in distinct regions: the global endpoint cannot take part")
+    if len(regions) < 2:
+        raise ProbeError("a conflict needs at least two regions")
+    target_set.require(regions)
+    trials = positive_int("trials", trials)
+    timeout_s = positive_float("timeout_s", timeout_s)
+    poll_interval_s = positive_float("poll_interval_ms", poll_interval_ms) / 1000.0
+
+    run = run_id()
+    epoch = time.perf_counter()
+    workers = {r: _Region(r, target_set.url(r), request_timeout_s, epoch) for r in regions}
+    report = Progress(progress, trials)
+    report(0, f"{trials} trials over {', '.join(regions)}", force=True)
+    results, timeline = [], []
+    try:
+        # Warm every connection first, so the race is not decided by who opens a TCP connection faster.
+        for future in [w.pool.submit(w.client.health) for w in workers.values()]:
+            future.result()
+        for trial in range(trials):
+            if stop is not None and stop.is_set():
+                break
+            row = _trial(
+                workers, f"{key_prefix}-{run}-{trial}", trial, run, timeout_s, poll_interval_s, timeline
+            )
+            results.append(row)
+            if on_sample is not None:
+                on_sample(row)
+            report(trial + 1, f"trial {trial + 1}/{trials}: winner {row['winner_region'] or '?'}")
+    finally:
+        for worker in workers.values():
+            worker.close()
+    results_df = pd.DataFrame(results, columns=RESULT_COLUMNS)
+    results_df["timestamp"] = pd.to_datetime(results_df["timestamp"], unit="s", utc=True)
+    return results_df, pd.DataFrame(timeline, columns=TIMELINE_COLUMNS)
+
+
+def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll_interval_s: float, timeline):
+    regions = list(workers)
+    barrier = threading.Barrier(len(regions))
+
+    def write(worker: _Region, value: str) -> TimedResult:
+        barrier.wait(timeout=timeout_s)
+        return worker.client.write(key, value)
+
+    futures = {r: workers[r].pool.submit(write, workers[r], f"{r}:{run}:{trial}") for r in regions}
+    writes = {r: f.result() for r, f in futures.items()}
+    acked = {r: w.body for r, w in writes.items() if w.ok and isinstance(w.body, dict)}
+    expected = lww_winner(acked.values())
+    stamps = [int(w["writtenAt"]) for w in acked.values()]
+    last_commit = max((moment_of(w) for w in writes.values() if w.ok), default=time.perf_counter())
+    row = {
+        "trial": trial,
+        "timestamp": min(w.row["timestamp"] for w in writes.values()),
+        "key": key,
+        "regions": ",".join(regions),
+        "acked": len(acked),
+        "expected_value": expected["value"] if expected else "",
+        "expected_region": expected["region"] if expected else "",
+        "write_spread_ms": float(max(stamps) - min(stamps)) if stamps else math.nan,
+        "winner_value": "",
+        "winner_region": "",
+        "winner_written_at": math.nan,
+        "follows_lww": False,
+        "losers": "",
+        "converged": False,
+        "converge_ms": math.nan,
+        "resolution_ms": math.nan,
+        "rounds": 0,
+        "error": "",
+    }
+    failed = [f"{r}: {w.row['error']}" for r, w in writes.items() if not w.ok]
+    if not acked:
+        row["error"] = "no write was acknowledged: " + "; ".join(failed)
+        return row
+
+    deadline = time.perf_counter() + timeout_s
+    previous_round_moment = last_commit
+    round_number = 0
+    while True:
+        round_number += 1
+        reads = {
+            r: f.result()
+            for r, f in {r: workers[r].pool.submit(workers[r].client.read, key) for r in regions}.items()
+        }
+        seen = {}
+        for region, result in reads.items():
+            body = result.body if isinstance(result.body, dict) and result.row["status"] == 200 else None
+            timeline.append(
+                {
+                    "trial": trial,
+                    "round": round_number,
+                    "elapsed_s": result.row["elapsed_s"],
+                    "region": region,
+                    "value": body.get("value", "") if body else "",
+                    "write_region": body.get("writeRegion", "") if body else "",
+                    "written_at": float(body["writtenAt"]) if body and "writtenAt" in body else math.nan,
+                    "status": result.row["status"],
+                }
+            )
+            seen[region] = (
+                (body.get("value"), body.get("writeRegion"), body.get("writtenAt")) if body else None
+            )
+        round_moment = max(moment_of(r) for r in reads.values())
+        states = set(seen.values())
+        if None not in states and len(states) == 1:
+            value, region, written_at = states.pop()
+            row.update(
+                {
+                    "winner_value": value,
+                    "winner_region": region,
+                    "winner_written_at": float(written_at),
+                    "converged": True,
+                    "converge_ms": max(0.0, (round_moment - last_commit) * 1000.0),
+                    "resolution_ms": max(0.0, (round_moment - previous_round_moment) * 1000.0),
+                    "rounds": round_number,
+                }
+            )
+            row["follows_lww"] = (
+                bool(expected) and value == expected["value"] and region == expected["region"]
+            )
+            row["losers"] = ",".join(sorted(r for r in acked if r != region))
+            break
+        previous_round_moment = round_moment
+        if time.perf_counter() >= deadline:
+            row["rounds"] = round_number
+            row["error"] = "regions did not agree before the timeout: " + ", ".join(
+                f"{r}={s[0] if s else 'missing'}" for r, s in seen.items()
+            )
+            break
+        time.sleep(poll_interval_s)
+    if failed:
+        row["error"] = (
+            (row["error"] + "; " if row["error"] else "") + "unacknowledged writes: " + "; ".join(failed)
+        )
+    return row
