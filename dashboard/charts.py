@@ -318,9 +318,15 @@ def lag_timeseries(lags: pd.DataFrame, title: str = "Replication lag over time")
     measured = lags[lags["lag_ms"].notna()] if not lags.empty else lags
     if measured.empty:
         return _empty(title, "No replication measured yet")
-    time_column = "timestamp" if "timestamp" in measured.columns else None
+    time_column = next((c for c in ("elapsed_s", "timestamp") if c in measured.columns), None)
     fig = go.Figure()
-    elapsed = _elapsed_seconds(measured[time_column]) if time_column else np.arange(len(measured), dtype=float)
+    if time_column == "elapsed_s":
+        elapsed = measured["elapsed_s"].to_numpy(dtype=float)
+        elapsed = elapsed - np.nanmin(elapsed)
+    elif time_column:
+        elapsed = _elapsed_seconds(measured[time_column])
+    else:
+        elapsed = np.arange(len(measured), dtype=float)
     frame = measured.assign(_elapsed=elapsed)
     for (source, destination), part in frame.groupby(["source", "destination"], sort=False):
         label = _pair_label(str(source), str(destination))

@@ -1,4 +1,117 @@
+"""Replication: how long a write in one region takes to become readable in the others."""
+
+import time
+
+import pandas as pd
 import streamlit as st
 
-st.title("replication")
-st.info("Coming soon.")
+from dashboard import charts, lag_probe, session, ui
+from dashboard._runner import ProbeError
+from dashboard.targets import TargetError
+
+st.title("Replication lag")
+st.caption("Each probe writes a unique value in the source region, then polls every destination until it shows "
+           "up. Lag = first sighting minus the write, both corrected for their one-way network time.")
+
+# Redraw the live chart at most this often: each redraw ships a figure to the browser.
+LIVE_REDRAW_S = 0.5
+
+
+def reported_by_system(env, source, destinations, started, ended) -> dict[str, float]:
+    """ReplicationLatency the system itself reports for the run's window, keyed "source → destination"."""
+    reference = getattr(lag_probe, "reference_lag", None)
+    if reference is None:
+        return {}
+    try:
+        figures = reference(env.targets, source, destinations, started, ended)
+    except Exception as error:  # the metric is a bonus beside the probes: a failure is a note, not a stop
+        st.warning(f"ReplicationLatency is not available: {error}")
+        return {}
+    return _as_pair_map(figures, source)
+
+
+def _as_pair_map(figures, source) -> dict[str, float]:
+    """Accepts {destination: ms}, {(source, destination): ms} or a DataFrame with destination and a ms column."""
+    out = {}
+    if isinstance(figures, pd.DataFrame):
+        column = next((c for c in ("replication_latency_ms", "latency_ms", "average_ms", "p50", "value")
+                       if c in figures.columns), None)
+        if column is None or "destination" not in figures.columns:
+            return out
+        for row in figures.itertuples(index=False):
+            value = getattr(row, column)
+            if pd.notna(value):
+                out[f"{getattr(row, 'source', source)} → {row.destination}"] = float(value)
+        return out
+    for pair, value in dict(figures or {}).items():
+        if isinstance(value, dict):
+            value = value.get("average_ms", value.get("p50", value.get("latency_ms")))
+        if value is None:
+            continue
+        label = f"{pair[0]} → {pair[1]}" if isinstance(pair, tuple) else f"{source} → {pair}"
+        out[label] = float(value)
+    return out
+
+
+env = session.current()
+if env.ready and len(env.regions) < 2:
+    st.error("Replication needs at least two regions in the environment.")
+elif env.ready:
+    params = ui.lag_params_ui(env.regions)
+    if st.button("Run probes", key="lag_run", type="primary"):
+        if not params.destinations:
+            st.error("Choose at least one destination region.")
+        else:
+            bar = st.progress(0.0, text="Starting…")
+            live = st.empty()
+            seen_rows: list[dict] = []
+            last_redraw = [0.0]
+
+            def progress(done: int, total: int, message: str) -> None:
+                bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
+
+            def on_sample(row: dict) -> None:
+                seen_rows.append(row)
+                now = time.monotonic()
+                if now - last_redraw[0] >= LIVE_REDRAW_S:
+                    last_redraw[0] = now
+                    frame = pd.DataFrame(seen_rows)
+                    live.plotly_chart(charts.lag_timeseries(frame, title="Replication lag (live)"),
+                                      width="stretch", key=f"lag_live_{len(seen_rows)}")
+
+            started = pd.Timestamp.now(tz="UTC")
+            try:
+                lags = lag_probe.run_lag(env.targets, params.source, params.destinations, probes=params.probes,
+                                         timeout_s=params.timeout_s, progress=progress, on_sample=on_sample)
+            except (ProbeError, TargetError) as error:
+                bar.empty()
+                live.empty()
+                st.error(str(error))
+            else:
+                live.empty()
+                ended = pd.Timestamp.now(tz="UTC")
+                session.store("lag", lags)
+                session.store("lag_reported", reported_by_system(env, params.source, params.destinations,
+                                                                 started, ended))
+                bar.progress(1.0, text=f"Done: {len(lags)} probe results")
+else:
+    st.error(env.error or "No targets.")
+
+lags = session.stored("lag")
+if lags is not None and not lags.empty:
+    reported = session.stored("lag_reported") or {}
+    summary = lag_probe.lag_summary(lags).reset_index()
+    summary.insert(0, "pair", [f"{s} → {d}" for s, d in zip(summary["source"], summary["destination"], strict=True)])
+    summary["ReplicationLatency"] = [reported.get(label) for label in summary["pair"]]
+    st.subheader("Lag per pair (ms)")
+    st.dataframe(summary.drop(columns=["source", "destination"]).round(1), hide_index=True, width="stretch",
+                 key="lag_summary")
+    timeouts = int((lags["status"] != "seen").sum())
+    if timeouts:
+        st.warning(f"{timeouts} probe(s) were not seen in time or could not be written: "
+                   + "; ".join(sorted(set(lags.loc[lags['status'] != 'seen', 'error'].astype(str)))[:3]))
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.lag_distribution(lags, reported), width="stretch", key="lag_distribution")
+    with right:
+        st.plotly_chart(charts.lag_timeseries(lags), width="stretch", key="lag_timeseries")
