@@ -1,0 +1,758 @@
+"""The local global-tables replicator: reads every region's DynamoDB stream and applies the changes elsewhere.
+
+    python -m backend.local.replicator --config FILE
+
+Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1:P", ...}, "state_dir": "...",
+"admin_host": "127.0.0.1", "admin_port": 0, "network": "realistic"|"none", "delay": "auto"|<ms>,
+"region_admin": {"us-west-2": "http://127.0.0.1:P", ...} (optional), "poll_interval_ms": 25 (optional)}.
+When ready it prints one line ``{"ready": true, "admin": "http://127.0.0.1:P"}``; SIGTERM stops it cleanly.
+
+How it moves records (the decisions themselves are in ``replication.py``, which is pure):
+
+- one reader thread per source region polls its stream (moto has one shard per table) and turns each record into
+  entries of per-pair FIFO queues (source → destination, and source → itself for repairs), due at the record's
+  creation time + the pair's delay;
+- one worker thread per destination applies due entries with conditional writes, so applying twice is harmless;
+  a paused destination applies nothing and its queues grow; on resume it catches up in order;
+- checkpoints are per pair: "every record up to sequence S of the source is done for this destination". They are
+  saved atomically (tmp + rename) with tombstones, pauses and pending repairs a few times a second. After a kill -9
+  the reader resumes from the smallest checkpoint of the source and skips, per pair, what that pair had done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from backend.local import replication
+from backend.local.replication import Action, Change, Tombstones
+
+log = logging.getLogger("backend.local.replicator")
+
+STATE_FILE = "replicator-state.json"
+DEFAULT_POLL_INTERVAL_MS = 25  # idle poll per stream; a busy stream is polled again at once
+SAVE_INTERVAL_S = 0.2
+TRIM_INTERVAL_S = 5.0
+TOMBSTONE_TTL_S = 3600.0
+LATENCY_SAMPLES = 2000
+FALLBACK_REALISTIC_DELAY_MS = 100  # only if the network model is missing
+
+
+def _delay_from_network_model(src: str, dst: str, mode: str) -> int:
+    try:
+        from backend.local.network import replication_delay_ms
+    except ImportError:  # the network model is another module of the local cloud; stay usable without it
+        return 0 if mode == "none" else FALLBACK_REALISTIC_DELAY_MS
+    return int(replication_delay_ms(src, dst, mode))
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config(path: str | Path) -> dict:
+    try:
+        config = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read config {path}: {error}") from None
+    if not isinstance(config, dict):
+        raise ConfigError("the config must be a JSON object")
+    regions = config.get("regions")
+    if not isinstance(regions, dict) or len(regions) < 2:
+        raise ConfigError('"regions" must map at least 2 region names to DynamoDB endpoint URLs')
+    if config.get("network", "realistic") not in ("realistic", "none"):
+        raise ConfigError('"network" must be "realistic" or "none"')
+    delay = config.get("delay", "auto")
+    if delay != "auto" and not (isinstance(delay, int) and not isinstance(delay, bool) and delay >= 0):
+        raise ConfigError('"delay" must be "auto" or a number of milliseconds >= 0')
+    if not config.get("state_dir"):
+        raise ConfigError('"state_dir" is required')
+    config.setdefault("table", "keyvalues")
+    config.setdefault("admin_host", "127.0.0.1")
+    config.setdefault("admin_port", 0)
+    config.setdefault("network", "realistic")
+    config.setdefault("delay", "auto")
+    config.setdefault("region_admin", {})
+    config.setdefault("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS)
+    return config
+
+
+@dataclass
+class Entry:
+    due_ms: int
+    seq: int | None  # the source record's sequence number; None for a push-back repair (not in any stream)
+    prev_seq: int | None  # the source's sequence read just before this record: "done up to" while this waits
+    change: Change
+    source: str
+
+
+class PairStats:
+    """ReplicationLatency of one source → destination pair, as the CloudWatch metric (ms)."""
+
+    def __init__(self):
+        self.samples: deque[tuple[float, int]] = deque(maxlen=LATENCY_SAMPLES)  # (applied at, ms)
+        self.applied = 0
+        self.last_apply: float | None = None
+
+    def add(self, at: float, latency_ms: int) -> None:
+        self.samples.append((at, latency_ms))
+        self.applied += 1
+        self.last_apply = at
+
+    def summary(self) -> dict:
+        values = sorted(ms for _, ms in self.samples)
+        return {
+            "count": self.applied,
+            "p50_ms": _quantile(values, 0.50),
+            "p99_ms": _quantile(values, 0.99),
+            "max_ms": values[-1] if values else None,
+            "last_apply": self.last_apply,
+        }
+
+
+def _quantile(values: list[int], q: float) -> int | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+class RegionClients:
+    """boto3 clients of one region's DynamoDB endpoint (one set per thread; boto3 sessions aren't thread-safe)."""
+
+    def __init__(self, region: str, endpoint: str):
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+            region_name=region,
+        )
+        config = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10, max_pool_connections=4)
+        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=config)
+        self.streams = session.client("dynamodbstreams", endpoint_url=endpoint, config=config)
+
+
+class Replicator:
+    def __init__(self, config: dict, clock=time.time):
+        self.config = config
+        self.table = config["table"]
+        self.regions: dict[str, str] = dict(config["regions"])
+        self.names = sorted(self.regions)
+        self.state_dir = Path(config["state_dir"])
+        self.poll_interval_s = config.get("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS) / 1000
+        self.clock = clock
+        self.cond = threading.Condition()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.admin: AdminServer | None = None
+        # -- the state below is guarded by self.cond --
+        self.network = config.get("network", "realistic")
+        self.delay_override: int | None = None if config.get("delay", "auto") == "auto" else int(config["delay"])
+        self.paused: set[str] = set()
+        self.tombstones = Tombstones()
+        self.streams: dict[str, str | None] = {name: None for name in self.names}
+        self.floor: dict[tuple[str, str], int | None] = {}  # per-pair checkpoint loaded from the state file
+        self.read_upto: dict[str, int | None] = {name: None for name in self.names}
+        self.discard_before_ms: dict[str, int | None] = {name: None for name in self.names}
+        self.queues: dict[tuple[str, str], deque[Entry]] = {
+            (src, dst): deque() for src in self.names for dst in self.names
+        }
+        self.pushbacks: dict[str, deque[Entry]] = {name: deque() for name in self.names}
+        self.stats: dict[tuple[str, str], PairStats] = {
+            (src, dst): PairStats() for src in self.names for dst in self.names if src != dst
+        }
+        self.reseek: dict[str, bool] = {name: False for name in self.names}
+        self.dirty = False
+        self.saved_checkpoints: dict[str, int | None] = {}
+        self.errors: dict[str, str] = {}
+        self._load_state()
+
+    # ---------------------------------------------------------------- state file
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    def _load_state(self) -> None:
+        try:
+            state = json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            log.warning("ignoring an unreadable state file %s: %s", self.state_path, error)
+            return
+        self.tombstones = Tombstones.from_json(state.get("tombstones"))
+        self.paused = {name for name in state.get("paused", []) if name in self.regions}
+        if "network" in state:
+            self.network = state["network"]
+        if "delay_override" in state:
+            self.delay_override = state["delay_override"]
+        for src, saved in state.get("sources", {}).items():
+            if src not in self.regions:
+                continue
+            self.streams[src] = saved.get("stream")
+            self.discard_before_ms[src] = saved.get("discard_before_ms")
+            for dst, seq in saved.get("checkpoints", {}).items():
+                if dst in self.regions:
+                    self.floor[(src, dst)] = None if seq is None else int(seq)
+        for dst, changes in state.get("pushbacks", {}).items():
+            for data in changes if dst in self.regions else []:
+                change = Change.from_json(data["change"])
+                self.pushbacks[dst].append(Entry(0, None, None, change, data["source"]))
+
+    def _state_locked(self) -> dict:
+        sources = {}
+        for src in self.names:
+            checkpoints = {dst: self._done_upto(src, dst) for dst in self.names}
+            sources[src] = {
+                "stream": self.streams[src],
+                "checkpoints": {dst: None if seq is None else str(seq) for dst, seq in checkpoints.items()},
+                "discard_before_ms": self.discard_before_ms[src],
+            }
+        return {
+            "version": 1,
+            "sources": sources,
+            "tombstones": self.tombstones.to_json(),
+            "paused": sorted(self.paused),
+            "network": self.network,
+            "delay_override": self.delay_override,
+            "pushbacks": {
+                dst: [{"source": e.source, "change": e.change.to_json()} for e in entries]
+                for dst, entries in self.pushbacks.items()
+                if entries
+            },
+        }
+
+    def save_state(self) -> None:
+        with self.cond:
+            state = self._state_locked()
+            self.dirty = False
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "w") as handle:
+            json.dump(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.state_path)  # atomic: a kill -9 leaves the old file or the new one, never half
+        with self.cond:
+            self.saved_checkpoints = {src: self._resume_seq(state["sources"][src]) for src in self.names}
+
+    @staticmethod
+    def _resume_seq(saved: dict) -> int | None:
+        seqs = list(saved["checkpoints"].values())
+        if any(seq is None for seq in seqs):
+            return None
+        return min(int(seq) for seq in seqs)
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def _done_upto(self, src: str, dst: str) -> int | None:
+        """Largest sequence S of src such that every record <= S is done for dst (None: nothing known done)."""
+        queue = self.queues[(src, dst)]
+        computed = queue[0].prev_seq if queue else self.read_upto[src]
+        floor = self.floor.get((src, dst))
+        if computed is None:
+            return floor
+        return computed if floor is None else max(computed, floor)
+
+    def _resume_point(self, src: str) -> int | None:
+        seqs = [self._done_upto(src, dst) for dst in self.names]
+        return None if any(seq is None for seq in seqs) else min(seqs)
+
+    # ---------------------------------------------------------------- delays
+
+    def delay_ms(self, src: str, dst: str) -> int:
+        if src == dst:
+            return 0
+        if self.delay_override is not None:
+            return self.delay_override
+        return _delay_from_network_model(src, dst, self.network)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # ---------------------------------------------------------------- reading streams
+
+    def _reader(self, src: str) -> None:
+        clients = RegionClients(src, self.regions[src])
+        iterator = None
+        backoff = 0.05
+        while not self.stopping.is_set():
+            with self.cond:
+                if self.reseek[src]:
+                    self.reseek[src] = False
+                    iterator = None
+            try:
+                if iterator is None:
+                    iterator = self._seek(src, clients)
+                answer = clients.streams.get_records(ShardIterator=iterator, Limit=1000)
+            except Exception as error:  # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek
+                self._note_error(src, f"reading the stream: {type(error).__name__}: {error}")
+                iterator = None
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            self.errors.pop(src, None)
+            records = answer.get("Records", [])
+            iterator = answer.get("NextShardIterator")
+            if records:
+                with self.cond:
+                    for record in records:
+                        self._take_record(src, record)
+                    self.dirty = True
+                    self.cond.notify_all()
+            else:
+                self.stopping.wait(self.poll_interval_s)
+
+    def _seek(self, src: str, clients: RegionClients) -> str:
+        table = clients.dynamodb.describe_table(TableName=self.table)["Table"]
+        arn = table.get("LatestStreamArn")
+        if not arn:
+            raise RuntimeError(f"the table {self.table} in {src} has no stream")
+        with self.cond:
+            if self.streams[src] is not None and self.streams[src] != arn:
+                self._forget_stream_locked(src)
+            self.streams[src] = arn
+            resume = self._resume_point(src)
+        shard = clients.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        if resume is None:
+            kwargs = {"ShardIteratorType": "TRIM_HORIZON"}
+        else:
+            kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": str(resume)}
+        try:
+            answer = clients.streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **kwargs)
+        except Exception:
+            # The checkpoint is not in the stream any more (trimmed past it): start from the oldest record left.
+            if resume is None:
+                raise
+            log.warning("%s: checkpoint %s no longer in the stream; reading from its oldest record", src, resume)
+            answer = clients.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )
+        with self.cond:
+            self.read_upto[src] = resume if self.read_upto[src] is None else self.read_upto[src]
+        return answer["ShardIterator"]
+
+    def _forget_stream_locked(self, src: str) -> None:
+        """The table was recreated (a new stream): positions in the old one mean nothing now."""
+        log.warning("%s: the table has a new stream; reading it from the start", src)
+        for dst in self.names:
+            self.floor.pop((src, dst), None)
+            for entry in self.queues[(src, dst)]:
+                entry.seq = entry.prev_seq = None
+        self.read_upto[src] = None
+
+    def _take_record(self, src: str, record: dict) -> None:
+        seq = int(record["dynamodb"]["SequenceNumber"])
+        previous = self.read_upto[src]
+        if previous is not None and seq <= previous:
+            return  # already read (re-seek overlap)
+        self.read_upto[src] = seq
+        discard_before = self.discard_before_ms[src]
+        if discard_before is not None and replication.creation_ms(record) < discard_before:
+            return  # written before a reset
+        key = record["dynamodb"].get("Keys", {}).get("key", {}).get("S")
+        decision = replication.decide(record, src, self.tombstones.get(key) if key else None)
+        if decision.action is Action.SKIP:
+            return
+        change = decision.change
+        if change.is_delete:
+            self.tombstones.record(change.key, change.version)
+        targets = [src] if decision.action is Action.REPAIR else [dst for dst in self.names if dst != src]
+        for dst in targets:
+            floor = self.floor.get((src, dst))
+            if floor is not None and seq <= floor:
+                continue  # this pair had done it before a restart
+            due = change.created_ms + self.delay_ms(src, dst)
+            self.queues[(src, dst)].append(Entry(due, seq, previous, change, src))
+
+    # ---------------------------------------------------------------- applying
+
+    def _next_entry_locked(self, dst: str) -> tuple[deque | None, Entry | None]:
+        best_queue, best = None, None
+        candidates = [self.queues[(src, dst)] for src in self.names] + [self.pushbacks[dst]]
+        for queue in candidates:
+            if queue and (best is None or queue[0].due_ms < best.due_ms):
+                best_queue, best = queue, queue[0]
+        return best_queue, best
+
+    def _worker(self, dst: str) -> None:
+        clients = RegionClients(dst, self.regions[dst])
+        backoff = 0.05
+        while not self.stopping.is_set():
+            with self.cond:
+                if dst in self.paused:
+                    self.cond.wait(0.1)
+                    continue
+                queue, entry = self._next_entry_locked(dst)
+                if entry is None:
+                    self.cond.wait(0.1)
+                    continue
+                wait_ms = entry.due_ms - self.now_ms()
+                if wait_ms > 0:
+                    self.cond.wait(min(wait_ms / 1000, 0.1))
+                    continue
+                tombstone = self.tombstones.get(entry.change.key)
+            try:
+                winner = self._apply(clients, entry.change, tombstone)
+            except Exception as error:  # region down or restarting: keep the entry, retry
+                self._note_error(dst, f"applying: {type(error).__name__}: {error}")
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            self.errors.pop(dst, None)
+            now = self.clock()
+            with self.cond:
+                if queue and queue[0] is entry:
+                    queue.popleft()
+                if entry.seq is not None and entry.source != dst:
+                    self.stats[(entry.source, dst)].add(now, max(0, int(now * 1000) - entry.change.created_ms))
+                if winner is not None and entry.source != dst:
+                    self._push_back_locked(entry.source, winner, dst)
+                self.dirty = True
+                self.cond.notify_all()
+
+    def _push_back_locked(self, src: str, winner: Change, dst: str) -> None:
+        """The destination holds a newer winner than the source's change: make sure the source gets it too."""
+        pending = self.pushbacks[src]
+        if any(e.change.key == winner.key and e.change.version >= winner.version for e in pending):
+            return
+        pending.append(Entry(self.now_ms() + self.delay_ms(dst, src), None, None, winner, dst))
+
+    def _apply(self, clients: RegionClients, change: Change, tombstone) -> Change | None:
+        """Applies one change conditionally. Returns the destination's newer winner when it refused the change."""
+        if not change.is_delete:
+            if tombstone is not None and tombstone > change.version:
+                return None  # deleted later: don't resurrect
+            try:
+                clients.dynamodb.put_item(
+                    TableName=self.table,
+                    Item=change.item,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **replication.put_condition(change),
+                )
+                return None
+            except clients.dynamodb.exceptions.ConditionalCheckFailedException as error:
+                return _newer_winner(error, change)
+        for _attempt in range(5):
+            try:
+                clients.dynamodb.update_item(
+                    TableName=self.table,
+                    Key={"key": {"S": change.key}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **replication.delete_mark_condition(change),
+                )
+            except clients.dynamodb.exceptions.ConditionalCheckFailedException as error:
+                return _newer_winner(error, change)  # absent, or newer than the delete
+            try:
+                clients.dynamodb.delete_item(
+                    TableName=self.table, Key={"key": {"S": change.key}}, **replication.delete_marked_condition(change)
+                )
+                return None
+            except clients.dynamodb.exceptions.ConditionalCheckFailedException:
+                continue  # a local write replaced the marked item in between: decide again
+        return None
+
+    # ---------------------------------------------------------------- housekeeping
+
+    def _note_error(self, region: str, message: str) -> None:
+        if self.errors.get(region) != message:
+            log.warning("%s: %s", region, message)
+        self.errors[region] = message
+
+    def _housekeeper(self) -> None:
+        last_trim = last_prune = self.clock()
+        while not self.stopping.wait(SAVE_INTERVAL_S):
+            if self.dirty:
+                self._save_quietly()
+            now = self.clock()
+            if now - last_prune > 60:
+                last_prune = now
+                with self.cond:
+                    if self.tombstones.prune(int((now - TOMBSTONE_TTL_S) * 1000)):
+                        self.dirty = True
+            if now - last_trim > TRIM_INTERVAL_S:
+                last_trim = now
+                self.trim_streams()
+
+    def _save_quietly(self) -> None:
+        try:
+            self.save_state()
+        except OSError as error:
+            log.error("cannot save the state file %s: %s", self.state_path, error)
+
+    def trim_streams(self) -> None:
+        """Tells each region process to drop stream records every pair has durably done (bounds moto's memory)."""
+        with self.cond:
+            saved = dict(self.saved_checkpoints)
+        for src, url in (self.config.get("region_admin") or {}).items():
+            upto = saved.get(src)
+            body = json.dumps({"upto": None if upto is None else str(upto)}).encode()
+            request = urllib.request.Request(
+                url.rstrip("/") + "/__admin/stream/trim", data=body, headers={"Content-Type": "application/json"}
+            )
+            try:
+                urllib.request.urlopen(request, timeout=2).read()
+            except Exception as error:  # the region may be down; trimming is only housekeeping
+                log.info("%s: trim request failed: %s", src, error)
+
+    # ---------------------------------------------------------------- control
+
+    def start(self) -> None:
+        for name in self.names:
+            for target, role in ((self._reader, "read"), (self._worker, "apply")):
+                thread = threading.Thread(target=target, args=(name,), name=f"{role}-{name}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
+        keeper = threading.Thread(target=self._housekeeper, name="housekeeper", daemon=True)
+        keeper.start()
+        self.threads.append(keeper)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.cond:
+            self.cond.notify_all()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self._save_quietly()
+
+    def pause(self, region: str) -> None:
+        self._check_region(region)
+        with self.cond:
+            self.paused.add(region)
+            self.dirty = True
+        self.save_state()
+
+    def resume(self, region: str) -> None:
+        self._check_region(region)
+        with self.cond:
+            self.paused.discard(region)
+            self.dirty = True
+            self.cond.notify_all()
+        self.save_state()
+
+    def set_delay(self, ms: int | None) -> None:
+        with self.cond:
+            self.delay_override = ms
+            self.dirty = True
+
+    def set_network(self, mode: str) -> None:
+        with self.cond:
+            self.network = mode
+            self.dirty = True
+
+    def reset(self) -> None:
+        """Forgets everything pending (the data was reset): queues, tombstones, latency; skips older records."""
+        now = self.now_ms()
+        with self.cond:
+            for queue in list(self.queues.values()) + list(self.pushbacks.values()):
+                queue.clear()
+            self.tombstones.clear()
+            for name in self.names:
+                self.discard_before_ms[name] = now
+                self.reseek[name] = True
+            for key in self.stats:
+                self.stats[key] = PairStats()
+            self.dirty = True
+            self.cond.notify_all()
+        self.save_state()
+
+    def _check_region(self, region) -> None:
+        if region not in self.regions:
+            raise ValueError(f"unknown region {region!r}; known: {', '.join(self.names)}")
+
+    def latency(self) -> dict:
+        with self.cond:
+            pairs = []
+            for (src, dst), stats in sorted(self.stats.items()):
+                summary = stats.summary()
+                summary.update(source=src, destination=dst, backlog=len(self.queues[(src, dst)]))
+                summary["recent"] = [{"at": at, "ms": ms} for at, ms in list(stats.samples)[-200:]]
+                pairs.append(summary)
+        return {"metric": "ReplicationLatency", "unit": "Milliseconds", "pairs": pairs}
+
+    def status(self) -> dict:
+        with self.cond:
+            pairs = []
+            for (src, dst), stats in sorted(self.stats.items()):
+                summary = stats.summary()
+                summary.update(
+                    source=src,
+                    destination=dst,
+                    backlog=len(self.queues[(src, dst)]),
+                    delay_ms=self.delay_ms(src, dst),
+                    checkpoint=_text(self._done_upto(src, dst)),
+                )
+                pairs.append(summary)
+            return {
+                "regions": self.names,
+                "paused": sorted(self.paused),
+                "network": self.network,
+                "delay_override_ms": self.delay_override,
+                "tombstones": len(self.tombstones),
+                "repairs_pending": {src: len(self.queues[(src, src)]) for src in self.names},
+                "pushbacks_pending": {dst: len(q) for dst, q in self.pushbacks.items()},
+                "errors": dict(self.errors),
+                "pairs": pairs,
+            }
+
+
+def _text(seq: int | None) -> str | None:
+    return None if seq is None else str(seq)
+
+
+def _newer_winner(error, change: Change) -> Change | None:
+    old = error.response.get("Item")
+    version = replication.item_version(old)
+    if old is None or replication.REPLICA_DELETE_MARK in old or version is None or not version > change.version:
+        return None
+    return Change(change.key, version, old, change.created_ms)
+
+
+# -------------------------------------------------------------------- admin API
+
+
+class AdminServer:
+    """Loopback JSON API: GET /status, GET /replication-latency, POST /pause|/resume {"region"},
+    POST /delay {"ms": int|null}, POST /network {"mode"}, POST /reset."""
+
+    def __init__(self, replicator: Replicator, host: str = "127.0.0.1", port: int = 0):
+        self.replicator = replicator
+        handler = type("Handler", (_AdminHandler,), {"replicator": replicator})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="admin", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _AdminHandler(BaseHTTPRequestHandler):
+    replicator: Replicator
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("admin: " + format, *args)
+
+    def _send(self, status: int, document: dict) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/status":
+            return self._send(200, self.replicator.status())
+        if self.path == "/replication-latency":
+            return self._send(200, self.replicator.latency())
+        if self.path in ("/pause", "/resume", "/delay", "/network", "/reset"):
+            return self._send(405, {"error": f"use POST for {self.path}"})
+        return self._send(404, {"error": f"no such path {self.path}"})
+
+    def do_POST(self):  # noqa: N802
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return self._send(400, {"error": "bad Content-Length"})
+        if length > 65536:
+            return self._send(413, {"error": "body too large"})
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return self._send(400, {"error": "the body is not valid JSON"})
+        if not isinstance(body, dict):
+            return self._send(400, {"error": "the body must be a JSON object"})
+        replicator = self.replicator
+        try:
+            if self.path in ("/pause", "/resume"):
+                region = body.get("region")
+                if not isinstance(region, str):
+                    raise ValueError('send {"region": "<region name>"}')
+                (replicator.pause if self.path == "/pause" else replicator.resume)(region)
+                return self._send(200, {"paused": sorted(replicator.paused)})
+            if self.path == "/delay":
+                if "ms" not in body:
+                    raise ValueError('send {"ms": <milliseconds>} or {"ms": null} for the network model')
+                ms = body["ms"]
+                if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 600_000):
+                    raise ValueError('"ms" must be an integer from 0 to 600000, or null')
+                replicator.set_delay(ms)
+                return self._send(200, {"delay_override_ms": ms})
+            if self.path == "/network":
+                mode = body.get("mode")
+                if mode not in ("realistic", "none"):
+                    raise ValueError('"mode" must be "realistic" or "none"')
+                replicator.set_network(mode)
+                return self._send(200, {"network": mode})
+            if self.path == "/reset":
+                replicator.reset()
+                return self._send(200, {"reset": True})
+        except ValueError as error:
+            return self._send(400, {"error": str(error)})
+        if self.path in ("/status", "/replication-latency"):
+            return self._send(405, {"error": f"use GET for {self.path}"})
+        return self._send(404, {"error": f"no such path {self.path}"})
+
+
+# -------------------------------------------------------------------- process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.local.replicator", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, help="JSON config file")
+    parser.add_argument("--log-level", default=os.environ.get("REPLICATOR_LOG_LEVEL", "WARNING"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"replicator: {error}", file=sys.stderr)
+        return 2
+    replicator = Replicator(config)
+    admin = AdminServer(replicator, config["admin_host"], int(config["admin_port"]))
+    stopped = threading.Event()
+
+    def on_signal(signum, frame):
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    replicator.start()
+    admin.start()
+    print(json.dumps({"ready": True, "admin": admin.address}), flush=True)
+    while not stopped.wait(0.5):
+        pass
+    admin.stop()
+    replicator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
