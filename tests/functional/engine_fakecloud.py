@@ -98,6 +98,13 @@ class FakeCloud:
             server.server_close()
         self._servers.clear()
 
+    # -- the control surface the failover probe drives (same method names as the local cloud's ControlClient) -
+    def region_down(self, region):
+        self.down.add(region)
+
+    def region_up(self, region):
+        self.down.discard(region)
+
     def endpoints(self) -> dict:
         return {"regions": dict(self.urls), "global": self.global_url}
 

@@ -1,0 +1,258 @@
+"""Failover probe: steady reads through the global (latency-routed) endpoint while a region goes down and comes back.
+
+``run_failover(target_set, region_to_fail=None, control=None, duration_s=30.0, rate=10.0, down_at_s=5.0,
+up_at_s=None, progress=None, on_sample=None, ...)`` returns ``(timeline, summary)``:
+
+* ``timeline`` -- the samples (``dashboard.samples`` schema, target ``global``) plus ``phase``
+  (``before`` | ``down`` | ``after``): which region served each request (the router's served-region header, else
+  ``readRegion`` of the answer) and every error, over ``elapsed_s``.
+* ``summary`` -- a dict: ``failed_region``; ``initial_region`` (the region serving before the outage);
+  ``down_at_s`` / ``up_at_s`` (when the outage was started / ended: by the probe through ``control``, or, without
+  control, when the served region was seen to move away from / back to the initial one); ``failover_s`` (from
+  ``down_at_s`` to the first success served by another region); ``failback_s`` (from ``up_at_s`` to the first
+  success served by the failed region again); ``errors_during_outage``; ``served_during_outage`` (region ->
+  successful requests); ``requests``; ``bound_s`` (the router's configured worst case, interval x threshold + TTL,
+  when the control API reports it) and ``within_bound``.
+
+Locally, ``control`` is the local cloud's ``ControlClient`` (``backend.local.control``): the probe takes
+``region_to_fail`` down at ``down_at_s`` and brings it up at ``up_at_s`` (default: half-way). On AWS there is no
+control: the user triggers the outage (e.g. makes the region's health check fail) and the probe only observes;
+then ``inferred`` is True, ``failover_s`` / ``failback_s`` are NaN (the probe cannot know when the user acted),
+``moved_away_at_s`` / ``moved_back_at_s`` say when the served region left and came back, and the outage window
+(``down_at_s`` .. ``up_at_s``) runs from the first error or the move, whichever came first, to the move back. ``region_to_fail`` defaults to the region
+serving the first request (the one a failover must move away from).
+
+Reads go to one key written beforehand in every region (unmeasured), so every region can answer it. Requests are
+scheduled at ``rate`` per second on a few keep-alive connections, so one slow or failing request doesn't stall the
+timeline; their timeout is ``request_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+
+import pandas as pd
+
+from dashboard import samples
+from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
+from dashboard.targets import GLOBAL, TargetSet
+from dashboard.timed_client import TimedClient
+
+
+def _control_call(control, names: tuple[str, ...], region: str):
+    for name in names:
+        method = getattr(control, name, None)
+        if callable(method):
+            return method(region)
+    raise ProbeError(f"the control client has none of {', '.join(names)}")
+
+
+def take_down(control, region: str):
+    return _control_call(control, ("region_down", "take_down", "down"), region)
+
+
+def bring_up(control, region: str):
+    return _control_call(control, ("region_up", "bring_up", "up"), region)
+
+
+def router_bound_s(control) -> float | None:
+    """The router's worst-case time to move away from a dead region (interval x threshold + TTL), if known."""
+    if control is None:
+        return None
+    try:
+        status = control.status()
+    except Exception:  # an unreachable control API only means the bound is unknown
+        return None
+    router = status.get("router", status) if isinstance(status, dict) else {}
+    interval = router.get("health_interval_s") or router.get("interval_s")
+    threshold = router.get("failure_threshold") or router.get("threshold")
+    ttl = router.get("dns_ttl_s") or router.get("ttl_s") or 0.0
+    if not interval or not threshold:
+        return None
+    return float(interval) * float(threshold) + float(ttl)
+
+
+def analyze(
+    timeline: pd.DataFrame, failed_region: str | None, down_at_s: float | None, up_at_s: float | None
+) -> dict:
+    """The failover summary of a timeline (pure; see the module docstring). Times are ``elapsed_s`` seconds."""
+    ok = timeline[timeline["ok"].astype(bool) & (timeline["served_region"] != "")]
+    times = ok["elapsed_s"].to_numpy(dtype="float64")
+    served = ok["served_region"].to_numpy()
+    before = served[times < down_at_s] if down_at_s is not None else served
+    initial = pd.Series(before).mode().iloc[0] if len(before) else (served[0] if len(served) else "")
+    failed_region = failed_region or initial
+    observed = down_at_s is None  # no control: infer the outage from what the client saw
+    failover_s = failback_s = math.nan
+    moved_at = returned_at = None
+    if observed:
+        moved = [t for t, r in zip(times, served, strict=True) if r != failed_region]
+        moved_at = float(moved[0]) if moved else None
+        back = [
+            t
+            for t, r in zip(times, served, strict=True)
+            if moved_at is not None and t > moved_at and r == failed_region
+        ]
+        returned_at = float(back[0]) if back else None
+        # The outage began at the first error or the move, whichever came first; it ended with the move back.
+        errors = timeline.loc[~timeline["ok"].astype(bool), "elapsed_s"].to_numpy(dtype="float64")
+        starts = [t for t in (moved_at, float(errors[0]) if errors.size else None) if t is not None]
+        down_at_s = min(starts) if starts else None
+        up_at_s = returned_at
+    else:
+        away = [t for t, r in zip(times, served, strict=True) if t >= down_at_s and r != failed_region]
+        if away:
+            failover_s = float(away[0] - down_at_s)
+        if up_at_s is not None:
+            back = [t for t, r in zip(times, served, strict=True) if t >= up_at_s and r == failed_region]
+            if back:
+                failback_s = float(back[0] - up_at_s)
+    outage = timeline
+    if down_at_s is not None:
+        end = up_at_s + (0 if math.isnan(failback_s) else failback_s) if up_at_s is not None else math.inf
+        outage = timeline[(timeline["elapsed_s"] >= down_at_s) & (timeline["elapsed_s"] <= end)]
+    outage_ok = outage[outage["ok"].astype(bool)]
+    return {
+        "failed_region": failed_region,
+        "initial_region": initial,
+        "inferred": observed,
+        "down_at_s": down_at_s,
+        "up_at_s": up_at_s,
+        "failover_s": failover_s,
+        "failback_s": failback_s,
+        "moved_away_at_s": moved_at,
+        "moved_back_at_s": returned_at,
+        "errors_during_outage": int((~outage["ok"].astype(bool)).sum()) if down_at_s is not None else 0,
+        "served_during_outage": outage_ok["served_region"].value_counts().to_dict()
+        if down_at_s is not None
+        else {},
+        "requests": int(len(timeline)),
+        "errors": int((~timeline["ok"].astype(bool)).sum()),
+    }
+
+
+def run_failover(
+    target_set: TargetSet,
+    region_to_fail: str | None = None,
+    control=None,
+    duration_s: float = 30.0,
+    rate: float = 10.0,
+    down_at_s: float = 5.0,
+    up_at_s: float | None = None,
+    progress=None,
+    on_sample=None,
+    key_prefix: str = "probe-failover",
+    request_timeout_s: float = 2.0,
+    connections: int = 4,
+    stop: threading.Event | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    if not target_set.global_url:
+        raise ProbeError(
+            f"{target_set.source or 'the target set'} has no global endpoint to fail over through"
+        )
+    if region_to_fail is not None:
+        if region_to_fail == GLOBAL:
+            raise ProbeError("choose a region to fail, not the global endpoint")
+        target_set.require([region_to_fail])
+    duration_s = positive_float("duration_s", duration_s)
+    rate = positive_float("rate", rate)
+    connections = positive_int("connections", connections)
+    if control is not None:
+        up_at_s = duration_s / 2 + down_at_s / 2 if up_at_s is None else up_at_s
+        if not 0 <= down_at_s < up_at_s <= duration_s:
+            raise ProbeError(
+                f"need 0 <= down_at_s < up_at_s <= duration_s, got {down_at_s}, {up_at_s}, {duration_s}"
+            )
+
+    run = run_id()
+    key = f"{key_prefix}-{run}"
+    for region, url in target_set.regions.items():  # every region can answer the key (unmeasured)
+        with TimedClient(region, url, request_timeout_s) as client:
+            client.write(key, f"{run}-{region}")
+    total = int(duration_s * rate)
+    report = Progress(progress, total)
+    results: queue.Queue = queue.Queue()
+    halt = threading.Event()
+    epoch = time.perf_counter()
+    next_index = iter(range(total))
+    lock = threading.Lock()
+
+    def stopped():
+        return halt.is_set() or (stop is not None and stop.is_set())
+
+    def worker():
+        client = TimedClient(GLOBAL, target_set.global_url, request_timeout_s, epoch=epoch)
+        try:
+            while not stopped():
+                with lock:
+                    index = next(next_index, None)
+                if index is None:
+                    return
+                delay = epoch + index / rate - time.perf_counter()
+                if delay > 0 and halt.wait(delay):
+                    return
+                results.put(client.read(key).row)
+        finally:
+            client.close()
+            results.put(None)
+
+    threads = [threading.Thread(target=worker, daemon=True, name=f"failover-{n}") for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    rows, finished = [], 0
+    failed = region_to_fail
+    actions = []  # (elapsed_s, what) still to do
+    if control is not None:
+        actions = [(down_at_s, "down"), (up_at_s, "up")]
+    done_actions = {}
+    try:
+        while finished < len(threads):
+            now = time.perf_counter() - epoch
+            while actions and now >= actions[0][0]:
+                _, what = actions.pop(0)
+                if failed is None:  # the region serving now is the one a failover must leave
+                    served = [r["served_region"] for r in rows if r["ok"] and r["served_region"]]
+                    failed = served[-1] if served else next(iter(target_set.regions))
+                (take_down if what == "down" else bring_up)(control, failed)
+                done_actions[what] = time.perf_counter() - epoch
+                report(len(rows), f"{failed} {'down' if what == 'down' else 'up'}", force=True)
+            wait = max(0.0, actions[0][0] - now) if actions else 0.25
+            try:
+                row = results.get(timeout=min(wait, 0.25))
+            except queue.Empty:
+                continue
+            if row is None:
+                finished += 1
+                continue
+            rows.append(row)
+            if on_sample is not None:
+                on_sample(row)
+            report(len(rows), f"{len(rows)}/{total} requests")
+    except BaseException:
+        halt.set()
+        raise
+    finally:
+        for thread in threads:
+            thread.join(timeout=request_timeout_s + 1)
+        if control is not None and "down" in done_actions and "up" not in done_actions:
+            bring_up(control, failed)  # never leave a region down behind us
+    timeline = samples.to_frame(rows).sort_values("elapsed_s", kind="stable").reset_index(drop=True)
+    down = done_actions.get("down")
+    up = done_actions.get("up")
+    timeline["phase"] = "before"
+    if down is not None:
+        timeline.loc[timeline["elapsed_s"] >= down, "phase"] = "down"
+    if up is not None:
+        timeline.loc[timeline["elapsed_s"] >= up, "phase"] = "after"
+    summary = (
+        analyze(timeline, failed, down, up) if control is not None else analyze(timeline, failed, None, None)
+    )
+    bound = router_bound_s(control)
+    summary["bound_s"] = bound
+    summary["within_bound"] = (
+        None if bound is None or math.isnan(summary["failover_s"]) else bool(summary["failover_s"] <= bound)
+    )
+    return timeline, summary
