@@ -170,23 +170,52 @@ def _seed_read_keys(target_set: TargetSet, targets, key: str, value: str, timeou
 # -- the physical floor ----------------------------------------------------------------------------------------
 
 
-def physical_floor_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
-    """Round trip at fiber light speed from ``client_location`` (a city name or ``(lat, lon)``) to the target's
-    region; for ``global``, to the nearest region of ``target_set``. None when the region or city is unknown."""
+def _location(client_location):
+    """A network-model Location from a city / region code / "lat,lon" text, a (lat, lon) pair, or a Location."""
+    from backend.local import network
+
+    if isinstance(client_location, str):
+        return network.parse_location(client_location)
+    if isinstance(client_location, (tuple, list)) and len(client_location) == 2:
+        lat, lon = (float(v) for v in client_location)
+        return network.Location(f"{lat:.2f},{lon:.2f}", lat, lon)
+    if hasattr(client_location, "lat") and hasattr(client_location, "lon"):
+        return client_location
+    raise ValueError(f"not a client location: {client_location!r}")
+
+
+def _region_figure(
+    kind: str, target_name: str, client_location, target_set: TargetSet | None
+) -> float | None:
     try:
         from backend.local import network
-    except ImportError:
+    except ImportError:  # the engine also runs where the local cloud is not installed
         return None
-    if target_name == GLOBAL:
-        if target_set is None:
-            return None
-        candidates = [physical_floor_ms(region, client_location) for region in target_set.regions]
-        candidates = [c for c in candidates if c is not None]
-        return min(candidates) if candidates else None
+    figure = network.fiber_floor_rtt_ms if kind == "floor" else network.modelled_rtt_ms
     try:
-        return float(network.physical_floor_ms(client_location, target_name))
-    except (KeyError, ValueError, TypeError, AttributeError):
+        location = _location(client_location)
+        if target_name == GLOBAL:
+            if target_set is None:
+                return None
+            known = [r for r in target_set.regions if r in network.REGIONS]
+            if not known:
+                return None
+            return min(float(figure(location, network.region(r))) for r in known)
+        return float(figure(location, network.region(target_name)))
+    except (KeyError, ValueError, TypeError):
         return None
+
+
+def physical_floor_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
+    """Round trip at fiber light speed (great circle, no inflation, no processing) from ``client_location`` (a city,
+    a region code, ``"lat,lon"`` or a ``(lat, lon)`` pair) to the target's region; for ``global``, to the nearest
+    region of ``target_set``. None when the region or the location is unknown to the network model."""
+    return _region_figure("floor", target_name, client_location, target_set)
+
+
+def modelled_rtt_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
+    """The local cloud's modelled round trip (floor x route inflation + fixed overhead, no jitter), same arguments."""
+    return _region_figure("modelled", target_name, client_location, target_set)
 
 
 def floors(target_set: TargetSet, targets, client_location) -> dict[str, float | None]:
