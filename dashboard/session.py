@@ -169,8 +169,20 @@ def current() -> Environment:
 
 
 def client_location() -> str | None:
-    """The client location chosen in the sidebar (a city of the network model), or None."""
-    return st.session_state.get(CLIENT_LOCATION_KEY)
+    """The client location chosen in the sidebar (a city of the network model), else the model's default."""
+    chosen = st.session_state.get(CLIENT_LOCATION_KEY)
+    if chosen:
+        return chosen
+    network = _network_model()
+    return network.DEFAULT_CLIENT_LOCATION if network else None
+
+
+def _network_model():
+    try:
+        from backend.local import network
+    except ImportError:
+        return None
+    return network
 
 
 def require_environment() -> Environment | None:
@@ -255,6 +267,8 @@ def sidebar() -> Environment:
                    + (", plus a geo-routed endpoint" if env.targets.global_url else ""))
     if env.ready and env.is_local:
         _local_controls(env)
+    else:
+        _client_location_control(None)
     _export_controls()
     return env
 
@@ -285,5 +299,36 @@ def _export_controls() -> None:
         st.rerun()
 
 
+def _client_location_control(current: str | None) -> str | None:
+    """The client location: in local mode it moves the local cloud's client; otherwise it is where you say you
+    are, for the physical floors and the map."""
+    network = _network_model()
+    if network is None:
+        return None
+    cities = sorted(network.CITIES)
+    current = current or st.session_state.get(CLIENT_LOCATION_KEY) or network.DEFAULT_CLIENT_LOCATION
+    if current not in cities:
+        cities.insert(0, current)
+    return ui.client_location_ui(cities, current)
+
+
 def _draw_local_controls(env: Environment) -> None:
-    raise NotImplementedError("waiting for the control API")
+    control = env.control
+    status = control.status()
+    st.header("Local cloud")
+    location = _client_location_control(status.get("client_location"))
+    if location and location != status.get("client_location"):
+        control.set_client_location(location)
+    modes = ["realistic", "none"]
+    mode = ui.realism_ui(modes, status.get("network"))
+    if mode and mode != status.get("network"):
+        control.set_network(mode)
+    regions = env.regions
+    healthy = {r: bool(status.get("regions", {}).get(r, {}).get("up", True)) for r in regions}
+    paused = {r: bool(status.get("regions", {}).get(r, {}).get("replication_paused", False)) for r in regions}
+    wanted_health, wanted_pause = ui.region_switches_ui(regions, healthy, paused)
+    for region in regions:
+        if wanted_health[region] != healthy[region]:
+            (control.region_up if wanted_health[region] else control.region_down)(region)
+        if wanted_pause[region] != paused[region]:
+            (control.pause_replication if wanted_pause[region] else control.resume_replication)(region)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, conflict_probe, session
+from dashboard import charts, conflict_probe, failover_probe, session
 from dashboard._runner import ProbeError
 from dashboard.targets import TargetError
 
@@ -88,3 +88,64 @@ if results is not None and not results.empty:
     shown = results[["trial", "winner_region", "winner_value", "follows_lww", "losers", "write_spread_ms",
                      "converge_ms", "rounds", "error"]]
     st.dataframe(shown.round(1), hide_index=True, width="stretch", key="conflict_table")
+
+
+st.divider()
+st.header("Failover: a region goes down, the geo-routed endpoint moves")
+if env.ready and not env.targets.global_url:
+    st.info("This environment has no geo-routed (global) endpoint, so there is nothing to fail over.")
+elif env.ready:
+    if env.is_local:
+        st.caption("Steady reads through the global endpoint; the local cloud takes a region down, then brings it "
+                   "back. The router's health checks notice, and send requests to the next nearest region.")
+    else:
+        st.caption("On AWS the probe only watches: make a region's health check fail yourself while it runs.")
+    columns = st.columns(4)
+    with columns[0]:
+        choices = ["nearest (serving now)"] + env.regions
+        victim = st.selectbox("Region to take down", choices, key="failover_region")
+    with columns[1]:
+        duration = st.number_input("Duration (s)", min_value=5.0, max_value=300.0, value=20.0, key="failover_duration")
+    with columns[2]:
+        down_at = st.number_input("Down at (s)", min_value=0.0, max_value=295.0, value=3.0, key="failover_down_at")
+    with columns[3]:
+        up_at = st.number_input("Back up at (s)", min_value=1.0, max_value=299.0, value=12.0, key="failover_up_at")
+    if st.button("Run the failover", key="failover_run", type="primary"):
+        if not down_at < up_at < duration:
+            st.error("The outage must start before it ends, and end before the run does (down < up < duration).")
+        else:
+            bar = st.progress(0.0, text="Starting…")
+            try:
+                timeline, summary = failover_probe.run_failover(
+                    env.targets, region_to_fail=None if victim.startswith("nearest") else victim,
+                    control=env.control, duration_s=float(duration), down_at_s=float(down_at),
+                    up_at_s=float(up_at),
+                    progress=lambda done, total, message: bar.progress(min(done / total, 1.0) if total else 1.0,
+                                                                       text=message))
+            except (ProbeError, TargetError) as error:
+                bar.empty()
+                st.error(str(error))
+            else:
+                session.store("failover", timeline)
+                session.store("failover_summary", summary)
+                bar.progress(1.0, text=f"Done: {len(timeline)} requests")
+
+failover = session.stored("failover")
+summary = session.stored("failover_summary") or {}
+if failover is not None and not failover.empty:
+    failed_region = summary.get("failed_region") or "?"
+    columns = st.columns(4)
+    columns[0].metric("Region taken down", failed_region)
+    columns[1].metric("Failover", f"{summary['failover_s']:.1f} s" if summary.get("failover_s") is not None else "—")
+    columns[2].metric("Failback", f"{summary['failback_s']:.1f} s" if summary.get("failback_s") is not None else "—")
+    columns[3].metric("Errors during outage", summary.get("errors_during_outage", 0))
+    if summary.get("bound_s") is not None:
+        verdict = "within" if summary.get("within_bound") else "NOT within"
+        st.caption(f"Router bound (health-check interval × failure threshold + TTL): {summary['bound_s']:.1f} s; "
+                   f"failover {verdict} it.")
+    events = []
+    if summary.get("down_at_s") is not None:
+        events.append((float(summary["down_at_s"]), f"{failed_region} down"))
+    if summary.get("up_at_s") is not None:
+        events.append((float(summary["up_at_s"]), f"{failed_region} up"))
+    st.plotly_chart(charts.failover_timeline(failover, events), width="stretch", key="failover_chart")
