@@ -73,7 +73,12 @@ class Change:
         return self.item is None
 
     def to_json(self) -> dict:
-        return {"key": self.key, "version": self.version.as_text(), "item": self.item, "created_ms": self.created_ms}
+        return {
+            "key": self.key,
+            "version": self.version.as_text(),
+            "item": self.item,
+            "created_ms": self.created_ms,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Change:
@@ -201,7 +206,12 @@ def delete_mark_condition(change: Change) -> dict:
     return {
         "UpdateExpression": "SET #m = :m",
         "ConditionExpression": "attribute_exists(#k) AND (attribute_not_exists(#ts) OR #ts < :ts OR (#ts = :ts AND #r <= :r))",
-        "ExpressionAttributeNames": {"#k": "key", "#ts": "writtenAt", "#r": "region", "#m": REPLICA_DELETE_MARK},
+        "ExpressionAttributeNames": {
+            "#k": "key",
+            "#ts": "writtenAt",
+            "#r": "region",
+            "#m": REPLICA_DELETE_MARK,
+        },
         "ExpressionAttributeValues": {
             ":ts": {"N": str(version.ts)},
             ":r": {"S": version.region},

@@ -139,7 +139,9 @@ class RegionClients:
             aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
             region_name=region,
         )
-        config = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10, max_pool_connections=4)
+        config = Config(
+            retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10, max_pool_connections=4
+        )
         self.dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=config)
         self.streams = session.client("dynamodbstreams", endpoint_url=endpoint, config=config)
 
@@ -159,7 +161,9 @@ class Replicator:
         self.admin: AdminServer | None = None
         # -- the state below is guarded by self.cond --
         self.network = config.get("network", "realistic")
-        self.delay_override: int | None = None if config.get("delay", "auto") == "auto" else int(config["delay"])
+        self.delay_override: int | None = (
+            None if config.get("delay", "auto") == "auto" else int(config["delay"])
+        )
         self.paused: set[str] = set()
         self.tombstones = Tombstones()
         self.streams: dict[str, str | None] = {name: None for name in self.names}
@@ -298,7 +302,8 @@ class Replicator:
                 if iterator is None:
                     iterator = self._seek(src, clients)
                 answer = clients.streams.get_records(ShardIterator=iterator, Limit=1000)
-            except Exception as error:  # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek
+            except Exception as error:
+                # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek from the checkpoint
                 self._note_error(src, f"reading the stream: {type(error).__name__}: {error}")
                 iterator = None
                 self.stopping.wait(backoff)
@@ -338,7 +343,9 @@ class Replicator:
             # The checkpoint is not in the stream any more (trimmed past it): start from the oldest record left.
             if resume is None:
                 raise
-            log.warning("%s: checkpoint %s no longer in the stream; reading from its oldest record", src, resume)
+            log.warning(
+                "%s: checkpoint %s no longer in the stream; reading from its oldest record", src, resume
+            )
             answer = clients.streams.get_shard_iterator(
                 StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )
@@ -420,7 +427,9 @@ class Replicator:
                 if queue and queue[0] is entry:
                     queue.popleft()
                 if entry.seq is not None and entry.source != dst:
-                    self.stats[(entry.source, dst)].add(now, max(0, int(now * 1000) - entry.change.created_ms))
+                    self.stats[(entry.source, dst)].add(
+                        now, max(0, int(now * 1000) - entry.change.created_ms)
+                    )
                 if winner is not None and entry.source != dst:
                     self._push_back_locked(entry.source, winner, dst)
                 self.dirty = True
@@ -460,7 +469,9 @@ class Replicator:
                 return _newer_winner(error, change)  # absent, or newer than the delete
             try:
                 clients.dynamodb.delete_item(
-                    TableName=self.table, Key={"key": {"S": change.key}}, **replication.delete_marked_condition(change)
+                    TableName=self.table,
+                    Key={"key": {"S": change.key}},
+                    **replication.delete_marked_condition(change),
                 )
                 return None
             except clients.dynamodb.exceptions.ConditionalCheckFailedException:
@@ -503,7 +514,9 @@ class Replicator:
             upto = saved.get(src)
             body = json.dumps({"upto": None if upto is None else str(upto)}).encode()
             request = urllib.request.Request(
-                url.rstrip("/") + "/__admin/stream/trim", data=body, headers={"Content-Type": "application/json"}
+                url.rstrip("/") + "/__admin/stream/trim",
+                data=body,
+                headers={"Content-Type": "application/json"},
             )
             try:
                 urllib.request.urlopen(request, timeout=2).read()
@@ -618,7 +631,12 @@ def _text(seq: int | None) -> str | None:
 def _newer_winner(error, change: Change) -> Change | None:
     old = error.response.get("Item")
     version = replication.item_version(old)
-    if old is None or replication.REPLICA_DELETE_MARK in old or version is None or not version > change.version:
+    if (
+        old is None
+        or replication.REPLICA_DELETE_MARK in old
+        or version is None
+        or not version > change.version
+    ):
         return None
     return Change(change.key, version, old, change.created_ms)
 
@@ -701,7 +719,9 @@ class _AdminHandler(BaseHTTPRequestHandler):
                 if "ms" not in body:
                     raise ValueError('send {"ms": <milliseconds>} or {"ms": null} for the network model')
                 ms = body["ms"]
-                if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 600_000):
+                if ms is not None and (
+                    isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 600_000
+                ):
                     raise ValueError('"ms" must be an integer from 0 to 600000, or null')
                 replicator.set_delay(ms)
                 return self._send(200, {"delay_override_ms": ms})
@@ -725,11 +745,15 @@ class _AdminHandler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backend.local.replicator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m backend.local.replicator", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--config", required=True, help="JSON config file")
     parser.add_argument("--log-level", default=os.environ.get("REPLICATOR_LOG_LEVEL", "WARNING"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
     try:
         config = load_config(args.config)
     except ConfigError as error:

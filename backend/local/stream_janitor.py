@@ -73,7 +73,9 @@ def _stream_shard(region: str, table_name: str, account_id: str):
     return None if table is None else table.stream_shard
 
 
-def trim_records(region: str, table_name: str, upto_sequence: int, account_id: str = DEFAULT_ACCOUNT_ID) -> int:
+def trim_records(
+    region: str, table_name: str, upto_sequence: int, account_id: str = DEFAULT_ACCOUNT_ID
+) -> int:
     """Drops the stream records of ``table_name`` with sequence number <= ``upto_sequence``. Returns how many."""
     shard = _stream_shard(region, table_name, account_id)
     if shard is None:
