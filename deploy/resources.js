@@ -5,7 +5,16 @@
 // that exist only when --param domain=... is given. osls calls each export with { resolveVariable }.
 // Every check here runs at package time, offline, so a wrong param fails before anything is deployed.
 
-const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+// AWS regions as of 2025. A typo such as eu-centrl-1 would otherwise surface only minutes into a deploy,
+// as a failed replica; cfn-lint does not check region names. Add a region here when AWS opens one.
+const KNOWN_REGIONS = new Set([
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'mx-central-1',
+  'sa-east-1', 'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-south-1',
+  'eu-south-2', 'eu-north-1', 'il-central-1', 'me-south-1', 'me-central-1', 'af-south-1', 'ap-east-1',
+  'ap-east-2', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
+  'ap-southeast-6', 'ap-southeast-7', 'us-gov-east-1', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1',
+]);
 const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
 const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
@@ -44,7 +53,9 @@ function parseRegions(text) {
     .filter(Boolean);
   if (regions.length === 0) fail('--param regions must list at least one region');
   for (const region of regions) {
-    if (!REGION_PATTERN.test(region)) fail(`"${region}" in --param regions is not an AWS region name`);
+    if (!KNOWN_REGIONS.has(region)) {
+      fail(`"${region}" in --param regions is not an AWS region (a new one? add it to KNOWN_REGIONS)`);
+    }
   }
   if (new Set(regions).size !== regions.length) fail(`--param regions lists a region twice: ${text}`);
   return regions;
