@@ -1,0 +1,137 @@
+"""The replication-lag arithmetic and the LWW / failover rules, on synthetic timings with known answers."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from dashboard import samples
+from dashboard.conflict_probe import lww_winner
+from dashboard.failover_probe import analyze
+from dashboard.lag_probe import lag_from_polls, lag_summary, poll_schedule, server_moment
+
+
+def test_server_moment_sits_one_network_leg_before_the_answer():
+    # sent at 10.000 s, answered at 10.100 s, 20 ms in the function: 80 ms of network, 40 ms each way.
+    assert server_moment(10.0, 10.1, app_ms=20.0) == pytest.approx(10.06)
+    # without Server-Timing the whole round trip is split in two
+    assert server_moment(10.0, 10.1) == pytest.approx(10.05)
+    # connection setup happens before the request leaves: it is not part of either leg
+    assert server_moment(10.0, 10.13, app_ms=20.0, connect_ms=30.0) == pytest.approx(10.09)
+
+
+def test_lag_is_first_seen_minus_commit_with_the_poll_gap_as_resolution():
+    write_at = 100.0
+    polls = [(100.010, False), (100.030, False), (100.052, True), (100.060, True)]
+    result = lag_from_polls(write_at, polls)
+    assert result["seen"]
+    assert result["lag_ms"] == pytest.approx(52.0)
+    assert result["resolution_ms"] == pytest.approx(22.0)
+    assert result["lag_low_ms"] == pytest.approx(30.0)
+
+
+def test_lag_ignores_polls_answered_late_but_evaluated_after_the_first_hit():
+    # overlapping polls: a miss evaluated after an earlier hit (impossible in truth) is estimation noise
+    result = lag_from_polls(0.0, [(0.050, True), (0.040, False), (0.055, False)])
+    assert result["lag_ms"] == pytest.approx(50.0)
+    assert result["resolution_ms"] == pytest.approx(10.0)
+
+
+def test_value_visible_on_the_first_poll_gives_resolution_from_the_write():
+    result = lag_from_polls(1.0, [(1.004, True)])
+    assert result["lag_ms"] == pytest.approx(4.0)
+    assert result["resolution_ms"] == pytest.approx(4.0)
+    assert result["lag_low_ms"] == 0.0
+
+
+def test_negative_estimates_are_clamped_to_zero():
+    result = lag_from_polls(1.0, [(0.999, True)])
+    assert result["lag_ms"] == 0.0 and result["resolution_ms"] == 0.0
+
+
+def test_timeout_keeps_a_lower_bound_instead_of_a_lag():
+    result = lag_from_polls(0.0, [(0.5, False), (1.5, False)])
+    assert not result["seen"]
+    assert math.isnan(result["lag_ms"])
+    assert result["lag_low_ms"] == pytest.approx(1500.0)
+
+
+def test_poll_schedule_starts_at_once_backs_off_and_caps():
+    offsets = poll_schedule(5.0, 20.0, 2.0, horizon_s=0.1)
+    gaps = [round((b - a) * 1000, 6) for a, b in zip(offsets, offsets[1:], strict=False)]
+    assert offsets[0] == 0.0
+    assert gaps[:4] == [5.0, 10.0, 20.0, 20.0]
+    assert offsets[-1] <= 0.1
+
+
+def test_lag_summary_per_pair_counts_timeouts_and_takes_percentiles_of_seen_probes():
+    rows = [
+        {"source": "a", "destination": "b", "status": "seen", "lag_ms": lag, "resolution_ms": 4.0}
+        for lag in (100.0, 200.0, 300.0)
+    ] + [
+        {
+            "source": "a",
+            "destination": "b",
+            "status": "timeout",
+            "lag_ms": math.nan,
+            "resolution_ms": math.nan,
+        }
+    ]
+    summary = lag_summary(pd.DataFrame(rows)).loc[("a", "b")]
+    assert (summary["probes"], summary["seen"], summary["timeouts"]) == (4, 3, 1)
+    assert summary["p50"] == pytest.approx(200.0)
+    assert summary["max"] == 300.0 and summary["resolution_p50"] == 4.0
+
+
+def test_lww_winner_is_the_greatest_written_at_then_region():
+    writes = [
+        {"value": "x", "region": "us-west-2", "writtenAt": 1000},
+        {"value": "y", "region": "eu-central-1", "writtenAt": 1001},
+        {"value": "z", "region": "ap-south-1", "writtenAt": 1001},
+    ]
+    assert lww_winner(writes)["value"] == "y"  # same ms: "eu-central-1" > "ap-south-1"
+    assert lww_winner([]) is None
+
+
+def _timeline(points):
+    rows = [
+        {
+            "timestamp": t,
+            "elapsed_s": t,
+            "target": "global",
+            "status": 200 if region else 503,
+            "ok": bool(region),
+            "latency_ms": 1.0,
+            "served_region": region or "",
+            "error": "" if region else "down",
+        }
+        for t, region in points
+    ]
+    return samples.to_frame(rows)
+
+
+def test_failover_analysis_with_known_outage_times():
+    points = [
+        (0.0, "us-west-2"),
+        (1.0, "us-west-2"),
+        (2.1, None),
+        (2.5, None),
+        (3.2, "eu-central-1"),
+        (5.0, "eu-central-1"),
+        (6.4, "us-west-2"),
+        (7.0, "us-west-2"),
+    ]
+    summary = analyze(_timeline(points), "us-west-2", down_at_s=2.0, up_at_s=6.0)
+    assert summary["initial_region"] == "us-west-2"
+    assert summary["failover_s"] == pytest.approx(1.2)
+    assert summary["failback_s"] == pytest.approx(0.4)
+    assert summary["errors_during_outage"] == 2
+    assert summary["served_during_outage"]["eu-central-1"] == 2
+
+
+def test_failover_observed_without_control_infers_the_outage_window():
+    points = [(0.0, "us-west-2"), (1.0, None), (2.0, "eu-central-1"), (3.0, "us-west-2")]
+    summary = analyze(_timeline(points), None, None, None)
+    assert summary["inferred"] and math.isnan(summary["failover_s"])
+    assert summary["moved_away_at_s"] == 2.0 and summary["moved_back_at_s"] == 3.0
+    assert summary["down_at_s"] == 1.0 and summary["errors_during_outage"] == 1
