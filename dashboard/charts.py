@@ -276,6 +276,25 @@ def region_latency_bars(rows: pd.DataFrame, title: str = "Read everywhere: laten
     return _styled(fig, title, x_title="region", y_title=LATENCY_AXIS, height=380)
 
 
+def geo_reads(reads: pd.DataFrame, title: str = "Reads through the global endpoint") -> go.Figure:
+    """Each read through the geo-routed endpoint, grouped by client location, coloured by the region that served it.
+
+    `reads` has columns `client location`, `served by`, `latency_ms`.
+    """
+    if reads.empty:
+        return _empty(title, "No reads yet")
+    fig = go.Figure()
+    for region, part in reads.groupby("served by", sort=False):
+        region = str(region) or "unknown"
+        fig.add_trace(go.Box(
+            x=part["client location"].astype(str).tolist(), y=part["latency_ms"].to_numpy(dtype=float),
+            name=f"served by {region}", marker_color=region_color(region), boxpoints="all", pointpos=0,
+            hovertemplate=f"served by {region}: %{{y:.1f}} ms<extra></extra>",
+        ))
+    fig.update_layout(boxmode="group")
+    return _styled(fig, title, x_title="client location", y_title=LATENCY_AXIS)
+
+
 def _pair_label(source: str, destination: str) -> str:
     return f"{source} → {destination}"
 

@@ -174,3 +174,13 @@ def test_world_map_marks_the_nearest_region_and_labels_latency():
     assert sorted(labels) == ["12 ms", "140 ms"]
     spec = json.loads(fig.to_json())
     assert spec["layout"]["geo"]["resolution"] == 110
+
+
+def test_geo_reads_colour_by_serving_region():
+    reads = pd.DataFrame({"client location": ["Seattle"] * 3 + ["Frankfurt"] * 3,
+                          "served by": ["us-west-2"] * 3 + ["eu-central-1"] * 3,
+                          "latency_ms": [20.0, 21.0, 22.0, 15.0, 16.0, 17.0]})
+    fig = charts.geo_reads(reads)
+    assert [t.name for t in fig.data] == ["served by us-west-2", "served by eu-central-1"]
+    assert fig.data[1].marker.color == charts.region_color("eu-central-1")
+    assert list(fig.data[1].x) == ["Frankfurt"] * 3
