@@ -31,11 +31,13 @@ DOMAIN_REGION = "ap-northeast-1"
 DOMAIN = "keyvalue.example.com"
 CERTIFICATE_ARN = f"arn:aws:acm:{DOMAIN_REGION}:123456789012:certificate/0b1c2d3e-1111-2222-3333-444455556666"
 DEFAULT_REGIONS = [PRIMARY, SECONDARY]
+DASHBOARD_ORIGIN = "https://dashboard.example.com"
 DOMAIN_PARAMS = [
     f"regions={PRIMARY},{SECONDARY},{DOMAIN_REGION}",
     f"domain={DOMAIN}",
     "hostedZoneName=example.com",
     f"certificateArn={CERTIFICATE_ARN}",
+    f"corsAllowOrigin={DASHBOARD_ORIGIN}",
 ]
 
 # The one DynamoDB action each function calls, and the function's handler module.
@@ -77,6 +79,10 @@ class Packaged:
         self.template = json.loads(self.template_path.read_text())
         self.resources = self.template["Resources"]
         self.zip_path = directory / f"{SERVICE}.zip"
+
+    @property
+    def cors_origin(self) -> str:
+        return DASHBOARD_ORIGIN if self.region == DOMAIN_REGION else "*"
 
     def of_type(self, resource_type: str) -> dict:
         return {name: r for name, r in self.resources.items() if r["Type"] == resource_type}
@@ -259,13 +265,13 @@ def test_replica_regions_come_from_the_regions_param(with_domain):
     assert not with_domain.created("KeyValuesGlobalTable")  # ap-northeast-1 is not the primary
 
 
-def test_every_stack_names_the_table(every_package):
+def test_every_stack_names_the_table_and_the_cors_origin(every_package):
     for packaged in every_package:
         assert packaged.template["Outputs"]["KeyTableName"]["Value"] == TABLE
         for function_key in FUNCTIONS:
             name = function_key[0].upper() + function_key[1:] + "LambdaFunction"
             variables = packaged.resources[name]["Properties"]["Environment"]["Variables"]
-            assert variables == {"KEY_TABLE": TABLE, "CORS_ALLOW_ORIGIN": "*"}
+            assert variables == {"KEY_TABLE": TABLE, "CORS_ALLOW_ORIGIN": packaged.cors_origin}
 
 
 # ---------------------------------------------------------------------------------------------- IAM
@@ -351,7 +357,12 @@ def test_functions_run_the_handlers_on_python_3_13(every_package):
 
 
 def test_http_routes_are_regional_with_cors_preflight(every_package):
-    expected = {("/{key}", "GET"), ("/{key}", "POST"), ("/{key}", "DELETE"), ("/_health", "GET")}
+    expected = {
+        ("/{key}", "GET"): "GetKeyLambdaFunction",
+        ("/{key}", "POST"): "SetKeyLambdaFunction",
+        ("/{key}", "DELETE"): "DeleteKeyLambdaFunction",
+        ("/_health", "GET"): "HealthLambdaFunction",
+    }
     for packaged in every_package:
         api = packaged.resources["ApiGatewayRestApi"]["Properties"]
         assert api["EndpointConfiguration"]["Types"] == ["REGIONAL"]
@@ -359,15 +370,29 @@ def test_http_routes_are_regional_with_cors_preflight(every_package):
             logical_id: "/" + resource["Properties"]["PathPart"]
             for logical_id, resource in packaged.of_type("AWS::ApiGateway::Resource").items()
         }
-        routes, preflights = set(), set()
+        routes, preflights = {}, set()
         for method in packaged.of_type("AWS::ApiGateway::Method").values():
             properties = method["Properties"]
             path = paths[properties["ResourceId"]["Ref"]]
             if properties["HttpMethod"] == "OPTIONS":
                 preflights.add(path)
+                (answer,) = properties["Integration"]["IntegrationResponses"]
+                assert (
+                    answer["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+                    == f"'{packaged.cors_origin}'"
+                )
                 continue
-            routes.add((path, properties["HttpMethod"]))
-            assert properties["Integration"]["Type"] == "AWS_PROXY"
+            integration = properties["Integration"]
+            assert integration["Type"] == "AWS_PROXY"
+            (target,) = [
+                part
+                for part in integration["Uri"]["Fn::Join"][1]
+                if isinstance(part, dict) and "Fn::GetAtt" in part
+            ]
+            routes[(path, properties["HttpMethod"])] = target["Fn::GetAtt"][0]
+            # With proxy integration the handler's own headers (Access-Control-Allow-Origin, Server-Timing)
+            # reach the client as they are; the template adds none.
+            assert properties["MethodResponses"] == []
         assert routes == expected
         assert preflights == {"/{key}", "/_health"}  # cors: the preflight routes API Gateway answers itself
         endpoint = packaged.template["Outputs"]["ServiceEndpoint"]["Value"]["Fn::Join"][1]
