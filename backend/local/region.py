@@ -212,14 +212,17 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._send(self.server.region_server.admin(self.command, self.path, body, self._is_loopback()))
             return
         region_server = self.server.region_server
+        # The network's round trip comes on top of the processing time, half on the way in and half on the way
+        # out, as on a real path: the function acts mid-way, which is what the lag probe's one-way correction
+        # (dashboard/lag_probe.py) assumes of a real network too.
+        delay = region_server.settings.delay_s()
+        if delay > 0:
+            time.sleep(delay / 2)
         response = region_server.serve(
             self.command, self.path, list(self.headers.items()), body, self.client_address[0]
         )
-        delay = (
-            region_server.settings.delay_s()
-        )  # the network's round trip comes on top of the processing time
         if delay > 0:
-            time.sleep(delay)
+            time.sleep(delay / 2)
         self._send(response)
 
 
