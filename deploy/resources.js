@@ -199,6 +199,8 @@ async function customDomain({ resolveVariable }) {
               'Fn::Sub': '${ApiGatewayRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}',
             },
             Port: 443,
+            // API Gateway serves execute-api hosts only to clients that send SNI.
+            EnableSNI: true,
             ResourcePath: `/${stage}/_health`,
             RequestInterval: HEALTH_CHECK_INTERVAL_SECONDS,
             FailureThreshold: HEALTH_CHECK_FAILURE_THRESHOLD,

@@ -510,6 +510,7 @@ def test_a_health_check_is_behind_every_latency_record(with_domain):
                 "Fn::Sub": "${ApiGatewayRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
             },
             "Port": 443,
+            "EnableSNI": True,
             "ResourcePath": f"/{STAGE}/_health",
             "RequestInterval": 30,
             "FailureThreshold": 3,
