@@ -20,15 +20,17 @@ import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
 
-st.set_page_config(page_title="Multi-region key-value store", page_icon="🌍", layout="wide")
+# No page_icon and no page icons: Streamlit turns the current page's icon into the favicon and fetches it
+# from fonts.gstatic.com (Material) or a CDN (emoji), and the app must work offline.
+st.set_page_config(page_title="Multi-region key-value store", layout="wide")
 
 PAGES = [
-    st.Page("views/playground.py", title="Playground", icon="🧪", default=True),
-    st.Page("views/latency.py", title="Latency", icon="⏱️"),
-    st.Page("views/replication.py", title="Replication", icon="🔁"),
-    st.Page("views/resilience.py", title="Resilience", icon="🛡️"),
-    st.Page("views/guided_tour.py", title="Guided tour", icon="🎬"),
-    st.Page("views/world_map.py", title="Map", icon="🗺️"),
+    st.Page("views/playground.py", title="Playground", default=True),
+    st.Page("views/latency.py", title="Latency"),
+    st.Page("views/replication.py", title="Replication"),
+    st.Page("views/resilience.py", title="Resilience"),
+    st.Page("views/guided_tour.py", title="Guided tour"),
+    st.Page("views/world_map.py", title="Map"),
 ]
 
 navigation = st.navigation(PAGES)

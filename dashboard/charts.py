@@ -451,12 +451,13 @@ def world_map(regions: pd.DataFrame, client: Mapping[str, float | str] | None = 
         fig.add_trace(go.Scattergeo(
             lat=[client["lat"]], lon=[client["lon"]], mode="markers+text",
             name=f"client: {client.get('name', 'you')}", text=[str(client.get("name", "you"))],
-            textposition="bottom center", textfont={"size": FONT_SIZE - 2},
-            marker={"size": 16, "color": "#111111", "symbol": "square"},
+            textposition="bottom right", textfont={"size": FONT_SIZE - 2},
+            marker={"size": 14, "color": "#111111", "symbol": "square"},
             hovertemplate=f"client: {client.get('name', 'you')}<extra></extra>",
         ))
     fig.update_geos(
-        projection_type="natural earth", resolution=110, showland=True, landcolor="#EDEDED",
+        projection_type="natural earth", resolution=110, fitbounds=False, projection_scale=1,
+        lonaxis_range=[-180, 180], lataxis_range=[-60, 85], showland=True, landcolor="#EDEDED",
         showcountries=True, countrycolor="#BBBBBB", showocean=True, oceancolor="#F4F8FB", showframe=False,
     )
     subtitle = f" ({latency_kind} latency)" if latencies else ""

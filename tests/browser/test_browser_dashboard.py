@@ -193,10 +193,12 @@ def test_latency_comparison_draws_its_charts(dashboard_url, page):
 
 def test_map_is_drawn_offline(dashboard_url, page):
     _open(page, dashboard_url + "/world_map", "Map")
-    geo = page.locator(".js-plotly-plot .geo")
-    geo.first.wait_for()
-    # Land and country shapes come from the shipped topojson (/app/static/world_110m.json), not a CDN.
+    page.locator(".js-plotly-plot").first.wait_for()
+    # Country outlines come from the shipped topojson (/app/static/world_110m.json), not a CDN: without it the
+    # countries layer stays empty. Natural Earth 110m outlines make a path of hundreds of kilobytes.
     page.wait_for_function(
-        "() => document.querySelectorAll('.js-plotly-plot .geo path').length > 20", timeout=30_000)
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot g.layer.countries path'))
+                  .some(p => (p.getAttribute('d') || '').length > 10000)""", timeout=30_000)
+    assert page.locator(".js-plotly-plot .scattergeo .point").count() >= 3  # two regions and the client
     _no_traceback(page)
     _shot(page, "map")

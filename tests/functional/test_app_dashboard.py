@@ -1,0 +1,221 @@
+"""Each dashboard page's main flow under AppTest, against a real local cloud started by the app itself.
+
+The app starts the local cloud through `st.cache_resource` exactly as `make run` does; the module's finalizer
+releases the cache, whose on_release stops the cloud. The tests run from a scratch directory so the app neither
+reuses nor overwrites a developer's `.local/endpoints.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+REGIONS = ["us-west-2", "eu-central-1"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scratch_directory(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.chdir(tmp_path_factory.mktemp("app"))
+    mp.delenv("MRKV_ENDPOINTS_FILE", raising=False)
+    yield
+    st.cache_resource.clear()  # on_release stops the local cloud the app started
+    mp.undo()
+
+
+def new_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception[0].message
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception[0].message
+    return at
+
+
+def charts_of(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.main if getattr(el, "type", "") == "plotly_chart"]
+
+
+def points(array) -> int:
+    if isinstance(array, list):
+        return len(array)
+    import base64
+
+    import numpy as np
+
+    return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, at.exception[0].message
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_write_in_us_west_2_then_read_everywhere_shows_it_everywhere():
+    at = new_app()
+    no_errors(at)
+    key = f"apptest-{time.time_ns()}"
+    at.selectbox(key="pg_target").set_value("us-west-2")
+    at.text_input(key="pg_key").input(key)
+    at.text_input(key="pg_value").input("It worked")
+    at.button(key="pg_write").click().run()
+    no_errors(at)
+    assert any("WRITE us-west-2 → HTTP 200" in h.value for h in at.subheader)
+    deadline = time.monotonic() + 10
+    while True:
+        at.button(key="pg_read_everywhere").click().run()
+        no_errors(at)
+        if at.success:
+            break
+        assert time.monotonic() < deadline, "the write never reached every region"
+        time.sleep(0.2)
+    assert "It worked" in at.success[0].value
+    table = at.dataframe[0].value
+    assert sorted(table["region"]) == sorted(REGIONS)
+    assert set(table["value"]) == {"It worked"}
+    assert set(table["writeRegion"]) == {"us-west-2"}
+    assert dict(zip(table["region"], table["readRegion"], strict=True)) == {r: r for r in REGIONS}
+    history = at.dataframe[1].value
+    assert len(history) >= 1 + len(REGIONS)
+
+
+def test_latency_run_over_two_regions_renders_table_and_charts_with_the_right_counts():
+    at = new_app("views/latency.py")
+    at.multiselect(key="lat_targets").set_value(REGIONS)
+    at.number_input(key="lat_count").set_value(50)
+    at.button(key="lat_run").click().run()
+    no_errors(at)
+    summary = at.dataframe[0].value
+    assert list(summary.index) == REGIONS
+    assert list(summary["count"]) == [50, 50]
+    assert list(summary["errors"]) == [0, 0]
+    assert (summary["p50"] > 0).all()
+    figures = charts_of(at)
+    assert len(figures) == 4
+    distribution, ecdf, series, breakdown = figures
+    assert [t["name"] for t in distribution["data"] if t["type"] == "box"] == REGIONS
+    floors = [t for t in distribution["data"] if t.get("name") == "physical floor"]
+    assert floors and points(floors[0]["y"]) == 2
+    assert [t["name"] for t in ecdf["data"]] == REGIONS
+    assert sum(points(t["y"]) for t in series["data"]) == 100
+    assert [t["name"] for t in breakdown["data"]] == ["network", "function", "DynamoDB"]
+    # The histogram view counts every sample too.
+    at.radio(key="lat_view").set_value("Histogram").run()
+    histogram = charts_of(at)[1]
+    assert sum(sum(t["y"]) if isinstance(t["y"], list) else 0 for t in histogram["data"]) in (0, 100)
+
+
+def test_replication_run_renders_lag_per_pair():
+    at = new_app("views/replication.py")
+    at.selectbox(key="lag_source").set_value("us-west-2").run()
+    at.multiselect(key="lag_destinations").set_value(["eu-central-1"])
+    at.number_input(key="lag_probes").set_value(5)
+    at.button(key="lag_run").click().run()
+    no_errors(at)
+    summary = at.dataframe[0].value
+    assert list(summary["pair"]) == ["us-west-2 → eu-central-1"]
+    assert int(summary["seen"].iloc[0]) == 5
+    assert summary["p50"].iloc[0] > 0
+    distribution, series = charts_of(at)
+    boxes = [t for t in distribution["data"] if t["type"] == "box"]
+    assert [b["name"] for b in boxes] == ["us-west-2 → eu-central-1"]
+    assert points(boxes[0]["y"]) == 5
+    assert [t["name"] for t in series["data"]] == ["us-west-2 → eu-central-1"]
+
+
+def test_conflict_demo_shows_one_winner_everywhere():
+    at = new_app("views/resilience.py")
+    at.multiselect(key="conflict_regions").set_value(REGIONS)
+    at.number_input(key="conflict_trials").set_value(2)
+    at.button(key="conflict_run").click().run()
+    no_errors(at)
+    assert at.success and "One winner everywhere in 2 of 2" in at.success[0].value
+    table = at.dataframe[0].value
+    assert len(table) == 2 and table["follows_lww"].all()
+    assert set(table["winner_region"]) <= set(REGIONS)
+    timeline = charts_of(at)[0]
+    assert sorted(t["name"] for t in timeline["data"]) == sorted(REGIONS)
+    # The last observation of every region is the same value: they agree.
+    assert len({t["y"][-1] for t in timeline["data"]}) == 1
+    assert "Last writer wins" in at.info[0].value
+
+
+def test_guided_tour_runs_from_first_step_to_last():
+    at = new_app("views/guided_tour.py")
+    no_errors(at)
+    at.button(key="tour_run_all").click().run(timeout=240)
+    no_errors(at)
+    assert len(at.success) == 5, [s.value for s in at.success]
+    assert len(charts_of(at)) == 5
+
+
+def test_map_page_draws_the_regions_offline():
+    at = new_app("views/world_map.py")
+    no_errors(at)
+    chart = [el for el in at.main if getattr(el, "type", "") == "plotly_chart"][0]
+    assert json.loads(chart.proto.config)["topojsonURL"] == "/app/static/"
+    names = [t.get("name") for t in json.loads(chart.proto.spec)["data"]]
+    assert any(n and n.startswith("client: ") for n in names)
+    assert any(n and n.endswith("(nearest)") for n in names)
+
+
+def test_bad_input_gives_clear_messages_not_tracebacks(tmp_path):
+    at = new_app()
+    at.text_input(key="pg_key").input("").run()
+    at.button(key="pg_write").click().run()
+    assert not at.exception
+    assert any("Enter a key" in e.value for e in at.error)
+
+    at.text_input(key="pg_key").input("big").run()
+    at.text_input(key="pg_value").input("x" * 450_000).run()
+    at.button(key="pg_write").click().run()
+    assert not at.exception
+    assert any("400000 bytes" in e.value or "400 KB" in e.value for e in at.error)
+
+    at.text_input(key="pg_key").input("_health").run()
+    at.button(key="pg_write").click().run()
+    assert not at.exception and at.error
+
+    at.radio(key="env_mode").set_value("file").run()
+    at.text_input(key="env_targets_file").input(str(tmp_path / "missing.json")).run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)
+
+    malformed = tmp_path / "bad.json"
+    malformed.write_text("{not json")
+    at.text_input(key="env_targets_file").input(str(malformed)).run()
+    assert any("not valid JSON" in e.value for e in at.error)
+
+    # A target that does not answer: a closed loopback port.
+    silent = tmp_path / "silent.json"
+    silent.write_text(json.dumps({"regions": {"us-west-2": "http://127.0.0.1:9/dev"}}))
+    at.text_input(key="env_targets_file").input(str(silent)).run()
+    at.text_input(key="pg_key").input("k").run()
+    at.button(key="pg_read").click().run()
+    assert not at.exception
+    assert any("connection refused" in e.value or "no answer" in e.value for e in at.error)
+    at.radio(key="env_mode").set_value("local").run()
+    assert not at.exception
+
+
+def test_region_down_switch_shows_the_outage_in_the_playground():
+    at = new_app()
+    at.toggle(key="health_eu-central-1").set_value(False).run()
+    try:
+        no_errors(at)
+        at.selectbox(key="pg_target").set_value("eu-central-1")
+        at.button(key="pg_read").click().run()
+        assert not at.exception
+        assert at.error, "a read in a region that is down must show an error"
+    finally:
+        at.toggle(key="health_eu-central-1").set_value(True).run()
+    assert not at.exception
