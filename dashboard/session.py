@@ -312,23 +312,50 @@ def _client_location_control(current: str | None) -> str | None:
     return ui.client_location_ui(cities, current)
 
 
+def _sync_widget(key: str, cloud_value) -> None:
+    """Shows the cloud's state in a widget when the state changed outside this widget (another tab, the tour,
+    a probe), and only then: a user's change is left alone so that the caller can apply it."""
+    marker = f"_cloud_state_{key}"
+    if cloud_value is None:
+        return
+    if marker not in st.session_state or st.session_state[marker] != cloud_value:
+        st.session_state[key] = cloud_value
+        st.session_state[marker] = cloud_value
+
+
 def _draw_local_controls(env: Environment) -> None:
+    """Reads the local cloud's state, draws the switches from it, and applies what the user changed.
+
+    The widgets start from the cloud's real state (another tab, the tour or a probe may have changed it), and
+    only a difference between widget and state triggers a control call, so a rerun never repeats an action.
+    """
     control = env.control
     status = control.status()
     st.header("Local cloud")
-    location = _client_location_control(status.get("client_location"))
-    if location and location != status.get("client_location"):
+    cloud_location = status.get("client_location")
+    _sync_widget(CLIENT_LOCATION_KEY, cloud_location)
+    location = _client_location_control(cloud_location)
+    if location and location != cloud_location:
         control.set_client_location(location)
-    modes = ["realistic", "none"]
+    network = _network_model()
+    modes = list(network.NETWORK_MODES) if network else ["realistic", "none"]
+    _sync_widget("network_realism", status.get("network"))
     mode = ui.realism_ui(modes, status.get("network"))
     if mode and mode != status.get("network"):
         control.set_network(mode)
-    regions = env.regions
-    healthy = {r: bool(status.get("regions", {}).get(r, {}).get("up", True)) for r in regions}
-    paused = {r: bool(status.get("regions", {}).get(r, {}).get("replication_paused", False)) for r in regions}
-    wanted_health, wanted_pause = ui.region_switches_ui(regions, healthy, paused)
-    for region in regions:
+    regions_status = status.get("regions", {})
+    replication = status.get("replication") or {}
+    healthy = {r: not regions_status.get(r, {}).get("down", False) for r in env.regions}
+    paused = {r: r in set(replication.get("paused", [])) for r in env.regions}
+    st.caption("Per region: up/down (an outage of its endpoint) and replication into it paused (isolation).")
+    for region in env.regions:
+        _sync_widget(f"health_{region}", healthy[region])
+        _sync_widget(f"pause_{region}", paused[region])
+    wanted_health, wanted_pause = ui.region_switches_ui(env.regions)
+    for region in env.regions:
         if wanted_health[region] != healthy[region]:
             (control.region_up if wanted_health[region] else control.region_down)(region)
         if wanted_pause[region] != paused[region]:
             (control.pause_replication if wanted_pause[region] else control.resume_replication)(region)
+    if replication.get("error"):
+        st.warning(f"Replicator: {replication['error']}")

@@ -48,11 +48,18 @@ def environment_ui() -> EnvironmentChoice:
     return EnvironmentChoice(mode)
 
 
+def _default(key: str, options: list, current) -> dict:
+    """`index=` for a keyed widget only when Session State does not hold its value already (the sidebar syncs
+    widgets with the local cloud's state through Session State; passing both makes Streamlit warn)."""
+    if key in st.session_state:
+        return {}
+    return {"index": options.index(current) if current in options else 0}
+
+
 def client_location_ui(cities: list[str], current: str | None) -> str | None:
     if not cities:
         return None
-    index = cities.index(current) if current in cities else 0
-    return st.selectbox("Client location", cities, index=index, key="client_location",
+    return st.selectbox("Client location", cities, key="client_location", **_default("client_location", cities, current),
                         help="Where the local cloud pretends your requests come from: it sets the modelled "
                              "network delay to each region and which region the geo-routed endpoint picks.")
 
@@ -60,24 +67,22 @@ def client_location_ui(cities: list[str], current: str | None) -> str | None:
 def realism_ui(levels: list[str], current: str | None) -> str | None:
     if not levels:
         return None
-    index = levels.index(current) if current in levels else 0
-    return st.radio("Network realism", levels, index=index, key="network_realism", horizontal=True,
-                    help="How much modelled network delay the local cloud adds (none = raw loopback speed).")
+    return st.radio("Network realism", levels, key="network_realism", horizontal=True,
+                    **_default("network_realism", levels, current),
+                    help="realistic: each region answers after the modelled round trip from the client location; "
+                         "none: raw loopback speed.")
 
 
-def region_switches_ui(regions: list[str], healthy: dict[str, bool], paused: dict[str, bool]
-                       ) -> tuple[dict[str, bool], dict[str, bool]]:
-    """A health switch and a replication-pause switch per region; returns the wanted states."""
+def region_switches_ui(regions: list[str]) -> tuple[dict[str, bool], dict[str, bool]]:
+    """A health switch and a replication-pause switch per region (their values live in Session State)."""
     wanted_health, wanted_pause = {}, {}
     for region in regions:
         left, right = st.columns(2)
         with left:
-            wanted_health[region] = st.toggle(f"{region} up", value=healthy.get(region, True),
-                                              key=f"health_{region}")
+            wanted_health[region] = st.toggle(f"{region} up", key=f"health_{region}")
         with right:
-            wanted_pause[region] = st.toggle("repl. paused", value=paused.get(region, False),
-                                             key=f"pause_{region}",
-                                             help=f"Stop replicating writes made in {region} to the other regions.")
+            wanted_pause[region] = st.toggle("repl. paused", key=f"pause_{region}",
+                                             help=f"Stop replicating writes from the other regions into {region}.")
     return wanted_health, wanted_pause
 
 
