@@ -1,6 +1,7 @@
 """Replication: how long a write in one region takes to become readable in the others."""
 
 import time
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -17,40 +18,28 @@ st.caption("Each probe writes a unique value in the source region, then polls ev
 LIVE_REDRAW_S = 0.5
 
 
-def reported_by_system(env, source, destinations, started, ended) -> dict[str, float]:
-    """ReplicationLatency the system itself reports for the run's window, keyed "source → destination"."""
-    reference = getattr(lag_probe, "reference_lag", None)
-    if reference is None:
-        return {}
+def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[str, float], str]:
+    """ReplicationLatency the system itself reports for the run's window ("source → destination" -> ms), and
+    where it comes from (the local replicator, or CloudWatch on AWS)."""
+    if env.control is None and any(urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+                                   for url in env.targets.regions.values()):
+        return {}, ""  # loopback targets without a control API: there is no CloudWatch to ask
     try:
-        figures = reference(env.targets, source, destinations, started, ended)
+        figures = lag_probe.reference_lag(env.targets, source, destinations, started, ended, control=env.control)
     except Exception as error:  # the metric is a bonus beside the probes: a failure is a note, not a stop
         st.warning(f"ReplicationLatency is not available: {error}")
-        return {}
-    return _as_pair_map(figures, source)
-
-
-def _as_pair_map(figures, source) -> dict[str, float]:
-    """Accepts {destination: ms}, {(source, destination): ms} or a DataFrame with destination and a ms column."""
+        return {}, ""
+    if figures is None or figures.empty:
+        return {}, ""
     out = {}
-    if isinstance(figures, pd.DataFrame):
-        column = next((c for c in ("replication_latency_ms", "latency_ms", "average_ms", "p50", "value")
-                       if c in figures.columns), None)
-        if column is None or "destination" not in figures.columns:
-            return out
-        for row in figures.itertuples(index=False):
-            value = getattr(row, column)
-            if pd.notna(value):
-                out[f"{getattr(row, 'source', source)} → {row.destination}"] = float(value)
-        return out
-    for pair, value in dict(figures or {}).items():
-        if isinstance(value, dict):
-            value = value.get("average_ms", value.get("p50", value.get("latency_ms")))
-        if value is None:
-            continue
-        label = f"{pair[0]} → {pair[1]}" if isinstance(pair, tuple) else f"{source} → {pair}"
-        out[label] = float(value)
-    return out
+    for (src, dst), row in figures.iterrows():
+        value = row.get("p50_ms")
+        if value is None or pd.isna(value):
+            value = row.get("mean_ms")
+        if value is not None and pd.notna(value):
+            out[f"{src} → {dst}"] = float(value)
+    origin = str(figures["origin"].iloc[0]) if "origin" in figures.columns else ""
+    return out, origin
 
 
 env = session.current()
@@ -91,8 +80,9 @@ elif env.ready:
                 live.empty()
                 ended = pd.Timestamp.now(tz="UTC")
                 session.store("lag", lags)
-                session.store("lag_reported", reported_by_system(env, params.source, params.destinations,
-                                                                 started, ended))
+                reported, origin = reported_by_system(env, params.source, params.destinations, started, ended)
+                session.store("lag_reported", reported)
+                session.store("lag_reported_origin", origin)
                 bar.progress(1.0, text=f"Done: {len(lags)} probe results")
 else:
     st.error(env.error or "No targets.")
@@ -104,6 +94,9 @@ if lags is not None and not lags.empty:
     summary.insert(0, "pair", [f"{s} → {d}" for s, d in zip(summary["source"], summary["destination"], strict=True)])
     summary["ReplicationLatency"] = [reported.get(label) for label in summary["pair"]]
     st.subheader("Lag per pair (ms)")
+    if reported:
+        st.caption("ReplicationLatency column and red diamonds: the system's own figure for the same window, from "
+                   + (session.stored("lag_reported_origin") or "the replicator") + ".")
     st.dataframe(summary.drop(columns=["source", "destination"]).round(1), hide_index=True, width="stretch",
                  key="lag_summary")
     timeouts = int((lags["status"] != "seen").sum())
