@@ -215,7 +215,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         # The network's round trip comes on top of the processing time, half on the way in and half on the way
         # out, as on a real path: the function acts mid-way, which is what the lag probe's one-way correction
         # (dashboard/lag_probe.py) assumes of a real network too.
-        delay = region_server.settings.delay_s()
+        # Behind the geo router, the router adds the delay of the whole path (events.HOP_HEADER).
+        delay = 0.0 if self.headers.get(events.HOP_HEADER) else region_server.settings.delay_s()
         if delay > 0:
             time.sleep(delay / 2)
         response = region_server.serve(
