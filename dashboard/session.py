@@ -101,7 +101,9 @@ def shared_local_cloud() -> dict:
             pass  # stale file from a stopped cloud: start our own
     from backend.local.cloud import LocalCloud
 
-    cloud = LocalCloud()
+    # It writes .local/endpoints.json too, so `python -m dashboard.probe` can measure the cloud the app shows;
+    # the file is removed when the cloud stops.
+    cloud = LocalCloud(endpoints_file=default)
     cloud.start()
     owned = _OwnedCloud(cloud)
     atexit.register(owned.stop)
