@@ -1,4 +1,4 @@
-"""The engine against the real local cloud: its processes on 127.0.0.1, started by ``python -m backend.local up``.
+"""The engine against the real local cloud: its processes on 127.0.0.1, started by ``LocalCloud``.
 
 Checks issue 4's acceptance figures: warm p50 per region against the modelled RTT (network realistic), the lag
 probe against the replicator's own ReplicationLatency, LWW in 20 of 20 conflict trials, and failover within the
@@ -8,12 +8,8 @@ router's configured bounds.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,73 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 US, EU = "us-west-2", "eu-central-1"
 
 
-class LocalCloudProcess:
-    """``python -m backend.local up`` in its own process group; ready when every endpoint answers."""
-
-    def __init__(self, tmp: Path, *args: str, ready_timeout_s: float = 60.0):
-        self.endpoints_file = tmp / "endpoints.json"
-        self.log = tmp / "local-cloud.log"
-        with open(self.log, "w") as log:
-            self.popen = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "backend.local",
-                    "up",
-                    "--port",
-                    "0",
-                    "--endpoints-file",
-                    str(self.endpoints_file),
-                    *args,
-                ],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-        deadline = time.monotonic() + ready_timeout_s
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(
-                    f"local cloud exited {self.popen.returncode}: {self.log.read_text()[-2000:]}"
-                )
-            if self.endpoints_file.exists() and self._answers():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"local cloud not ready in {ready_timeout_s} s: {self.log.read_text()[-2000:]}")
-
-    def _answers(self) -> bool:
-        try:
-            targets = load_endpoints_file(self.endpoints_file)
-            for name in targets.names():
-                urllib.request.urlopen(targets.url(name) + "/_health", timeout=2).read()
-            urllib.request.urlopen(targets.control_url + "/status", timeout=2).read()
-            return True
-        except Exception:
-            return False
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    process = LocalCloudProcess(
-        tmp_path_factory.mktemp("engine-cloud"), "--network", "realistic", "--client-location", "Seattle"
-    )
+    from backend.local.cloud import LocalCloud
+
+    endpoints_file = tmp_path_factory.mktemp("engine-cloud") / "endpoints.json"
+    local = LocalCloud(network="realistic", client_location="Seattle", endpoints_file=endpoints_file)
+    local.start()
     try:
-        yield process
+        yield local
     finally:
-        process.stop()
+        local.stop()
 
 
 @pytest.fixture(scope="module")
