@@ -30,6 +30,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -470,12 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     print("READY " + json.dumps({"global": global_server.url, "control": control_server.url}), flush=True)
-    while not stopping.wait(1.0):
+    while not stopping.wait(0.2):
         pass
-    health.stop()
-    global_server.stop()
-    control_server.stop()
-    return 0
+    # Nothing to save: exit without waiting for the serving threads' shutdown polls (~0.5 s each).
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
