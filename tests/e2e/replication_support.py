@@ -1,0 +1,169 @@
+"""Processes for the replication end-to-end tests: one moto region process per region, and the real replicator.
+
+A region process here is the smallest stand-in for the local cloud's region server: moto's DynamoDB over HTTP
+(``ThreadedMotoServer``, state shared with the process) with the ``keyvalues`` table, plus the one admin route the
+replicator calls, ``POST /__admin/stream/trim``, backed by ``backend.local.stream_janitor``.
+
+    python replication_support.py REGION      → prints {"dynamodb": url, "admin": url} when ready
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = "keyvalues"
+
+
+class Process:
+    """A child in its own process group, stopped with its whole group."""
+
+    def __init__(
+        self, args: list[str], env: dict | None = None, ready_timeout: float = 30.0, log: Path | None = None
+    ):
+        self.args = args
+        self.log = log
+        stderr = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        )
+        if log:
+            stderr.close()
+        self.ready = self._read_ready(ready_timeout)
+
+    def _read_ready(self, timeout: float) -> dict:
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        selector.register(self.popen.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.1):
+                line = self.popen.stdout.readline()
+                if not line:
+                    break
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    continue
+            if self.popen.poll() is not None:
+                break
+        self.kill()
+        raise RuntimeError(f"{self.args} did not become ready (exit {self.popen.poll()})")
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+
+def start_region(region: str) -> Process:
+    return Process([sys.executable, str(Path(__file__).resolve()), region])
+
+
+def start_replicator(config: dict, config_path: Path) -> Process:
+    config_path.write_text(json.dumps(config))
+    return Process(
+        [sys.executable, "-m", "backend.local.replicator", "--config", str(config_path)],
+        log=config_path.with_suffix(".log"),
+    )
+
+
+def post_json(url: str, body: dict, timeout: float = 5.0) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        return json.loads(answer.read())
+
+
+def get_json(url: str, timeout: float = 5.0) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        return json.loads(answer.read())
+
+
+def _serve(region: str) -> None:
+    import logging
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from backend.local import stream_janitor
+    from backend.store import table_definition
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    dynamodb_url = f"http://{host}:{port}"
+    boto3.client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=dynamodb_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    ).create_table(**table_definition(TABLE))
+
+    class Admin(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            if self.path == "/__admin/stream/memory":
+                return self._send(200, stream_janitor.stream_memory(region, TABLE))
+            return self._send(404, {"error": "no such path"})
+
+        def do_POST(self):  # noqa: N802
+            if self.path != "/__admin/stream/trim":
+                return self._send(404, {"error": "no such path"})
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(*stream_janitor.handle_trim_request(region, TABLE, body))
+
+        def _send(self, status, document):
+            data = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    admin = ThreadingHTTPServer(("127.0.0.1", 0), Admin)
+    threading.Thread(target=admin.serve_forever, daemon=True).start()
+    print(
+        json.dumps({"dynamodb": dynamodb_url, "admin": f"http://127.0.0.1:{admin.server_address[1]}"}),
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    admin.shutdown()
+    moto.stop()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])

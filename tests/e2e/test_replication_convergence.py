@@ -1,0 +1,297 @@
+"""Global-tables replication end to end: real moto region processes, the real replicator process, 8 writers.
+
+Writers write items exactly as the handler does (PutItem of key/value/region/writtenAt, unconditional; DeleteItem),
+straight to each region's DynamoDB endpoint. After quiescence every region must hold the same data, equal per key to
+the last-writer-wins winner of the acknowledged writes.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+from replication_support import get_json, post_json, start_region, start_replicator
+
+pytestmark = pytest.mark.e2e
+
+REGIONS = ("us-west-2", "eu-central-1", "ap-northeast-1")
+TABLE = "keyvalues"
+KEYS = [f"key{n:03d}" for n in range(100)]
+
+
+@pytest.fixture(scope="module")
+def regions():
+    started = {}
+    try:
+        for region in REGIONS:
+            started[region] = start_region(region)
+        yield {region: process.ready for region, process in started.items()}
+    finally:
+        for process in started.values():
+            process.stop()
+
+
+@pytest.fixture
+def clean_tables(regions):
+    """A fresh keyvalues table (and so a fresh stream) in every region, as a fresh local cloud has."""
+    from backend.store import table_definition
+
+    for region, ready in regions.items():
+        c = dynamodb(ready["dynamodb"], region)
+        c.delete_table(TableName=TABLE)
+        c.create_table(**table_definition(TABLE))
+    return regions
+
+
+@pytest.fixture
+def replicator(clean_tables, tmp_path):
+    """Starts the replicator process (and restarts it on demand, same config and state)."""
+    config = {
+        "table": TABLE,
+        "regions": {region: ready["dynamodb"] for region, ready in clean_tables.items()},
+        "region_admin": {region: ready["admin"] for region, ready in clean_tables.items()},
+        "state_dir": str(tmp_path / "state"),
+        "network": "none",
+        "delay": "auto",
+    }
+    holder = {}
+
+    def start():
+        holder["process"] = start_replicator(config, tmp_path / "replicator.json")
+        return holder["process"]
+
+    start()
+    holder["start"] = start
+    yield holder
+    holder["process"].stop()
+
+
+def dynamodb(url, region):
+    return boto3.client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 0}, max_pool_connections=2),
+    )
+
+
+def scan(c):
+    items, start = [], None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        page = c.scan(TableName=TABLE, ConsistentRead=True, **kwargs)
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def contents(c) -> dict:
+    return {i["key"]["S"]: (i["value"]["S"], i["region"]["S"], int(i["writtenAt"]["N"])) for i in scan(c)}
+
+
+class Writer(threading.Thread):
+    """One client: random puts and deletes on the shared keys, in random regions; records what was acknowledged."""
+
+    def __init__(self, number, regions, ops, write_regions, skew_ms=0, progress=None):
+        super().__init__(name=f"writer-{number}", daemon=True)
+        self.number, self.ops, self.skew_ms, self.progress = number, ops, skew_ms, progress
+        self.clients = {r: dynamodb(regions[r]["dynamodb"], r) for r in write_regions}
+        self.random = random.Random(number)
+        self.history: list[dict] = []
+        self.errors: list[str] = []
+
+    def run(self):
+        names = sorted(self.clients)
+        for n in range(self.ops):
+            region, key = self.random.choice(names), self.random.choice(KEYS)
+            c = self.clients[region]
+            try:
+                if self.random.random() < 0.65:
+                    value = f"w{self.number}-{n}"
+                    ts = int(time.time() * 1000) + self.skew_ms
+                    item = {
+                        "key": {"S": key},
+                        "value": {"S": value},
+                        "region": {"S": region},
+                        "writtenAt": {"N": str(ts)},
+                    }
+                    c.put_item(TableName=TABLE, Item=item)
+                    self.history.append({"op": "put", "key": key, "region": region, "value": value, "ts": ts})
+                else:
+                    t0 = int(time.time() * 1000)
+                    old = c.delete_item(TableName=TABLE, Key={"key": {"S": key}}, ReturnValues="ALL_OLD")
+                    t1 = int(time.time() * 1000)
+                    if old.get("Attributes"):  # deleting a missing key is a no-op: no stream record, no write
+                        self.history.append(
+                            {"op": "delete", "key": key, "region": region, "t0": t0, "t1": t1}
+                        )
+            except Exception as error:  # noqa: BLE001 - recorded and asserted on by the test
+                self.errors.append(f"{type(error).__name__}: {error}")
+            if self.progress is not None:
+                self.progress()
+
+
+def run_writers(regions, clients=8, ops=150, write_regions=REGIONS, skews=None, progress=None):
+    writers = [
+        Writer(i, regions, ops, write_regions, (skews or {}).get(i, 0), progress) for i in range(clients)
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=240)
+    assert not any(w.is_alive() for w in writers), "writers hung"
+    errors = [e for w in writers for e in w.errors]
+    assert not errors, errors[:5]
+    return [h for w in writers for h in w.history]
+
+
+def expected_state(history):
+    """Per key: the LWW winner of the acknowledged writes. A delete's version is its stream record's time, which
+    lies in [t0, t1] of the call; when that interval straddles the best put, either outcome is correct."""
+    by_key: dict[str, list] = {}
+    for h in history:
+        by_key.setdefault(h["key"], []).append(h)
+    expected, ambiguous = {}, set()
+    for key, ops in by_key.items():
+        puts = [h for h in ops if h["op"] == "put"]
+        deletes = [h for h in ops if h["op"] == "delete"]
+        best = max(puts, key=lambda h: (h["ts"], h["region"], 0, h["value"]), default=None)
+        if best is None:
+            expected[key] = None
+            continue
+        best_version = (best["ts"], best["region"])
+        delete_surely_later = any((d["t0"] - 1, d["region"]) > best_version for d in deletes)
+        delete_maybe_later = any((d["t1"] + 1, d["region"]) >= best_version for d in deletes)
+        if delete_surely_later:
+            expected[key] = None
+        else:
+            expected[key] = (best["value"], best["region"], best["ts"])
+            if delete_maybe_later:
+                ambiguous.add(key)
+    return expected, ambiguous
+
+
+def wait_for_quiescence(regions, admin_url, timeout=120):
+    clients = {r: dynamodb(ready["dynamodb"], r) for r, ready in regions.items()}
+    deadline = time.monotonic() + timeout
+    stable = 0
+    snapshots = None
+    while time.monotonic() < deadline:
+        status = get_json(admin_url() + "/status")
+        idle = all(p["backlog"] == 0 for p in status["pairs"]) and not any(status["repairs_pending"].values())
+        idle = idle and not any(status["pushbacks_pending"].values())
+        snapshots = {r: contents(c) for r, c in clients.items()}
+        same = all(s == snapshots[REGIONS[0]] for s in snapshots.values())
+        stable = stable + 1 if (idle and same) else 0
+        if stable >= 3:
+            return snapshots
+        time.sleep(0.3)
+    raise AssertionError(f"no quiescence within {timeout}s: sizes {[len(s) for s in snapshots.values()]}")
+
+
+def assert_converged_to_winner(snapshots, history):
+    expected, ambiguous = expected_state(history)
+    reference = snapshots[REGIONS[0]]
+    for region, snap in snapshots.items():
+        assert snap == reference, f"{region} differs from {REGIONS[0]}"
+    wrong = []
+    for key in KEYS:
+        want, got = expected.get(key), reference.get(key)
+        if key in ambiguous:
+            if got is not None and got != want:
+                wrong.append((key, want, got))
+        elif got != want:
+            wrong.append((key, want, got))
+    assert not wrong, f"{len(wrong)} keys differ from the LWW winner, e.g. {wrong[:3]}"
+    return len(ambiguous)
+
+
+def test_convergence_of_concurrent_puts_and_deletes_in_three_regions(clean_tables, replicator):
+    # One client's clock runs 300 ms slow: its puts lose locally too, and the replicator must repair them.
+    history = run_writers(clean_tables, clients=8, ops=150, skews={7: -300})
+    assert len(history) >= 1000 * 0.9  # a few deletes of missing keys are no-ops
+    assert sum(h["op"] == "delete" for h in history) > 100
+    snapshots = wait_for_quiescence(clean_tables, lambda: replicator["process"].ready["admin"])
+    ambiguous = assert_converged_to_winner(snapshots, history)
+    latency = get_json(replicator["process"].ready["admin"] + "/replication-latency")
+    assert len(latency["pairs"]) == 6 and all(p["count"] > 0 for p in latency["pairs"])
+    print(f"\nops={len(history)} keys_ambiguous={ambiguous} present={len(snapshots[REGIONS[0]])}")
+    for p in latency["pairs"]:
+        print(f"  {p['source']} -> {p['destination']}: n={p['count']} p50={p['p50_ms']} p99={p['p99_ms']} ms")
+
+
+def test_isolation_pause_write_elsewhere_resume_catches_up(clean_tables, replicator):
+    admin = replicator["process"].ready["admin"]
+    isolated = "ap-northeast-1"
+    post_json(admin + "/pause", {"region": isolated})
+    history = run_writers(clean_tables, clients=8, ops=80, write_regions=("us-west-2", "eu-central-1"))
+    time.sleep(0.5)
+    isolated_client = dynamodb(clean_tables[isolated]["dynamodb"], isolated)
+    assert contents(isolated_client) == {}, "a paused region received writes"
+    status = get_json(admin + "/status")
+    assert status["paused"] == [isolated]
+    assert sum(p["backlog"] for p in status["pairs"] if p["destination"] == isolated) > 0
+    post_json(admin + "/resume", {"region": isolated})
+    snapshots = wait_for_quiescence(clean_tables, lambda: admin)
+    assert len(snapshots[isolated]) > 0
+    assert_converged_to_winner(snapshots, history)
+
+
+def test_pause_survives_a_replicator_restart(clean_tables, replicator):
+    admin = replicator["process"].ready["admin"]
+    post_json(admin + "/pause", {"region": "eu-central-1"})
+    replicator["process"].stop()
+    process = replicator["start"]()
+    assert get_json(process.ready["admin"] + "/status")["paused"] == ["eu-central-1"]
+    post_json(process.ready["admin"] + "/resume", {"region": "eu-central-1"})
+
+
+def test_kill_9_mid_run_and_restart_loses_nothing(clean_tables, replicator):
+    done = [0]
+    lock = threading.Lock()
+    killed = threading.Event()
+
+    def progress():
+        with lock:
+            done[0] += 1
+            if done[0] in (350, 800):  # kill -9 twice while the writers write
+                replicator["process"].kill()
+                killed.set()
+
+    restarter_stop = threading.Event()
+
+    def restarter():
+        while not restarter_stop.is_set():
+            if killed.wait(0.05):
+                killed.clear()
+                time.sleep(0.3)
+                replicator["start"]()
+
+    thread = threading.Thread(target=restarter, daemon=True)
+    thread.start()
+    history = run_writers(clean_tables, clients=8, ops=150, skews={3: -200}, progress=progress)
+    time.sleep(1.0)
+    restarter_stop.set()
+    thread.join(timeout=10)
+    snapshots = wait_for_quiescence(clean_tables, lambda: replicator["process"].ready["admin"])
+    assert_converged_to_winner(snapshots, history)
+
+
+def test_stream_records_are_trimmed_behind_the_checkpoints(clean_tables, replicator):
+    history = run_writers(clean_tables, clients=4, ops=50)
+    wait_for_quiescence(clean_tables, lambda: replicator["process"].ready["admin"])
+    assert history
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        memory = {r: get_json(ready["admin"] + "/__admin/stream/memory") for r, ready in clean_tables.items()}
+        if all(m["records_stored"] <= 5 for m in memory.values()):
+            break
+        time.sleep(0.5)
+    assert all(m["records_stored"] <= 5 for m in memory.values()), memory
