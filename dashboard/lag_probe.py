@@ -32,7 +32,9 @@ is visible at once) are clamped to 0.
 Polling is adaptive and overlapping: polls are *launched* on a schedule -- immediately after the write is
 acknowledged, then every ``min_interval_ms`` growing by ``backoff`` up to ``max_interval_ms`` -- on up to
 ``max_in_flight`` keep-alive connections per destination, so a destination 150 ms away is still sampled every few
-ms. The resolution achieved is reported for every probe (``resolution_ms``): it is the interval between polls
+ms. The schedule learns: once a destination has shown a value, later probes poll it every ``min_interval_ms``
+across the window where the earlier ones first saw theirs (``dense_window``: their spread +-25 %, +-20 ms), and
+sparsely before and after it, so the resolution stays near ``min_interval_ms`` without polling all the time. The resolution achieved is reported for every probe (``resolution_ms``): it is the interval between polls
 around the moment of first sighting, plus the spread of their one-way estimates.
 """
 
@@ -106,15 +108,33 @@ def lag_from_polls(write_moment: float, polls) -> dict:
 
 
 def poll_schedule(
-    min_interval_ms: float, max_interval_ms: float, backoff: float, horizon_s: float
+    min_interval_ms: float, max_interval_ms: float, backoff: float, horizon_s: float, dense=None
 ) -> list[float]:
-    """Offsets (s, from the acknowledgement) at which polls are launched: 0, then growing intervals."""
-    offsets, t, interval = [], 0.0, min_interval_ms / 1000.0
+    """Offsets (s, from the acknowledgement) at which polls are launched: 0, then intervals growing by ``backoff``
+    up to ``max_interval_ms``; inside ``dense = (start_s, end_s)`` (where earlier probes first saw their value)
+    every ``min_interval_ms``, landing exactly on ``start_s``; after it, growing again from the minimum."""
+    low, high = dense if dense else (math.inf, math.inf)
+    minimum, maximum = min_interval_ms / 1000.0, max_interval_ms / 1000.0
+    offsets, t, grow = [], 0.0, minimum
     while t <= horizon_s:
         offsets.append(t)
-        t += interval
-        interval = min(interval * backoff, max_interval_ms / 1000.0)
+        if low <= t < high:
+            step = grow = minimum
+        else:
+            step = grow
+            grow = min(grow * backoff, maximum)
+            if t < low:
+                step = min(step, max(low - t, minimum))
+        t += step
     return offsets
+
+
+def dense_window(first_hit_offsets, margin_s: float = 0.02, spread: float = 0.25):
+    """Where to poll densely, from the launch offsets of earlier probes' first sightings (None before any)."""
+    offsets = [o for o in first_hit_offsets if o is not None and math.isfinite(o)]
+    if not offsets:
+        return None
+    return max(0.0, min(offsets) * (1 - spread) - margin_s), max(offsets) * (1 + spread) + margin_s
 
 
 # -- the probe ----------------------------------------------------------------------------------------------
@@ -133,6 +153,9 @@ class _Destination:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix=f"lag-{name}")
         self._slots = threading.Semaphore(max_in_flight)
+        self.first_hit_offsets: list[
+            float
+        ] = []  # launch offset of each probe's first sighting: where to look next
 
     def _read(self, key: str) -> TimedResult:
         client = getattr(self._local, "client", None)
@@ -147,24 +170,20 @@ class _Destination:
         finally:
             self._slots.release()
 
-    def poll_until_seen(
-        self, key: str, value: str, ack: float, timeout_s: float, schedule: list[float], stop
-    ):
-        """Launches polls at ``ack + offset`` until one sees ``value`` (or timeout); returns every poll result."""
+    def poll_until_seen(self, key: str, value: str, ack: float, timeout_s: float, schedule_for, stop):
+        """Launches polls at ``ack + offset`` until one sees ``value`` (or timeout); returns every poll result.
+
+        ``schedule_for(dense)`` gives the offsets, given the window where earlier probes first saw their value."""
         seen = threading.Event()
-        futures = []
+        launched = []  # (offset, future)
 
         def check(future):
             result = future.result()
-            if (
-                result.row["status"] == 200
-                and isinstance(result.body, dict)
-                and result.body.get("value") == value
-            ):
+            if _is_hit(result, value):
                 seen.set()
 
         deadline = ack + timeout_s
-        for offset in schedule:
+        for offset in schedule_for(dense_window(self.first_hit_offsets[-20:])):
             launch = ack + offset
             if launch > deadline:
                 break
@@ -180,10 +199,14 @@ class _Destination:
             else:
                 future = self._pool.submit(self._read, key)
                 future.add_done_callback(check)
-                futures.append(future)
+                launched.append((time.perf_counter() - ack, future))
                 continue
             break
-        return [future.result() for future in futures]
+        results = [(offset, future.result()) for offset, future in launched]
+        hits = [(moment_of(result), offset) for offset, result in results if _is_hit(result, value)]
+        if hits:
+            self.first_hit_offsets.append(min(hits)[1])
+        return [result for _, result in results]
 
     def close(self):
         self._pool.shutdown(wait=True)
@@ -226,7 +249,10 @@ def run_lag(
 
     run = run_id()
     epoch = time.perf_counter()
-    schedule = poll_schedule(min_interval_ms, max_interval_ms, backoff, timeout_s)
+
+    def schedule(dense):
+        return poll_schedule(min_interval_ms, max_interval_ms, backoff, timeout_s, dense)
+
     report = Progress(progress, probes * len(destinations))
     report(0, f"{probes} probes from {source} to {', '.join(destinations)}", force=True)
     writer = TimedClient(source, target_set.url(source), request_timeout_s, epoch=epoch)
@@ -307,6 +333,10 @@ def _poll_all(pollers, key, value, ack, timeout_s, schedule, stop) -> dict[str, 
     for thread in threads:
         thread.join()
     return found
+
+
+def _is_hit(result: TimedResult, value: str) -> bool:
+    return result.row["status"] == 200 and isinstance(result.body, dict) and result.body.get("value") == value
 
 
 def _lag_row(results: list[TimedResult], value: str, write_moment: float) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from dashboard import samples
 from dashboard.conflict_probe import lww_winner
 from dashboard.failover_probe import analyze
-from dashboard.lag_probe import lag_from_polls, lag_summary, poll_schedule, server_moment
+from dashboard.lag_probe import dense_window, lag_from_polls, lag_summary, poll_schedule, server_moment
 
 
 def test_server_moment_sits_one_network_leg_before_the_answer():
@@ -62,6 +62,27 @@ def test_poll_schedule_starts_at_once_backs_off_and_caps():
     assert offsets[0] == 0.0
     assert gaps[:4] == [5.0, 10.0, 20.0, 20.0]
     assert offsets[-1] <= 0.1
+
+
+def test_poll_schedule_is_dense_where_earlier_probes_first_saw_the_value():
+    offsets = poll_schedule(5.0, 50.0, 2.0, horizon_s=0.2, dense=(0.1, 0.12))
+    ms = [round(o * 1000, 6) for o in offsets]
+    assert ms[:5] == [0.0, 5.0, 15.0, 35.0, 75.0]  # backing off before the window...
+    assert ms[5:10] == [
+        100.0,
+        105.0,
+        110.0,
+        115.0,
+        120.0,
+    ]  # ...landing on its start, then every 5 ms across it
+    assert ms[10:12] == [125.0, 135.0]  # and backing off again after it
+
+
+def test_dense_window_spans_earlier_sightings_with_margins():
+    assert dense_window([]) is None
+    low, high = dense_window([0.4, 0.5])
+    assert low == pytest.approx(0.4 * 0.75 - 0.02) and high == pytest.approx(0.5 * 1.25 + 0.02)
+    assert dense_window([0.01])[0] == 0.0
 
 
 def test_lag_summary_per_pair_counts_timeouts_and_takes_percentiles_of_seen_probes():
