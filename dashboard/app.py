@@ -37,3 +37,6 @@ navigation = st.navigation(PAGES)
 with st.sidebar:
     session.sidebar()
 navigation.run()
+# After the page, so the export includes what this run just measured (pages never call st.stop for that reason).
+with st.sidebar:
+    session.export_controls()

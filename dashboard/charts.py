@@ -136,11 +136,12 @@ def latency_distribution(samples: pd.DataFrame, floors: Mapping[str, float] | No
         if shown:
             fig.add_trace(go.Scatter(
                 x=shown, y=[floors[t] for t in shown], mode="markers", name="physical floor",
-                marker={"symbol": "line-ew-open", "size": 60, "line": {"width": 4, "color": "#C00000"}},
+                marker={"symbol": "line-ew-open", "size": 60, "color": "#C00000",
+                        "line": {"width": 4, "color": "#C00000"}},
                 hovertemplate="physical floor %{y:.1f} ms<extra></extra>",
             ))
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
-    return _styled(fig, title + " (box p25-p75, whiskers p1-p99)", x_title="target", y_title=LATENCY_AXIS)
+    return _styled(fig, title, x_title="target", y_title=LATENCY_AXIS)
 
 
 def latency_ecdf(samples: pd.DataFrame, title: str = "Latency ECDF") -> go.Figure:

@@ -271,7 +271,6 @@ def sidebar() -> Environment:
         _local_controls(env)
     else:
         _client_location_control(None)
-    _export_controls()
     return env
 
 
@@ -283,7 +282,7 @@ def _local_controls(env: Environment) -> None:
         st.error(f"The local cloud's control API did not answer: {error}")
 
 
-def _export_controls() -> None:
+def export_controls() -> None:
     st.header("Measurements")
     frames = _frames_for_export()
     if not frames:

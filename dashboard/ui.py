@@ -77,12 +77,15 @@ def region_switches_ui(regions: list[str]) -> tuple[dict[str, bool], dict[str, b
     """A health switch and a replication-pause switch per region (their values live in Session State)."""
     wanted_health, wanted_pause = {}, {}
     for region in regions:
+        st.markdown(f"**{region}**")
         left, right = st.columns(2)
         with left:
-            wanted_health[region] = st.toggle(f"{region} up", key=f"health_{region}")
+            wanted_health[region] = st.toggle("up", key=f"health_{region}",
+                                              help=f"Off: {region}'s endpoint fails as in an outage (503).")
         with right:
-            wanted_pause[region] = st.toggle("repl. paused", key=f"pause_{region}",
-                                             help=f"Stop replicating writes from the other regions into {region}.")
+            wanted_pause[region] = st.toggle("isolated", key=f"pause_{region}",
+                                             help=f"On: replication into {region} is paused; writes made "
+                                                  "elsewhere queue up and arrive when it is switched off.")
     return wanted_health, wanted_pause
 
 

@@ -33,33 +33,37 @@ def draw_result(step, result) -> None:
         st.dataframe(result.table, hide_index=True, width="stretch", key=f"tour_table_{step.id}")
 
 
-env = session.current()
-if not env.ready:
-    st.error(env.error or "No targets.")
-    st.stop()
-try:
-    ctx = tour.context(env.targets, env.control, key=st.session_state.setdefault("tour_key", None))
-except tour.TourError as error:
-    st.error(str(error))
-    st.stop()
-# One key for the whole tour, so every step talks about the same item.
-st.session_state["tour_key"] = ctx.key
-st.info(f"Regions: **{ctx.home}** and **{ctx.away}**; key **{ctx.key}**.")
+def main() -> None:
+    env = session.current()
+    if not env.ready:
+        st.error(env.error or "No targets.")
+        return
+    try:
+        ctx = tour.context(env.targets, env.control, key=st.session_state.setdefault("tour_key", None))
+    except tour.TourError as error:
+        st.error(str(error))
+        return
+    # One key for the whole tour, so every step talks about the same item.
+    st.session_state["tour_key"] = ctx.key
+    st.info(f"Regions: **{ctx.home}** and **{ctx.away}**; key **{ctx.key}**.")
 
-columns = st.columns([1, 1, 4])
-run_all = columns[0].button("Run the whole tour", key="tour_run_all", type="primary", width="stretch")
-if columns[1].button("Start over", key="tour_reset", width="stretch"):
-    tour.restore(ctx)
-    st.session_state.pop(RESULTS_KEY, None)
-    st.session_state.pop("tour_key", None)
-    st.rerun()
+    columns = st.columns([1, 1, 4])
+    run_all = columns[0].button("Run the whole tour", key="tour_run_all", type="primary", width="stretch")
+    if columns[1].button("Start over", key="tour_reset", width="stretch"):
+        tour.restore(ctx)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.session_state.pop("tour_key", None)
+        st.rerun()
 
-for step in tour.STEPS:
-    st.divider()
-    st.subheader(step.title)
-    st.write(step.explanation)
-    if st.button(f"Run step {step.title.split('.')[0]}", key=f"tour_run_{step.id}") or run_all:
-        run_step(step, ctx)
-    result = st.session_state.get(RESULTS_KEY, {}).get(step.id)
-    if result is not None:
-        draw_result(step, result)
+    for step in tour.STEPS:
+        st.divider()
+        st.subheader(step.title)
+        st.write(step.explanation)
+        if st.button(f"Run step {step.title.split('.')[0]}", key=f"tour_run_{step.id}") or run_all:
+            run_step(step, ctx)
+        result = st.session_state.get(RESULTS_KEY, {}).get(step.id)
+        if result is not None:
+            draw_result(step, result)
+
+
+main()

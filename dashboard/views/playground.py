@@ -11,19 +11,11 @@ from dashboard.timed_client import TimedClient
 st.title("Playground")
 st.caption("The walkthrough's `curl` commands: write a key in one region, read it back from any region.")
 
-env = session.require_environment()
-if env is None:
-    st.stop()
-
-target = ui.target_ui(env.targets.names(), key="pg_target")
-key, value = ui.key_value_ui()
-action = ui.playground_actions_ui()
-
 # Rows of the request history shown on this page (the export has every sample column).
 HISTORY_COLUMNS = ["time", "operation", "target", "key", "status", "latency_ms", "served_region", "answer"]
 
 
-def timed(target_name: str, operation: str):
+def timed(env, target_name: str, operation: str, key: str, value: str):
     """One request through the engine's timed client; returns its TimedResult (never raises for HTTP trouble)."""
     with TimedClient(target_name, env.targets.url(target_name), timeout_s=10.0) as client:
         if operation == "write":
@@ -43,67 +35,78 @@ def remember(result) -> None:
     })
 
 
-if action in ("write", "read", "delete"):
-    if not key:
-        st.error("Enter a key: the key is the URL path, it cannot be empty.")
-    else:
-        try:
-            result = timed(target, action)
-        except TargetError as error:
-            st.error(str(error))
+def main() -> None:
+    env = session.require_environment()
+    if env is None:
+        return
+    target = ui.target_ui(env.targets.names(), key="pg_target")
+    key, value = ui.key_value_ui()
+    action = ui.playground_actions_ui()
+
+    if action in ("write", "read", "delete"):
+        if not key:
+            st.error("Enter a key: the key is the URL path, it cannot be empty.")
         else:
-            remember(result)
-            session.store("playground_last", {"result": result.row, "body": result.body})
+            try:
+                result = timed(env, target, action, key, value)
+            except TargetError as error:
+                st.error(str(error))
+            else:
+                remember(result)
+                session.store("playground_last", {"result": result.row, "body": result.body})
 
-last = session.stored("playground_last")
-if last:
-    row, body = last["result"], last["body"]
-    left, right = st.columns([2, 1])
-    with left:
-        st.subheader(f"{row['operation'].upper()} {row['target']} → HTTP {row['status'] or 'no answer'}")
-        if body is not None:
-            st.json(body)
-        if row["error"]:
-            # A 404 on a read is a clean answer ("not there"), everything else is a failure worth a red box.
-            (st.warning if row["status"] == 404 else st.error)(row["error"])
-    with right:
-        st.metric("Latency", f"{row['latency_ms']:.1f} ms")
-        st.metric("Served by", row["served_region"] or "—")
-        if row["target"] == GLOBAL:
-            st.caption("The geo-routed endpoint picked the region nearest to the client location.")
+    last = session.stored("playground_last")
+    if last:
+        row, body = last["result"], last["body"]
+        left, right = st.columns([2, 1])
+        with left:
+            st.subheader(f"{row['operation'].upper()} {row['target']} → HTTP {row['status'] or 'no answer'}")
+            if body is not None:
+                st.json(body)
+            if row["error"]:
+                # A 404 on a read is a clean answer ("not there"), everything else is a failure worth a red box.
+                (st.warning if row["status"] == 404 else st.error)(row["error"])
+        with right:
+            st.metric("Latency", f"{row['latency_ms']:.1f} ms")
+            st.metric("Served by", row["served_region"] or "—")
+            if row["target"] == GLOBAL:
+                st.caption("The geo-routed endpoint picked the region nearest to the client location.")
 
-if action == "read_everywhere":
-    if not key:
-        st.error("Enter a key to read everywhere.")
-    else:
-        rows = []
-        for region in env.regions:
-            result = timed(region, "read")
-            remember(result)
-            body = result.body if isinstance(result.body, dict) else {}
-            rows.append({
-                "region": region, "status": result.row["status"],
-                "value": body.get("value", "—" if result.row["status"] == 404 else result.row["error"]),
-                "writeRegion": body.get("writeRegion", ""), "readRegion": body.get("readRegion", ""),
-                "writtenAt": body.get("writtenAt"), "latency_ms": round(result.row["latency_ms"], 1),
-            })
-        session.store("read_everywhere", {"key": key, "rows": rows})
+    if action == "read_everywhere":
+        if not key:
+            st.error("Enter a key to read everywhere.")
+        else:
+            rows = []
+            for region in env.regions:
+                result = timed(env, region, "read", key, value)
+                remember(result)
+                body = result.body if isinstance(result.body, dict) else {}
+                rows.append({
+                    "region": region, "status": result.row["status"],
+                    "value": body.get("value", "—" if result.row["status"] == 404 else result.row["error"]),
+                    "writeRegion": body.get("writeRegion", ""), "readRegion": body.get("readRegion", ""),
+                    "writtenAt": body.get("writtenAt"), "latency_ms": round(result.row["latency_ms"], 1),
+                })
+            session.store("read_everywhere", {"key": key, "rows": rows})
 
-everywhere = session.stored("read_everywhere")
-if everywhere:
-    st.subheader(f"Read everywhere: '{everywhere['key']}'")
-    table = pd.DataFrame(everywhere["rows"])
-    if "writtenAt" in table:
-        table["writtenAt"] = pd.to_datetime(table["writtenAt"], unit="ms", utc=True, errors="coerce")
-    values = {str(v) for v in table["value"]}
-    if len(values) == 1 and (table["status"] == 200).all():
-        st.success(f"Every region answers the same value: {values.pop()!r}")
-    else:
-        st.info("The regions do not all agree yet: replication is asynchronous (or paused), try again.")
-    st.dataframe(table, hide_index=True, width="stretch", key="read_everywhere_table")
-    st.plotly_chart(charts.region_latency_bars(table), width="stretch", key="read_everywhere_chart")
+    everywhere = session.stored("read_everywhere")
+    if everywhere:
+        st.subheader(f"Read everywhere: '{everywhere['key']}'")
+        table = pd.DataFrame(everywhere["rows"])
+        if "writtenAt" in table:
+            table["writtenAt"] = pd.to_datetime(table["writtenAt"], unit="ms", utc=True, errors="coerce")
+        values = {str(v) for v in table["value"]}
+        if len(values) == 1 and (table["status"] == 200).all():
+            st.success(f"Every region answers the same value: {values.pop()!r}")
+        else:
+            st.info("The regions do not all agree yet: replication is asynchronous (or paused), try again.")
+        st.dataframe(table, hide_index=True, width="stretch", key="read_everywhere_table")
+        st.plotly_chart(charts.region_latency_bars(table), width="stretch", key="read_everywhere_chart")
 
-history = session.history()
-if not history.empty:
-    st.subheader("Request history (this session)")
-    st.dataframe(history.iloc[::-1][HISTORY_COLUMNS], hide_index=True, width="stretch", key="history_table")
+    history = session.history()
+    if not history.empty:
+        st.subheader("Request history (this session)")
+        st.dataframe(history.iloc[::-1][HISTORY_COLUMNS], hide_index=True, width="stretch", key="history_table")
+
+
+main()

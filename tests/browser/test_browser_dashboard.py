@@ -135,6 +135,18 @@ def _idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=90_000)
 
 
+def _click(page, locator) -> None:
+    """Clicks and waits for the rerun it triggers to finish (not just for the idle state before it starts)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    locator.click()
+    try:
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=3_000)
+    except PlaywrightTimeout:
+        pass  # a fast run may have finished already
+    _idle(page)
+
+
 def _shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
@@ -158,14 +170,12 @@ def test_write_then_read_everywhere_through_the_ui(dashboard_url, page):
     page.get_by_label("Value").fill("It worked")
     page.get_by_label("Value").press("Enter")
     _idle(page)
-    page.get_by_role("button", name="Write", exact=True).click()
-    _idle(page)
+    _click(page, page.get_by_role("button", name="Write", exact=True))
     page.get_by_text("HTTP 200").first.wait_for()
     # Replication is asynchronous: read everywhere until every region has it (well within the 10 s budget).
     deadline = time.monotonic() + 15
     while True:
-        page.get_by_role("button", name="Read everywhere").click()
-        _idle(page)
+        _click(page, page.get_by_role("button", name="Read everywhere"))
         if page.get_by_text("Every region answers the same value").count():
             break
         assert time.monotonic() < deadline, "the value never reached every region"
@@ -177,8 +187,7 @@ def test_write_then_read_everywhere_through_the_ui(dashboard_url, page):
 
 def test_latency_comparison_draws_its_charts(dashboard_url, page):
     _open(page, dashboard_url + "/latency", "Latency")
-    page.get_by_role("button", name="Run", exact=True).click()
-    _idle(page)
+    _click(page, page.get_by_role("button", name="Run", exact=True))
     page.get_by_text(re.compile(r"Summary \(ms\): 100 requests")).wait_for()
     charts = page.locator(".js-plotly-plot")
     charts.nth(3).wait_for()
@@ -202,3 +211,25 @@ def test_map_is_drawn_offline(dashboard_url, page):
     assert page.locator(".js-plotly-plot .scattergeo .point").count() >= 3  # two regions and the client
     _no_traceback(page)
     _shot(page, "map")
+
+
+def test_replication_resilience_and_tour_pages_run_in_the_browser(dashboard_url, page):
+    _open(page, dashboard_url + "/replication", "Replication lag")
+    _click(page, page.get_by_role("button", name="Run probes"))
+    page.get_by_text("Lag per pair (ms)").wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 2
+    _no_traceback(page)
+    _shot(page, "replication")
+
+    _open(page, dashboard_url + "/resilience", "Resilience")
+    _click(page, page.get_by_role("button", name="Run the conflict"))
+    page.get_by_text(re.compile("One winner everywhere")).wait_for()
+    _no_traceback(page)
+    _shot(page, "resilience")
+
+    _open(page, dashboard_url + "/guided_tour", "Guided tour")
+    _click(page, page.get_by_role("button", name="Run the whole tour"))
+    assert page.locator('[data-testid="stAlertContentSuccess"]').count() == 5, \
+        page.locator('[data-testid="stAlert"]').all_inner_texts()
+    _no_traceback(page)
+    _shot(page, "guided_tour")
