@@ -65,7 +65,7 @@ def network_none(control):
 def test_warm_p50_matches_the_modelled_round_trip(targets, control):
     status = control.status()
     assert status["network"] == "realistic"
-    df = run_latency(targets, [US, EU, GLOBAL], "read", count=40, concurrency=2)
+    df = run_latency(targets, [US, EU, GLOBAL], "read", count=60, concurrency=1)
     assert df["ok"].all()
     summary = stats.summarize(df, warm_only=True)
     warm = df[~df["new_connection"]]
@@ -87,13 +87,13 @@ def test_lag_probe_agrees_with_the_replicators_reported_lag(targets, control):
     probe = lag_summary(df).loc[(US, EU)]
     reference = reference_lag(targets, US, [EU], started, ended, control=control).loc[(US, EU)]
     assert reference["samples"] >= 8 and reference["origin"].endswith("(window)")
-    # The replicator times stream record -> apply; the probe sees the value at its first poll after the apply.
-    # So the probe's lag lies between the replicator's and the replicator's + the probe's resolution (a few ms of
-    # one-way estimation and millisecond truncation aside).
-    slack = 5.0
-    assert (
-        reference["p50_ms"] - slack <= probe["p50"] <= reference["p50_ms"] + probe["resolution_p50"] + slack
-    ), (probe.to_dict(), reference.to_dict())
+    # The replicator times stream record -> the return of its put in the destination; the probe sees the value at
+    # its first poll after the put took effect. So the probe's lag lies within its resolution above the
+    # replicator's, give or take the replicator's own timestamps (ms truncation, and its put's HTTP answer comes
+    # back a moment after the item is visible: a few ms on a loaded 2-core machine).
+    slack = 10.0
+    low, high = reference["p50_ms"] - slack, reference["p50_ms"] + probe["resolution_p50"] + slack
+    assert low <= probe["p50"] <= high, (probe.to_dict(), reference.to_dict())
 
 
 @pytest.mark.usefixtures("network_none")
