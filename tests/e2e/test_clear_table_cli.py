@@ -31,7 +31,7 @@ def dynamodb_url():
 @pytest.fixture
 def table(dynamodb_url):
     """A fresh keyvalues table with 260 items (two scan pages at --page-size 200)."""
-    client = boto3.client(
+    client = boto3.session.Session().client(  # its own session: nothing cached in boto3's default one
         "dynamodb",
         region_name=REGION,
         endpoint_url=dynamodb_url,

@@ -23,6 +23,9 @@ def dynamodb(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # boto3's default session caches the credentials it first resolves; drop it afterwards so these fake
+    # ones do not leak into later tests (a test of "no credentials" would then find some).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with mock_aws():
         clients = {region: boto3.client("dynamodb", region_name=region) for region in (REGION, OTHER_REGION)}
         for client in clients.values():
@@ -166,6 +169,7 @@ def test_bad_arguments_exit_2_with_usage(argv, complaint, capsys):
 
 
 def test_unreachable_endpoint_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
