@@ -203,7 +203,9 @@ def make_client(region: str, endpoint_url: str | None, call_attempts: int = DEFA
     config = Config(
         retries={"mode": "standard", "max_attempts": call_attempts}, connect_timeout=5, read_timeout=30
     )
-    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
+    # A session of its own: credentials are resolved afresh and nothing is cached in boto3's default one.
+    session = boto3.session.Session(region_name=region)
+    return session.client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 
 def _where(args) -> str:
