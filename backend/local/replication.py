@@ -160,6 +160,20 @@ def decide(record: dict, stream_region: str, tombstone: Version | None = None) -
     return Decision(Action.SKIP, reason=f"unknown event {event!r}")
 
 
+def destinations(decision: Decision, source: str, regions) -> list[str]:
+    """Where a decision's change must be applied.
+
+    A delete also goes back to its own region: a put from elsewhere that is older than the delete may land there
+    after the local delete but before the replicator has read the REMOVE (so before the tombstone existed)."""
+    if decision.action is Action.SKIP:
+        return []
+    if decision.action is Action.REPAIR:
+        return [source]
+    if decision.change.is_delete:
+        return list(regions)
+    return [region for region in regions if region != source]
+
+
 def _repair(key: str, best: Version, old: dict | None, created: int, reason: str) -> Decision:
     if best.kind == DELETE:
         return Decision(Action.REPAIR, Change(key, best, None, created), reason)

@@ -378,8 +378,7 @@ class Replicator:
         change = decision.change
         if change.is_delete:
             self.tombstones.record(change.key, change.version)
-        targets = [src] if decision.action is Action.REPAIR else [dst for dst in self.names if dst != src]
-        for dst in targets:
+        for dst in replication.destinations(decision, src, self.names):
             floor = self.floor.get((src, dst))
             if floor is not None and seq <= floor:
                 continue  # this pair had done it before a restart
@@ -414,7 +413,7 @@ class Replicator:
                     continue
                 tombstone = self.tombstones.get(entry.change.key)
             try:
-                winner = self._apply(clients, entry.change, tombstone)
+                winner = apply_change(clients.dynamodb, self.table, entry.change, tombstone)
             except Exception as error:  # region down or restarting: keep the entry, retry
                 self._note_error(dst, f"applying: {type(error).__name__}: {error}")
                 self.stopping.wait(backoff)
@@ -441,42 +440,6 @@ class Replicator:
         if any(e.change.key == winner.key and e.change.version >= winner.version for e in pending):
             return
         pending.append(Entry(self.now_ms() + self.delay_ms(dst, src), None, None, winner, dst))
-
-    def _apply(self, clients: RegionClients, change: Change, tombstone) -> Change | None:
-        """Applies one change conditionally. Returns the destination's newer winner when it refused the change."""
-        if not change.is_delete:
-            if tombstone is not None and tombstone > change.version:
-                return None  # deleted later: don't resurrect
-            try:
-                clients.dynamodb.put_item(
-                    TableName=self.table,
-                    Item=change.item,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    **replication.put_condition(change),
-                )
-                return None
-            except clients.dynamodb.exceptions.ConditionalCheckFailedException as error:
-                return _newer_winner(error, change)
-        for _attempt in range(5):
-            try:
-                clients.dynamodb.update_item(
-                    TableName=self.table,
-                    Key={"key": {"S": change.key}},
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    **replication.delete_mark_condition(change),
-                )
-            except clients.dynamodb.exceptions.ConditionalCheckFailedException as error:
-                return _newer_winner(error, change)  # absent, or newer than the delete
-            try:
-                clients.dynamodb.delete_item(
-                    TableName=self.table,
-                    Key={"key": {"S": change.key}},
-                    **replication.delete_marked_condition(change),
-                )
-                return None
-            except clients.dynamodb.exceptions.ConditionalCheckFailedException:
-                continue  # a local write replaced the marked item in between: decide again
-        return None
 
     # ---------------------------------------------------------------- housekeeping
 
@@ -626,6 +589,46 @@ class Replicator:
 
 def _text(seq: int | None) -> str | None:
     return None if seq is None else str(seq)
+
+
+def apply_change(dynamodb, table: str, change: Change, tombstone) -> Change | None:
+    """Applies one change to a region's table with conditional writes (so applying twice is harmless).
+
+    Returns the destination's newer winner when it refused the change, for the push-back to the source."""
+    errors = dynamodb.exceptions
+    if not change.is_delete:
+        if tombstone is not None and tombstone > change.version:
+            return None  # deleted later: don't resurrect
+        try:
+            dynamodb.put_item(
+                TableName=table,
+                Item=change.item,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **replication.put_condition(change),
+            )
+            return None
+        except errors.ConditionalCheckFailedException as error:
+            return _newer_winner(error, change)
+    for _attempt in range(5):
+        try:
+            dynamodb.update_item(
+                TableName=table,
+                Key={"key": {"S": change.key}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **replication.delete_mark_condition(change),
+            )
+        except errors.ConditionalCheckFailedException as error:
+            return _newer_winner(error, change)  # absent, or newer than the delete
+        try:
+            dynamodb.delete_item(
+                TableName=table,
+                Key={"key": {"S": change.key}},
+                **replication.delete_marked_condition(change),
+            )
+            return None
+        except errors.ConditionalCheckFailedException:
+            continue  # a local write replaced the marked item in between: decide again
+    return None
 
 
 def _newer_winner(error, change: Change) -> Change | None:
