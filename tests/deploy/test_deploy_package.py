@@ -459,12 +459,14 @@ def test_http_routes_are_regional_with_cors_preflight(every_package):
 def test_domain_resources_only_when_the_domain_param_is_set(primary, secondary, with_domain):
     for packaged in (primary, secondary):
         assert not [r for r in packaged.resources.values() if r["Type"] in DOMAIN_TYPES]
-        assert "RegionalDomainName" not in packaged.template["Outputs"]
+        assert not {"RegionalDomainName", "CustomDomainUrl"} & set(packaged.template["Outputs"])
     counts = {t: len(with_domain.of_type(t)) for t in DOMAIN_TYPES}
     assert counts == dict.fromkeys(DOMAIN_TYPES, 1)
     assert with_domain.template["Outputs"]["RegionalDomainName"]["Value"] == {
         "Fn::GetAtt": ["ApiRegionalDomainName", "RegionalDomainName"]
     }
+    # The dashboard's AWS target reads this output (dashboard/aws.py) to measure through the shared name.
+    assert with_domain.template["Outputs"]["CustomDomainUrl"]["Value"] == f"https://{DOMAIN}"
 
 
 def test_regional_domain_and_base_path_mapping(with_domain):
