@@ -519,6 +519,46 @@ def test_a_health_check_is_behind_every_latency_record(with_domain):
         }
 
 
+# A certificate in the region deployed by the parameter-mistake cases below.
+CERT_IN = f"arn:aws:acm:{SECONDARY}:123456789012:certificate/0b1c2d3e-1111-2222-3333-444455556666"
+
+
+@pytest.mark.parametrize(
+    "region, params, message",
+    [
+        (
+            SECONDARY,
+            ["primaryRegion=eu-west-1"],
+            "--param primaryRegion=eu-west-1 must be one of --param regions=",
+        ),
+        ("ap-south-1", [], "the deploying region ap-south-1 has no replica: add it to --param regions"),
+        (SECONDARY, [f"regions={PRIMARY},{SECONDARY},{PRIMARY}"], "--param regions lists a region twice"),
+        (SECONDARY, ["domain=not a domain"], "--param domain=not a domain is not a valid DNS name"),
+        (
+            SECONDARY,
+            [f"domain={DOMAIN}", "hostedZoneName=example.com", f"certificateArn={CERTIFICATE_ARN}"],
+            f"a regional API needs its certificate in {SECONDARY}; --param certificateArn is in {DOMAIN_REGION}",
+        ),
+        (
+            SECONDARY,
+            [f"domain={DOMAIN}", f"certificateArn={CERT_IN}"],
+            "--param domain needs --param hostedZoneName=",
+        ),
+        (
+            SECONDARY,
+            [f"domain={DOMAIN}", f"certificateArn={CERT_IN}", "hostedZoneName=example.org"],
+            f"--param domain={DOMAIN} is not inside zone example.org",
+        ),
+    ],
+)
+def test_each_parameter_mistake_is_named(service_dir, region, params, message):
+    result = run_osls(service_dir, region, params)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output
+    assert "    at " not in output
+
+
 def test_bad_params_fail_at_package_time_with_one_clear_line(service_dir):
     result = run_osls(
         service_dir,
