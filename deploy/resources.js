@@ -19,7 +19,8 @@ const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
 const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
 
-// The only DynamoDB action each function calls (see backend/handlers/ and backend/store.py).
+// The only DynamoDB action each function calls (see backend/handlers/ and backend/store.py). Each function
+// in serverless.yml gets a role <Function>Role (e.g. GetKeyRole) allowed just that, and its logs.
 const FUNCTION_ACTIONS = {
   getKey: 'dynamodb:GetItem',
   setKey: 'dynamodb:PutItem',
@@ -239,11 +240,23 @@ async function customDomain({ resolveVariable }) {
   };
 }
 
-module.exports = {
-  replicas,
-  customDomain,
-  getKeyRole: roleFor('getKey'),
-  setKeyRole: roleFor('setKey'),
-  deleteKeyRole: roleFor('deleteKey'),
-  healthRole: roleFor('health'),
-};
+function roleLogicalId(functionKey) {
+  return `${functionKey[0].toUpperCase()}${functionKey.slice(1)}Role`;
+}
+
+async function roles({ resolveVariable }) {
+  // Every function in serverless.yml must have its action listed above, and nothing more: a new
+  // function without a role would otherwise fail only at deploy time.
+  const functions = Object.keys((await resolveVariable('self:functions')) || {}).sort();
+  const known = Object.keys(FUNCTION_ACTIONS).sort();
+  if (functions.join() !== known.join()) {
+    fail(`functions (${functions.join(', ')}) and FUNCTION_ACTIONS (${known.join(', ')}) must name the same functions`);
+  }
+  const resources = {};
+  for (const functionKey of known) {
+    resources[roleLogicalId(functionKey)] = await roleFor(functionKey)({ resolveVariable });
+  }
+  return { Resources: resources };
+}
+
+module.exports = { replicas, roles, customDomain };

@@ -559,6 +559,29 @@ def test_each_parameter_mistake_is_named(service_dir, region, params, message):
     assert "    at " not in output
 
 
+def test_a_function_without_a_listed_action_fails_at_package_time(service_dir, tmp_path):
+    """A new function in serverless.yml needs its one action in deploy/resources.js, or no role exists."""
+    for name in ("serverless.yml", "package.json", "deploy", "backend"):
+        source = service_dir / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, tmp_path / name)
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    config = tmp_path / "serverless.yml"
+    config.write_text(
+        config.read_text().replace(
+            "functions:\n", "functions:\n  listKeys:\n    handler: backend/handlers/get_key.main\n", 1
+        )
+    )
+
+    result = run_osls(tmp_path, PRIMARY, [])
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        "functions (deleteKey, getKey, health, listKeys, setKey) and FUNCTION_ACTIONS "
+        "(deleteKey, getKey, health, setKey) must name the same functions" in output
+    )
+
+
 def test_bad_params_fail_at_package_time_with_one_clear_line(service_dir):
     result = run_osls(
         service_dir,
