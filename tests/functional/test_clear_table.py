@@ -243,3 +243,35 @@ def test_persistent_unprocessed_deletes_give_up_with_a_message(dynamodb):
     assert "Traceback" not in err
     assert count_items(dynamodb[REGION]) == 30 - 24
     assert pauses == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]  # doubling, capped at 2 s
+
+
+class InterruptedOnScan:
+    """The real moto client; Ctrl-C arrives while the `nth` scan page is being read."""
+
+    def __init__(self, client, nth):
+        self._client = client
+        self.scans_left = nth
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def scan(self, **request):
+        self.scans_left -= 1
+        if self.scans_left == 0:
+            raise KeyboardInterrupt
+        return self._client.scan(**request)
+
+
+def test_ctrl_c_reports_what_was_deleted_and_exits_130(dynamodb):
+    fill(dynamodb[REGION], 250)
+    client = InterruptedOnScan(dynamodb[REGION], nth=3)
+
+    code, out, err = run(
+        ["--table", TABLE, "--region", REGION, "--yes", "--page-size", "100"],
+        client_factory=lambda region, endpoint_url: client,
+    )
+
+    assert code == tool.EXIT_INTERRUPTED
+    assert "Interrupted: 200 items deleted; run again to finish." in err
+    assert "Traceback" not in err and out == ""
+    assert count_items(dynamodb[REGION]) == 50
