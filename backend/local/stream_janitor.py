@@ -11,6 +11,10 @@ a stream 40 times a second would grow a region by ~300 MB an hour. This module:
   once for an ``_OffsetList`` that keeps the positions (``len`` counts trimmed records) and drops the objects.
   Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS.
 
+Every moto model object is also appended to its class's ``instances_tracked`` list (for moto's dashboard) and never
+removed, so freed iterators, trimmed records and every overwritten or deleted item would still stay in memory:
+``untrack_models`` empties those lists for the per-request classes (moto's own reset does the same).
+
 Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence number>"|null}``: ``handle_trim_request``
 does the parsing and answers (status, JSON document).
 """
@@ -106,6 +110,24 @@ def free_iterators(
     return freed
 
 
+# Classes of which moto creates an object per request or per write (moto.core.model_instances keeps them all).
+PER_REQUEST_MODELS = {"dynamodb": ("Item", "StreamRecord"), "dynamodbstreams": ("ShardIterator",)}
+
+
+def untrack_models() -> int:
+    """Drops moto's dashboard references to per-request objects. Returns how many references were dropped."""
+    from moto.core.model_instances import model_data
+
+    dropped = 0
+    for service, names in PER_REQUEST_MODELS.items():
+        for name in names:
+            model = model_data.get(service, {}).get(name)
+            if model is not None:
+                dropped += len(model.instances_tracked)
+                model.instances_tracked = []  # BaseModel.__new__ appends to whatever list is there now
+    return dropped
+
+
 def trim_and_free(
     region: str,
     table_name: str,
@@ -117,7 +139,13 @@ def trim_and_free(
     """Both at once; what a region's ``POST /__admin/stream/trim`` runs. Safe to call any time, from any thread."""
     trimmed = 0 if upto_sequence is None else trim_records(region, table_name, int(upto_sequence), account_id)
     freed = free_iterators(region, iterator_max_age_s, account_id, now)
-    return {"trimmed": trimmed, "freed_iterators": freed, **stream_memory(region, table_name, account_id)}
+    untracked = untrack_models()
+    return {
+        "trimmed": trimmed,
+        "freed_iterators": freed,
+        "untracked_objects": untracked,
+        **stream_memory(region, table_name, account_id),
+    }
 
 
 def stream_memory(region: str, table_name: str, account_id: str = DEFAULT_ACCOUNT_ID) -> dict:

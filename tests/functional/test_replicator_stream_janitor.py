@@ -1,0 +1,126 @@
+"""The stream janitor on moto's in-process state, read over moto's HTTP server exactly as the replicator reads it."""
+
+import gc
+import logging
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from backend.local import stream_janitor
+from backend.store import table_definition
+
+TABLE = "janitor"
+# moto's state is process-wide: each test gets a region of its own so iterators of one don't count in another.
+FREE_REGIONS = iter(["eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "ca-central-1", "sa-east-1"])
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def stream(monkeypatch):
+    monkeypatch.setitem(globals(), "REGION", next(FREE_REGIONS))
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    kwargs = {
+        "region_name": REGION,
+        "endpoint_url": url,
+        "aws_access_key_id": "x",
+        "aws_secret_access_key": "x",
+    }
+    dynamodb = boto3.client("dynamodb", **kwargs)
+    streams = boto3.client("dynamodbstreams", **kwargs)
+    arn = dynamodb.create_table(**table_definition(TABLE))["TableDescription"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    yield dynamodb, streams, arn, shard
+    dynamodb.delete_table(TableName=TABLE)
+    server.stop()
+
+
+def put(dynamodb, n):
+    dynamodb.put_item(TableName=TABLE, Item={"key": {"S": f"k{n}"}, "value": {"S": str(n)}})
+
+
+def read(streams, arn, shard, **position):
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+
+
+def test_trim_drops_records_but_keeps_sequence_numbers_and_positions(stream):
+    dynamodb, streams, arn, shard = stream
+    for n in range(100):
+        put(dynamodb, n)
+    records = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    upto = sequence[49]
+
+    result = stream_janitor.trim_and_free(REGION, TABLE, str(upto))
+
+    assert result["trimmed"] == 50 and result["records_stored"] == 50
+    after = read(streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(upto))
+    assert [r["dynamodb"]["NewImage"]["value"]["S"] for r in after] == [str(n) for n in range(50, 100)]
+    oldest = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
+    assert int(oldest[0]["dynamodb"]["SequenceNumber"]) == upto + 1
+    put(dynamodb, 100)  # new records continue the numbering
+    latest = read(
+        streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(sequence[-1])
+    )
+    assert [int(r["dynamodb"]["SequenceNumber"]) for r in latest] == [sequence[-1] + 1]
+    assert stream_janitor.trim_and_free(REGION, TABLE, str(upto))["trimmed"] == 0  # idempotent
+
+
+def test_iterators_are_freed_after_their_maximum_age(stream):
+    _, streams, arn, shard = stream
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
+    for _ in range(300):  # idle polling, as the replicator does between writes
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+    assert stream_janitor.stream_memory(REGION, TABLE)["iterators_stored"] >= 300
+    assert stream_janitor.free_iterators(REGION, max_age_s=10, now=1000.0) == 0  # first sight: only stamped
+    freed = stream_janitor.free_iterators(REGION, max_age_s=10, now=1011.0)
+    assert freed >= 300
+    assert stream_janitor.stream_memory(REGION, TABLE)["iterators_stored"] == 0
+    # An iterator handed out after the sweep keeps working.
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
+    assert streams.get_records(ShardIterator=iterator)["Records"] == []
+
+
+def test_memory_stays_bounded_over_many_polls_with_the_janitor(stream):
+    dynamodb, streams, arn, shard = stream
+    from moto.dynamodbstreams.models import ShardIterator
+
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
+    clock = [0.0]
+    counts = []
+    for round_number in range(6):
+        for n in range(200):
+            if n % 20 == 0:
+                put(dynamodb, round_number * 1000 + n)
+            answer = streams.get_records(ShardIterator=iterator)
+            iterator = answer["NextShardIterator"]
+            for record in answer["Records"]:
+                last = record["dynamodb"]["SequenceNumber"]
+        clock[0] += 30
+        stream_janitor.trim_and_free(REGION, TABLE, last, iterator_max_age_s=45, now=clock[0])
+        gc.collect()
+        counts.append(sum(isinstance(o, ShardIterator) for o in gc.get_objects()))
+    memory = stream_janitor.stream_memory(REGION, TABLE)
+    assert memory["records_stored"] == 0
+    assert memory["iterators_stored"] <= 2 * 200 + 2
+    assert max(counts[2:]) <= counts[1] + 5, counts  # flat after warm-up, not growing with polls
+
+
+def test_the_trim_request_is_validated():
+    assert stream_janitor.handle_trim_request(REGION, TABLE, b"{bad")[0] == 400
+    assert stream_janitor.handle_trim_request(REGION, TABLE, b"[1]")[0] == 400
+    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": "12a"}')[0] == 400
+    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": true}')[0] == 400
+    status, answer = stream_janitor.handle_trim_request(REGION, "no-such-table", b'{"upto": "5"}')
+    assert status == 200 and answer["trimmed"] == 0
