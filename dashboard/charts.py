@@ -325,7 +325,7 @@ def lag_distribution(lags: pd.DataFrame, reported: Mapping[str, float] | None = 
         shown = [label for label in labels if reported.get(label) is not None]
         if shown:
             fig.add_trace(go.Scatter(
-                x=shown, y=[reported[label] for label in shown], mode="markers", name="ReplicationLatency (control API)",
+                x=shown, y=[reported[label] for label in shown], mode="markers", name="ReplicationLatency (reported)",
                 marker={"symbol": "diamond", "size": 16, "color": "#C00000", "line": {"width": 1, "color": "white"}},
                 hovertemplate="ReplicationLatency %{y:.1f} ms<extra></extra>",
             ))

@@ -80,12 +80,25 @@ class _OwnedCloud:
             log.exception("stopping the local cloud failed")
 
 
+def _still_running(resource) -> bool:
+    """cache_resource's validate: a cloud whose processes died (killed, crashed) is started again on the next run."""
+    owned = resource.get("owned") if isinstance(resource, dict) else None
+    if not isinstance(owned, _OwnedCloud):
+        return True
+    children = getattr(owned.cloud, "children", {}) or {}
+    alive = bool(children) and all(child.popen.poll() is None for child in children.values())
+    if not alive:
+        owned.stop()  # reap what is left before a new cloud takes over
+    return alive
+
+
 def _release(resource) -> None:
     if isinstance(resource, dict) and isinstance(resource.get("owned"), _OwnedCloud):
         resource["owned"].stop()
 
 
-@st.cache_resource(on_release=_release, show_spinner="Starting the local cloud (once per server)…")
+@st.cache_resource(on_release=_release, validate=_still_running,
+                   show_spinner="Starting the local cloud (once per server)…")
 def shared_local_cloud() -> dict:
     """Endpoints of the local cloud for the whole server: an already running one, else one started here."""
     configured = os.environ.get(ENDPOINTS_ENV)
@@ -319,7 +332,9 @@ def _sync_widget(key: str, cloud_value) -> None:
     marker = f"_cloud_state_{key}"
     if cloud_value is None:
         return
-    if marker not in st.session_state or st.session_state[marker] != cloud_value:
+    # A widget that was not drawn on the previous run (e.g. in another environment mode) lost its value: Streamlit
+    # drops the state of widgets it did not render, and a toggle would come back at its default, "down".
+    if key not in st.session_state or st.session_state.get(marker, object()) != cloud_value:
         st.session_state[key] = cloud_value
         st.session_state[marker] = cloud_value
 

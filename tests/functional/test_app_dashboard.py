@@ -15,6 +15,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from backend.local.control import ControlClient
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 REGIONS = ["us-west-2", "eu-central-1"]
 
@@ -205,6 +207,10 @@ def test_bad_input_gives_clear_messages_not_tracebacks(tmp_path):
     assert any("connection refused" in e.value or "no answer" in e.value for e in at.error)
     at.radio(key="env_mode").set_value("local").run()
     assert not at.exception
+    # Coming back to local mode shows the cloud as it is and changes nothing (every region still up).
+    assert all(at.toggle(key=f"health_{region}").value for region in REGIONS)
+    status = ControlClient(at.session_state["environment"].targets.control_url).status()
+    assert not any(status["regions"][region]["down"] for region in REGIONS)
 
 
 def test_region_down_switch_shows_the_outage_in_the_playground():
@@ -219,3 +225,39 @@ def test_region_down_switch_shows_the_outage_in_the_playground():
     finally:
         at.toggle(key="health_eu-central-1").set_value(True).run()
     assert not at.exception
+
+
+def test_failover_demo_moves_the_global_endpoint_and_back():
+    at = new_app("views/resilience.py")
+    at.number_input(key="failover_duration").set_value(8.0)
+    at.number_input(key="failover_down_at").set_value(1.0)
+    at.number_input(key="failover_up_at").set_value(4.0)
+    at.button(key="failover_run").click().run(timeout=120)
+    no_errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Region taken down"] in REGIONS
+    assert metrics["Failover"].endswith(" s")
+    timeline = charts_of(at)[-1]
+    served = {t["name"] for t in timeline["data"]}
+    summary = at.session_state["measurements"]["failover_summary"]
+    assert set(REGIONS) <= served, summary  # the nearest before and after, the other one during the outage
+    assert len(timeline["layout"]["shapes"]) == 2  # the down and up marks
+
+
+def test_a_dead_local_cloud_is_replaced_on_the_next_run():
+    import os
+    import signal
+
+    from dashboard import session
+
+    at = new_app()
+    before = session.shared_local_cloud()
+    region_process = next(iter(before["owned"].cloud.children.values())).popen
+    os.kill(region_process.pid, signal.SIGKILL)
+    region_process.wait(timeout=10)
+    at.run()
+    no_errors(at)
+    after = session.shared_local_cloud()
+    assert after["owned"] is not before["owned"]
+    assert after["endpoints"]["regions"] != before["endpoints"]["regions"]
+    assert not before["owned"].cloud.children  # the rest of the dead cloud was stopped, not orphaned
