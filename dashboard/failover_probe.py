@@ -46,7 +46,13 @@ def _control_call(control, names: tuple[str, ...], region: str):
     for name in names:
         method = getattr(control, name, None)
         if callable(method):
-            return method(region)
+            try:
+                return method(region)
+            except Exception as error:  # ControlError, URLError...: the probe reports it, never a traceback
+                message = getattr(error, "message", None) or str(error) or type(error).__name__
+                raise ProbeError(
+                    f"the control API could not {name.replace('_', ' ')} {region}: {message}"
+                ) from None
     raise ProbeError(f"the control client has none of {', '.join(names)}")
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import boto3
 
 from backend.http import handle
-from backend.items import parse_value
+from backend.items import Item, parse_value
 from backend.service import KeyValueService
 from backend.store import DynamoStore, table_definition
 
@@ -74,6 +74,8 @@ class FakeCloud:
         self._services = {}
         self._servers = []
         self._lock = threading.Lock()
+        # Every write (local or replicated) holds this, so last-writer-wins decisions never race each other.
+        self._write_lock = threading.Lock()
         self.urls: dict[str, str] = {}
         self.global_url = None
 
@@ -83,6 +85,9 @@ class FakeCloud:
             client = boto3.client("dynamodb", region_name=region)
             client.create_table(**table_definition(TABLE))
             self._services[region] = KeyValueService(DynamoStore(client, TABLE), region)
+            # moto loads its DynamoDB backend on first use (~0.3 s holding the GIL): do it now, not mid-probe.
+            self._services[region].set_key("warm-up", "x")
+            self._services[region].delete_key("warm-up")
             server = self._serve(lambda m, p, b, r=region: self._region_route(r, m, p, b))
             self.urls[region] = f"http://127.0.0.1:{server.server_address[1]}/dev"
         server = self._serve(self._global_route)
@@ -141,7 +146,8 @@ class FakeCloud:
         elif method == "POST":
 
             def write(request):
-                result = service.set_key(request.key, parse_value(request.body))
+                with self._write_lock:
+                    result = service.set_key(request.key, parse_value(request.body))
                 self._replicate(region, result)
                 return result
 
@@ -169,13 +175,15 @@ class FakeCloud:
                 timer.start()
 
     def _apply(self, destination, result):
+        with self._write_lock:
+            self._apply_locked(destination, result)
+
+    def _apply_locked(self, destination, result):
         store = self._services[destination]._store
         current = store.get(result["key"])
         incoming = (result["writtenAt"], result["region"])
         if current is not None and (current.written_at, current.region) >= incoming:
             return
-        from backend.items import Item
-
         store.put(
             Item(
                 key=result["key"],
