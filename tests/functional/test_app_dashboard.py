@@ -20,7 +20,8 @@ from backend.local.control import ControlClient
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 REGIONS = ["us-west-2", "eu-central-1"]
 
-pytestmark = pytest.mark.slow
+# The app starts the local cloud's processes on 127.0.0.1, hence e2e as well as AppTest.
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module", autouse=True)
