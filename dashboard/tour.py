@@ -107,6 +107,10 @@ def city_near(region: str) -> str:
     return min(network.CITIES, key=lambda name: network.distance_km(network.CITIES[name], network.region(region)))
 
 
+def new_key() -> str:
+    return f"tour-{time.time_ns() // 1000}"
+
+
 def context(targets: TargetSet, control, key: str | None = None) -> TourContext:
     if control is None:
         raise TourError("The guided tour drives the local cloud (pausing replication, moving the client, taking a "
@@ -117,7 +121,7 @@ def context(targets: TargetSet, control, key: str | None = None) -> TourContext:
     home = "us-west-2" if "us-west-2" in regions else regions[0]
     away = "eu-central-1" if "eu-central-1" in regions and home != "eu-central-1" else \
         next(r for r in regions if r != home)
-    return TourContext(targets, control, home, away, key or f"tour-{int(time.time() * 1000)}")
+    return TourContext(targets, control, home, away, key or new_key())
 
 
 # -- steps ---------------------------------------------------------------------------------------------------------

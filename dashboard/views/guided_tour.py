@@ -14,6 +14,11 @@ RESULTS_KEY = "tour_results"
 
 
 def run_step(step, ctx) -> None:
+    if step.id == tour.STEPS[0].id:
+        # The story starts with a key that exists nowhere yet: a fresh one each time step 1 runs, so the tour can
+        # be shown again without "Start over". Later steps talk about this key.
+        ctx.key = tour.new_key()
+        st.session_state["tour_key"] = ctx.key
     with st.spinner(f"Running: {step.title}"):
         try:
             result = step.run(ctx)
@@ -45,7 +50,7 @@ def main() -> None:
         return
     # One key for the whole tour, so every step talks about the same item.
     st.session_state["tour_key"] = ctx.key
-    st.info(f"Regions: **{ctx.home}** and **{ctx.away}**; key **{ctx.key}**.")
+    st.info(f"Regions: **{ctx.home}** (where the walkthrough writes) and **{ctx.away}**.")
 
     columns = st.columns([1, 1, 4])
     run_all = columns[0].button("Run the whole tour", key="tour_run_all", type="primary", width="stretch")

@@ -63,9 +63,12 @@ def main() -> None:
             st.subheader(f"{row['operation'].upper()} {row['target']} → HTTP {row['status'] or 'no answer'}")
             if body is not None:
                 st.json(body)
-            if row["error"]:
-                # A 404 on a read is a clean answer ("not there"), everything else is a failure worth a red box.
-                (st.warning if row["status"] == 404 else st.error)(row["error"])
+            if row["status"] == 404:
+                # A clean answer, not a failure: the key is not (or not yet) in this region.
+                message = body.get("error") if isinstance(body, dict) else None
+                st.warning(f"Not found in {row['target']}: {message or 'no such key'}")
+            elif row["error"]:
+                st.error(row["error"])
         with right:
             st.metric("Latency", f"{row['latency_ms']:.1f} ms")
             st.metric("Served by", row["served_region"] or "—")

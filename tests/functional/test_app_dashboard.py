@@ -90,6 +90,14 @@ def test_write_in_us_west_2_then_read_everywhere_shows_it_everywhere():
     history = at.dataframe[1].value
     assert len(history) >= 1 + len(REGIONS)
 
+    at.button(key="pg_delete").click().run()
+    no_errors(at)
+    assert at.json[0].value and json.loads(at.json[0].value)["deleted"] is True
+    at.button(key="pg_read").click().run()
+    assert not at.exception
+    assert any("HTTP 404" in h.value for h in at.subheader)
+    assert at.warning, "a read of a deleted key says it is not there"
+
 
 def test_latency_run_over_two_regions_renders_table_and_charts_with_the_right_counts():
     at = new_app("views/latency.py")
@@ -159,6 +167,10 @@ def test_guided_tour_runs_from_first_step_to_last():
     no_errors(at)
     assert len(at.success) == 5, [s.value for s in at.success]
     assert len(charts_of(at)) == 5
+    # The story can be told again: step 1 starts over with a fresh key, missing in the other region again.
+    at.button(key="tour_run_isolated").click().run()
+    no_errors(at)
+    assert "answers HTTP 404" in at.success[0].value
 
 
 def test_map_page_draws_the_regions_offline():
