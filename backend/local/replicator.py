@@ -45,6 +45,10 @@ DEFAULT_POLL_INTERVAL_MS = 25  # idle poll per stream; a busy stream is polled a
 SAVE_INTERVAL_S = 0.2
 TRIM_INTERVAL_S = 5.0
 TOMBSTONE_TTL_S = 3600.0
+STREAM_CHECK_INTERVAL_S = 1.0  # how often a reader checks that its table was not recreated
+RESET_GRACE_S = (
+    30.0  # new streams this soon after POST /reset come from the reset itself: nothing to backfill
+)
 LATENCY_SAMPLES = 2000
 FALLBACK_REALISTIC_DELAY_MS = 100  # only if the network model is missing
 
@@ -181,6 +185,11 @@ class Replicator:
         self.dirty = False
         self.saved_checkpoints: dict[str, int | None] = {}
         self.errors: dict[str, str] = {}
+        self.backfill_pending: set[str] = (
+            set()
+        )  # regions whose table was recreated: copy the others into them
+        self.backfilling: set[str] = set()
+        self.last_reset: float | None = None
         self._load_state()
 
     # ---------------------------------------------------------------- state file
@@ -199,6 +208,7 @@ class Replicator:
             return
         self.tombstones = Tombstones.from_json(state.get("tombstones"))
         self.paused = {name for name in state.get("paused", []) if name in self.regions}
+        self.backfill_pending = {name for name in state.get("backfill_pending", []) if name in self.regions}
         if "network" in state:
             self.network = state["network"]
         if "delay_override" in state:
@@ -230,6 +240,7 @@ class Replicator:
             "sources": sources,
             "tombstones": self.tombstones.to_json(),
             "paused": sorted(self.paused),
+            "backfill_pending": sorted(self.backfill_pending),
             "network": self.network,
             "delay_override": self.delay_override,
             "pushbacks": {
@@ -293,14 +304,22 @@ class Replicator:
         clients = RegionClients(src, self.regions[src])
         iterator = None
         backoff = 0.05
+        last_check = time.monotonic()
         while not self.stopping.is_set():
             with self.cond:
                 if self.reseek[src]:
                     self.reseek[src] = False
                     iterator = None
             try:
+                if iterator is not None and time.monotonic() - last_check > STREAM_CHECK_INTERVAL_S:
+                    # A recreated table keeps answering the old iterator (empty, no error): compare the ARN.
+                    last_check = time.monotonic()
+                    table = clients.dynamodb.describe_table(TableName=self.table)["Table"]
+                    if table.get("LatestStreamArn") != self.streams[src]:
+                        iterator = None
                 if iterator is None:
                     iterator = self._seek(src, clients)
+                    last_check = time.monotonic()
                 answer = clients.streams.get_records(ShardIterator=iterator, Limit=1000)
             except Exception as error:
                 # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek from the checkpoint
@@ -330,6 +349,10 @@ class Replicator:
         with self.cond:
             if self.streams[src] is not None and self.streams[src] != arn:
                 self._forget_stream_locked(src)
+                just_reset = self.last_reset is not None and self.clock() - self.last_reset < RESET_GRACE_S
+                if not just_reset:
+                    self.backfill_pending.add(src)
+                    self.dirty = True
             self.streams[src] = arn
             resume = self._resume_point(src)
         shard = clients.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
@@ -397,8 +420,11 @@ class Replicator:
 
     def _worker(self, dst: str) -> None:
         clients = RegionClients(dst, self.regions[dst])
+        self._warm_up(clients, dst)
         backoff = 0.05
         while not self.stopping.is_set():
+            if dst in self.backfill_pending and dst not in self.backfilling:
+                self._start_backfill(dst)
             with self.cond:
                 if dst in self.paused:
                     self.cond.wait(0.1)
@@ -433,6 +459,50 @@ class Replicator:
                     self._push_back_locked(entry.source, winner, dst)
                 self.dirty = True
                 self.cond.notify_all()
+
+    def _warm_up(self, clients: RegionClients, region: str) -> None:
+        """One cheap call first, so the first replicated write doesn't pay for loading botocore's model (~0.3 s)."""
+        try:
+            clients.dynamodb.describe_table(TableName=self.table)
+        except Exception as error:  # the region may not be up yet: the apply loop retries anyway
+            log.info("%s: warm-up call failed: %s", region, error)
+
+    def _start_backfill(self, dst: str) -> None:
+        with self.cond:
+            self.backfilling.add(dst)
+        threading.Thread(target=self._backfill, args=(dst,), name=f"backfill-{dst}", daemon=True).start()
+
+    def _backfill(self, dst: str) -> None:
+        """The table of ``dst`` was recreated (its region process restarted and moto keeps nothing): copy every
+        other region's items into it with the same conditional puts, as adding a replica to a global table does."""
+        log.warning("%s: its table was recreated; copying the other regions' items into it", dst)
+        target = RegionClients(dst, self.regions[dst])
+        try:
+            for src in self.names:
+                if src == dst:
+                    continue
+                source = RegionClients(src, self.regions[src])
+                for item in _scan(source.dynamodb, self.table):
+                    while dst in self.paused and not self.stopping.is_set():
+                        self.stopping.wait(0.1)
+                    if self.stopping.is_set():
+                        return
+                    version = replication.item_version(item)
+                    if replication.REPLICA_DELETE_MARK in item or version is None:
+                        continue
+                    key = item["key"]["S"]
+                    change = Change(key, version, item, self.now_ms())
+                    apply_change(target.dynamodb, self.table, change, self.tombstones.get(key))
+            with self.cond:
+                self.backfill_pending.discard(dst)
+                self.dirty = True
+            log.warning("%s: backfill done", dst)
+        except Exception as error:  # a region went away mid-copy: the worker starts the backfill again
+            self._note_error(dst, f"backfill: {type(error).__name__}: {error}")
+            self.stopping.wait(1.0)
+        finally:
+            with self.cond:
+                self.backfilling.discard(dst)
 
     def _push_back_locked(self, src: str, winner: Change, dst: str) -> None:
         """The destination holds a newer winner than the source's change: make sure the source gets it too."""
@@ -535,6 +605,8 @@ class Replicator:
         """Forgets everything pending (the data was reset): queues, tombstones, latency; skips older records."""
         now = self.now_ms()
         with self.cond:
+            self.last_reset = self.clock()
+            self.backfill_pending.clear()
             for queue in list(self.queues.values()) + list(self.pushbacks.values()):
                 queue.clear()
             self.tombstones.clear()
@@ -577,6 +649,7 @@ class Replicator:
             return {
                 "regions": self.names,
                 "paused": sorted(self.paused),
+                "backfill_pending": sorted(self.backfill_pending),
                 "network": self.network,
                 "delay_override_ms": self.delay_override,
                 "tombstones": len(self.tombstones),
@@ -589,6 +662,18 @@ class Replicator:
 
 def _text(seq: int | None) -> str | None:
     return None if seq is None else str(seq)
+
+
+def _scan(dynamodb, table: str):
+    start = None
+    while True:
+        page = dynamodb.scan(
+            TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {})
+        )
+        yield from page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
 
 
 def apply_change(dynamodb, table: str, change: Change, tombstone) -> Change | None:

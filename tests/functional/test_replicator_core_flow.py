@@ -280,3 +280,34 @@ def test_admin_api_controls_and_rejects_bad_input(tables, make_replicator):
         assert _call(url, "GET", "/pause")[0] == 405
     finally:
         admin.stop()
+
+
+def test_a_recreated_table_is_backfilled_from_the_other_regions(tables, make_replicator):
+    replicator = make_replicator()
+    for i in range(30):
+        put(tables[REGIONS[i % 3]], f"b{i}", str(i), REGIONS[i % 3], now_ms())
+    assert wait_until(lambda: converged(tables) and len(snapshot(tables["us-west-2"])) == 30)
+    # The region process restarted: moto keeps nothing, so its table comes back empty with a new stream.
+    tables["ap-northeast-1"].delete_table(TableName=TABLE)
+    tables["ap-northeast-1"].create_table(**table_definition(TABLE))
+    assert wait_until(lambda: converged(tables) and len(snapshot(tables["ap-northeast-1"])) == 30, timeout=20)
+    assert wait_until(lambda: replicator.status()["backfill_pending"] == [])
+    # and the recreated region replicates its own new writes again
+    put(tables["ap-northeast-1"], "after", "v", "ap-northeast-1", now_ms())
+    assert wait_until(lambda: all(get(c, "after") for c in tables.values()))
+
+
+def test_a_reset_recreating_tables_does_not_backfill(tables, make_replicator):
+    replicator = make_replicator()
+    put(tables["us-west-2"], "x", "v", "us-west-2", now_ms())
+    assert wait_until(lambda: converged(tables) and get(tables["eu-central-1"], "x"))
+    replicator.reset()
+    for c in tables.values():
+        c.delete_table(TableName=TABLE)
+        c.create_table(**table_definition(TABLE))
+    replicator.reset()
+    time.sleep(1.0)
+    assert all(snapshot(c) == [] for c in tables.values())
+    put(tables["eu-central-1"], "y", "v", "eu-central-1", now_ms())
+    assert wait_until(lambda: all(get(c, "y") for c in tables.values()))
+    assert all(len(snapshot(c)) == 1 for c in tables.values())
