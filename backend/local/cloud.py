@@ -340,6 +340,8 @@ class LocalCloud:
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
         environment["PYTHONUNBUFFERED"] = "1"
+        # Thread-per-connection servers: glibc's per-thread malloc arenas otherwise keep freed memory resident.
+        environment.setdefault("MALLOC_ARENA_MAX", "2")
         environment.setdefault("AWS_ACCESS_KEY_ID", "local")
         environment.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         log_file = open(log_path, "ab")  # noqa: SIM115 - the child owns it; closed here right after the fork

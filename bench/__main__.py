@@ -1,0 +1,35 @@
+"""``python -m bench`` (``make bench``): every benchmark of the project, each against a baseline in the same run.
+
+    python -m bench [--quick]
+
+Runs the local cloud's benchmarks (``bench/local_cloud.py``), then the dashboard's render benchmark
+(``bench/dashboard_render.py``) if it is there. Exit status 1 if any target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke runs")
+    args = parser.parse_args(argv)
+    from bench import local_cloud
+
+    status = local_cloud.main(["--quick"] if args.quick else [])
+    if (ROOT / "bench" / "dashboard_render.py").exists():
+        extra = ["--samples", "10000", "--repeat", "1"] if args.quick else []
+        status |= subprocess.call([sys.executable, "-m", "bench.dashboard_render", *extra], cwd=ROOT)
+    return 1 if status else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
