@@ -39,12 +39,24 @@ def synthetic_run(samples_per_target: int, targets=("us-west-2", "eu-central-1")
         failed = rng.random(samples_per_target) < 0.005
         for n in range(samples_per_target):
             ok = not failed[n]
-            rows.append({
-                "timestamp": start + n * 0.001, "elapsed_s": n * 0.001, "target": target, "operation": "read",
-                "key": "k", "status": 200 if ok else 0, "ok": ok, "latency_ms": latency[n],
-                "new_connection": n < 4, "server_app_ms": 4.0, "server_db_ms": 2.5, "network_ms": latency[n] - 4.0,
-                "served_region": target, "error": "" if ok else "timeout",
-            })
+            rows.append(
+                {
+                    "timestamp": start + n * 0.001,
+                    "elapsed_s": n * 0.001,
+                    "target": target,
+                    "operation": "read",
+                    "key": "k",
+                    "status": 200 if ok else 0,
+                    "ok": ok,
+                    "latency_ms": latency[n],
+                    "new_connection": n < 4,
+                    "server_app_ms": 4.0,
+                    "server_db_ms": 2.5,
+                    "network_ms": latency[n] - 4.0,
+                    "served_region": target,
+                    "error": "" if ok else "timeout",
+                }
+            )
     return samples.to_frame(rows)
 
 
@@ -58,7 +70,10 @@ def render_once(frame, targets_file: str) -> float:
     app.session_state["env_targets_file"] = targets_file
     app.run()
     app.switch_page(LATENCY_PAGE)
-    app.session_state["measurements"] = {"latency": frame, "latency_floors": {"us-west-2": 3.0, "eu-central-1": 95.0}}
+    app.session_state["measurements"] = {
+        "latency": frame,
+        "latency_floors": {"us-west-2": 3.0, "eu-central-1": 95.0},
+    }
     began = time.perf_counter()
     app.run()
     elapsed = time.perf_counter() - began
@@ -87,15 +102,21 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=100_000, help="samples in the large run (all targets)")
     parser.add_argument("--baseline", type=int, default=1_000, help="samples in the baseline run")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "dashboard_render.json"),
-                        help="where to write the figures as JSON ('' to skip)")
+    parser.add_argument(
+        "--output",
+        default=str(ROOT / "bench" / "results" / "dashboard_render.json"),
+        help="where to write the figures as JSON ('' to skip)",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as folder:
         targets_file = Path(folder) / "targets.json"
         # Loopback URLs that are never contacted: rendering stored results sends no request.
-        targets_file.write_text(json.dumps({"regions": {"us-west-2": "http://127.0.0.1:9/dev",
-                                                        "eu-central-1": "http://127.0.0.1:9/dev"}}))
+        targets_file.write_text(
+            json.dumps(
+                {"regions": {"us-west-2": "http://127.0.0.1:9/dev", "eu-central-1": "http://127.0.0.1:9/dev"}}
+            )
+        )
         small = synthetic_run(args.baseline // 2)
         large = synthetic_run(args.samples // 2)
         render_once(small, str(targets_file))  # warm-up: imports, first script compile
@@ -107,15 +128,30 @@ def main(argv=None) -> int:
     verdict = "PASS" if large_s <= TARGET_S else "FAIL"
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps({
-            "page": LATENCY_PAGE, "repeat": args.repeat, "baseline_samples": len(small), "samples": len(large),
-            "baseline_render_s": base_s, "render_s": large_s, "ratio_to_baseline": large_s / base_s,
-            "runs_s": {"baseline": baseline, "large": big}, "target_s": TARGET_S, "ok": verdict == "PASS",
-        }, indent=2) + "\n")
+        Path(args.output).write_text(
+            json.dumps(
+                {
+                    "page": LATENCY_PAGE,
+                    "repeat": args.repeat,
+                    "baseline_samples": len(small),
+                    "samples": len(large),
+                    "baseline_render_s": base_s,
+                    "render_s": large_s,
+                    "ratio_to_baseline": large_s / base_s,
+                    "runs_s": {"baseline": baseline, "large": big},
+                    "target_s": TARGET_S,
+                    "ok": verdict == "PASS",
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     print(f"Latency page render under AppTest (median of {args.repeat}):")
     print(f"  {len(small):>7,} samples: {base_s:.3f} s (baseline)")
-    print(f"  {len(large):>7,} samples: {large_s:.3f} s  = {large_s / base_s:.1f}x baseline; "
-          f"target <= {TARGET_S:.1f} s: {verdict}")
+    print(
+        f"  {len(large):>7,} samples: {large_s:.3f} s  = {large_s / base_s:.1f}x baseline; "
+        f"target <= {TARGET_S:.1f} s: {verdict}"
+    )
     return 0 if verdict == "PASS" else 1
 
 

@@ -60,8 +60,9 @@ def color_map(names: Iterable[str]) -> dict[str, str]:
     return {str(name): region_color(name) for name in names}
 
 
-def _styled(fig: go.Figure, title: str, *, x_title: str | None = None, y_title: str | None = None,
-            height: int = 460) -> go.Figure:
+def _styled(
+    fig: go.Figure, title: str, *, x_title: str | None = None, y_title: str | None = None, height: int = 460
+) -> go.Figure:
     """Projector styling shared by every figure: big fonts, white background, a title, axis titles."""
     fig.update_layout(
         template="plotly_white",
@@ -80,8 +81,9 @@ def _styled(fig: go.Figure, title: str, *, x_title: str | None = None, y_title: 
 
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": FONT_SIZE}, x=0.5, y=0.5,
-                       xref="paper", yref="paper")
+    fig.add_annotation(
+        text=message, showarrow=False, font={"size": FONT_SIZE}, x=0.5, y=0.5, xref="paper", yref="paper"
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _styled(fig, title, height=300)
@@ -110,8 +112,9 @@ def _targets_in_order(samples: pd.DataFrame) -> list[str]:
     return [str(t) for t in pd.unique(samples["target"])]
 
 
-def latency_distribution(samples: pd.DataFrame, floors: Mapping[str, float] | None = None,
-                         title: str = "Latency per target") -> go.Figure:
+def latency_distribution(
+    samples: pd.DataFrame, floors: Mapping[str, float] | None = None, title: str = "Latency per target"
+) -> go.Figure:
     """A box per target, side by side, from precomputed quantiles (whiskers at p1 and p99), plus the physical floor.
 
     Quantiles are computed here rather than shipping every sample to the browser: a 100,000-sample run then costs
@@ -124,22 +127,42 @@ def latency_distribution(samples: pd.DataFrame, floors: Mapping[str, float] | No
     for target in _targets_in_order(ok):
         values = ok.loc[ok["target"].astype(str) == target, "latency_ms"].to_numpy(dtype=float)
         p1, q1, median, q3, p99 = np.percentile(values, [1, 25, 50, 75, 99])
-        fig.add_trace(go.Box(
-            name=target, x=[target], q1=[q1], median=[median], q3=[q3], lowerfence=[p1], upperfence=[p99],
-            mean=[float(values.mean())], marker_color=region_color(target), line_width=2.5, showlegend=False,
-            hovertemplate=f"{target}<br>n={len(values)}<br>p1 %{{lowerfence:.1f}} ms<br>p25 %{{q1:.1f}} ms"
-                          f"<br>p50 %{{median:.1f}} ms<br>p75 %{{q3:.1f}} ms<br>p99 %{{upperfence:.1f}} ms"
-                          "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Box(
+                name=target,
+                x=[target],
+                q1=[q1],
+                median=[median],
+                q3=[q3],
+                lowerfence=[p1],
+                upperfence=[p99],
+                mean=[float(values.mean())],
+                marker_color=region_color(target),
+                line_width=2.5,
+                showlegend=False,
+                hovertemplate=f"{target}<br>n={len(values)}<br>p1 %{{lowerfence:.1f}} ms<br>p25 %{{q1:.1f}} ms"
+                f"<br>p50 %{{median:.1f}} ms<br>p75 %{{q3:.1f}} ms<br>p99 %{{upperfence:.1f}} ms"
+                "<extra></extra>",
+            )
+        )
     if floors:
         shown = [t for t in _targets_in_order(ok) if floors.get(t) is not None]
         if shown:
-            fig.add_trace(go.Scatter(
-                x=shown, y=[floors[t] for t in shown], mode="markers", name="physical floor",
-                marker={"symbol": "line-ew-open", "size": 60, "color": "#C00000",
-                        "line": {"width": 4, "color": "#C00000"}},
-                hovertemplate="physical floor %{y:.1f} ms<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=shown,
+                    y=[floors[t] for t in shown],
+                    mode="markers",
+                    name="physical floor",
+                    marker={
+                        "symbol": "line-ew-open",
+                        "size": 60,
+                        "color": "#C00000",
+                        "line": {"width": 4, "color": "#C00000"},
+                    },
+                    hovertemplate="physical floor %{y:.1f} ms<extra></extra>",
+                )
+            )
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
     return _styled(fig, title, x_title="target", y_title=LATENCY_AXIS)
 
@@ -158,10 +181,16 @@ def latency_ecdf(samples: pd.DataFrame, title: str = "Latency ECDF") -> go.Figur
         else:
             xs = values
             shares = np.arange(1, len(values) + 1) / len(values)
-        fig.add_trace(go.Scatter(
-            x=xs, y=shares * 100.0, mode="lines", name=target, line={"color": region_color(target), "width": 3},
-            hovertemplate=f"{target}: %{{y:.0f}}% of requests ≤ %{{x:.1f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=shares * 100.0,
+                mode="lines",
+                name=target,
+                line={"color": region_color(target), "width": 3},
+                hovertemplate=f"{target}: %{{y:.0f}}% of requests ≤ %{{x:.1f}} ms<extra></extra>",
+            )
+        )
     return _styled(fig, title, x_title=LATENCY_AXIS, y_title="requests at or below (%)")
 
 
@@ -182,11 +211,17 @@ def latency_histogram(samples: pd.DataFrame, bins: int = 60, title: str = "Laten
     for target in _targets_in_order(ok):
         values = ok.loc[ok["target"].astype(str) == target, "latency_ms"].to_numpy(dtype=float)
         counts, _ = np.histogram(np.clip(values, lower, upper), bins=edges)
-        fig.add_trace(go.Bar(
-            x=centers, y=counts, width=float(edges[1] - edges[0]), name=target, opacity=0.6,
-            marker_color=region_color(target),
-            hovertemplate=f"{target}: %{{y}} requests near %{{x:.1f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=centers,
+                y=counts,
+                width=float(edges[1] - edges[0]),
+                name=target,
+                opacity=0.6,
+                marker_color=region_color(target),
+                hovertemplate=f"{target}: %{{y}} requests near %{{x:.1f}} ms<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="overlay", bargap=0)
     return _styled(fig, title, x_title=LATENCY_AXIS, y_title="requests")
 
@@ -222,23 +257,35 @@ def latency_timeseries(samples: pd.DataFrame, title: str = "Latency over the run
     marker_size = 4 if len(frame) > WEBGL_THRESHOLD else 7
     for target in _targets_in_order(frame):
         part = ok[ok["target"].astype(str) == target]
-        fig.add_trace(scatter(
-            x=part["_elapsed"].to_numpy(dtype=float), y=part["latency_ms"].to_numpy(dtype=float),
-            mode="markers", name=target, marker={"color": region_color(target), "size": marker_size},
-            hovertemplate=f"{target}: %{{y:.1f}} ms at %{{x:.2f}} s<extra></extra>",
-        ))
+        fig.add_trace(
+            scatter(
+                x=part["_elapsed"].to_numpy(dtype=float),
+                y=part["latency_ms"].to_numpy(dtype=float),
+                mode="markers",
+                name=target,
+                marker={"color": region_color(target), "size": marker_size},
+                hovertemplate=f"{target}: %{{y:.1f}} ms at %{{x:.2f}} s<extra></extra>",
+            )
+        )
     failed = frame.drop(index=ok.index)
     if not failed.empty:
         top = float(ok["latency_ms"].max()) if not ok.empty else 1.0
-        fig.add_trace(scatter(
-            x=failed["_elapsed"].to_numpy(dtype=float), y=np.full(len(failed), top),
-            mode="markers", name="failed", marker={"color": "#C00000", "symbol": "x", "size": 9},
-            hovertemplate="failed at %{x:.2f} s<extra></extra>",
-        ))
+        fig.add_trace(
+            scatter(
+                x=failed["_elapsed"].to_numpy(dtype=float),
+                y=np.full(len(failed), top),
+                mode="markers",
+                name="failed",
+                marker={"color": "#C00000", "symbol": "x", "size": 9},
+                hovertemplate="failed at %{x:.2f} s<extra></extra>",
+            )
+        )
     return _styled(fig, title, x_title="time since start of run (s)", y_title=LATENCY_AXIS)
 
 
-def latency_breakdown(parts: pd.DataFrame, title: str = "Where the time goes (median per request)") -> go.Figure:
+def latency_breakdown(
+    parts: pd.DataFrame, title: str = "Where the time goes (median per request)"
+) -> go.Figure:
     """Stacked medians per target: network, function outside DynamoDB, DynamoDB.
 
     `parts` is the engine's `stats.breakdown(samples)`: index = target, columns network_ms, app_ms, db_ms,
@@ -249,13 +296,23 @@ def latency_breakdown(parts: pd.DataFrame, title: str = "Where the time goes (me
         return _empty(title, "No Server-Timing data yet")
     names = [str(t) for t in parts.index]
     fig = go.Figure()
-    for column, name, color in [("network_ms", "network", "#7F7F7F"), ("app_ms", "function", "#4C72B0"),
-                                ("db_ms", "DynamoDB", "#DD8452")]:
+    for column, name, color in [
+        ("network_ms", "network", "#7F7F7F"),
+        ("app_ms", "function", "#4C72B0"),
+        ("db_ms", "DynamoDB", "#DD8452"),
+    ]:
         values = [_nan0(v) for v in parts[column].to_numpy(dtype=float)]
-        fig.add_trace(go.Bar(
-            x=names, y=values, name=name, marker_color=color, text=[f"{v:.1f}" for v in values],
-            textposition="inside", hovertemplate=f"{name}: %{{y:.1f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=values,
+                name=name,
+                marker_color=color,
+                text=[f"{v:.1f}" for v in values],
+                textposition="inside",
+                hovertemplate=f"{name}: %{{y:.1f}} ms<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="stack")
     return _styled(fig, title, x_title="target", y_title="median time (ms)")
 
@@ -269,11 +326,16 @@ def region_latency_bars(rows: pd.DataFrame, title: str = "Read everywhere: laten
     if rows.empty:
         return _empty(title, "Nothing read yet")
     regions = rows["region"].astype(str).tolist()
-    fig = go.Figure(go.Bar(
-        x=regions, y=rows["latency_ms"].to_numpy(dtype=float), marker_color=[region_color(r) for r in regions],
-        text=[f"{v:.0f} ms" for v in rows["latency_ms"].to_numpy(dtype=float)], textposition="outside",
-        hovertemplate="%{x}: %{y:.1f} ms<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=regions,
+            y=rows["latency_ms"].to_numpy(dtype=float),
+            marker_color=[region_color(r) for r in regions],
+            text=[f"{v:.0f} ms" for v in rows["latency_ms"].to_numpy(dtype=float)],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1f} ms<extra></extra>",
+        )
+    )
     return _styled(fig, title, x_title="region", y_title=LATENCY_AXIS, height=380)
 
 
@@ -287,11 +349,17 @@ def geo_reads(reads: pd.DataFrame, title: str = "Reads through the global endpoi
     fig = go.Figure()
     for region, part in reads.groupby("served by", sort=False):
         region = str(region) or "unknown"
-        fig.add_trace(go.Box(
-            x=part["client location"].astype(str).tolist(), y=part["latency_ms"].to_numpy(dtype=float),
-            name=f"served by {region}", marker_color=region_color(region), boxpoints="all", pointpos=0,
-            hovertemplate=f"served by {region}: %{{y:.1f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Box(
+                x=part["client location"].astype(str).tolist(),
+                y=part["latency_ms"].to_numpy(dtype=float),
+                name=f"served by {region}",
+                marker_color=region_color(region),
+                boxpoints="all",
+                pointpos=0,
+                hovertemplate=f"served by {region}: %{{y:.1f}} ms<extra></extra>",
+            )
+        )
     fig.update_layout(boxmode="group")
     return _styled(fig, title, x_title="client location", y_title=LATENCY_AXIS)
 
@@ -300,8 +368,9 @@ def _pair_label(source: str, destination: str) -> str:
     return f"{source} → {destination}"
 
 
-def lag_distribution(lags: pd.DataFrame, reported: Mapping[str, float] | None = None,
-                     title: str = "Replication lag per pair") -> go.Figure:
+def lag_distribution(
+    lags: pd.DataFrame, reported: Mapping[str, float] | None = None, title: str = "Replication lag per pair"
+) -> go.Figure:
     """A box per source→destination pair (colour of the destination), with ReplicationLatency beside it.
 
     `lags` has columns source, destination, lag_ms; `reported` maps a pair label ("a → b") to the
@@ -316,20 +385,40 @@ def lag_distribution(lags: pd.DataFrame, reported: Mapping[str, float] | None = 
         label = _pair_label(str(source), str(destination))
         labels.append(label)
         values = part["lag_ms"].to_numpy(dtype=float)
-        fig.add_trace(go.Box(
-            y=values, x=[label] * len(values), name=label, marker_color=region_color(destination),
-            boxpoints="all" if len(values) <= 2_000 else False, jitter=0.4, pointpos=0, showlegend=False,
-            hovertemplate=f"{label}: %{{y:.1f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Box(
+                y=values,
+                x=[label] * len(values),
+                name=label,
+                marker_color=region_color(destination),
+                boxpoints="all" if len(values) <= 2_000 else False,
+                jitter=0.4,
+                pointpos=0,
+                showlegend=False,
+                hovertemplate=f"{label}: %{{y:.1f}} ms<extra></extra>",
+            )
+        )
     if reported:
         shown = [label for label in labels if reported.get(label) is not None]
         if shown:
-            fig.add_trace(go.Scatter(
-                x=shown, y=[reported[label] for label in shown], mode="markers", name="ReplicationLatency (reported)",
-                marker={"symbol": "diamond", "size": 16, "color": "#C00000", "line": {"width": 1, "color": "white"}},
-                hovertemplate="ReplicationLatency %{y:.1f} ms<extra></extra>",
-            ))
-            fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+            fig.add_trace(
+                go.Scatter(
+                    x=shown,
+                    y=[reported[label] for label in shown],
+                    mode="markers",
+                    name="ReplicationLatency (reported)",
+                    marker={
+                        "symbol": "diamond",
+                        "size": 16,
+                        "color": "#C00000",
+                        "line": {"width": 1, "color": "white"},
+                    },
+                    hovertemplate="ReplicationLatency %{y:.1f} ms<extra></extra>",
+                )
+            )
+            fig.update_layout(
+                legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"}
+            )
     return _styled(fig, title, x_title="source → destination", y_title="replication lag (ms)")
 
 
@@ -350,12 +439,17 @@ def lag_timeseries(lags: pd.DataFrame, title: str = "Replication lag over time")
     frame = measured.assign(_elapsed=elapsed)
     for (source, destination), part in frame.groupby(["source", "destination"], sort=False):
         label = _pair_label(str(source), str(destination))
-        fig.add_trace(go.Scatter(
-            x=part["_elapsed"].to_numpy(dtype=float), y=part["lag_ms"].to_numpy(dtype=float),
-            mode="lines+markers", name=label, line={"color": region_color(destination), "width": 2},
-            marker={"size": 7},
-            hovertemplate=f"{label}: %{{y:.1f}} ms at %{{x:.1f}} s<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["_elapsed"].to_numpy(dtype=float),
+                y=part["lag_ms"].to_numpy(dtype=float),
+                mode="lines+markers",
+                name=label,
+                line={"color": region_color(destination), "width": 2},
+                marker={"size": 7},
+                hovertemplate=f"{label}: %{{y:.1f}} ms at %{{x:.1f}} s<extra></extra>",
+            )
+        )
     x_title = "time since first probe (s)" if time_column else "probe"
     return _styled(fig, title, x_title=x_title, y_title="replication lag (ms)")
 
@@ -371,18 +465,26 @@ def value_timeline(observations: pd.DataFrame, title: str = "Each region's value
     values = [str(v) for v in pd.unique(observations["value"].astype(str))]
     fig = go.Figure()
     for region, part in observations.groupby("region", sort=False):
-        fig.add_trace(go.Scatter(
-            x=part["elapsed_ms"].to_numpy(dtype=float), y=part["value"].astype(str).tolist(),
-            mode="lines+markers", name=str(region), line={"shape": "hv", "color": region_color(region), "width": 3},
-            marker={"size": 9},
-            hovertemplate=f"{region}: %{{y}} at %{{x:.0f}} ms<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["elapsed_ms"].to_numpy(dtype=float),
+                y=part["value"].astype(str).tolist(),
+                mode="lines+markers",
+                name=str(region),
+                line={"shape": "hv", "color": region_color(region), "width": 3},
+                marker={"size": 9},
+                hovertemplate=f"{region}: %{{y}} at %{{x:.0f}} ms<extra></extra>",
+            )
+        )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=values)
     return _styled(fig, title, x_title="time since the writes (ms)", y_title="value read")
 
 
-def failover_timeline(requests: pd.DataFrame, events: Iterable[tuple[float, str]] = (),
-                      title: str = "Failover: serving region over time") -> go.Figure:
+def failover_timeline(
+    requests: pd.DataFrame,
+    events: Iterable[tuple[float, str]] = (),
+    title: str = "Failover: serving region over time",
+) -> go.Figure:
     """Failover demo: each request through the geo-routed endpoint (`elapsed_s`, `served_region`, `ok`).
 
     Successful requests sit on the row of the region that served them; failed ones on an 'error' row in red.
@@ -394,27 +496,46 @@ def failover_timeline(requests: pd.DataFrame, events: Iterable[tuple[float, str]
     ok = requests[requests["ok"].astype(bool)]
     failed = requests[~requests["ok"].astype(bool)]
     for region, part in ok.groupby("served_region", sort=False):
-        fig.add_trace(go.Scatter(
-            x=part["elapsed_s"].to_numpy(dtype=float), y=[str(region)] * len(part), mode="markers", name=str(region),
-            marker={"color": region_color(region), "size": 10},
-            hovertemplate=f"served by {region} at %{{x:.1f}} s<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["elapsed_s"].to_numpy(dtype=float),
+                y=[str(region)] * len(part),
+                mode="markers",
+                name=str(region),
+                marker={"color": region_color(region), "size": 10},
+                hovertemplate=f"served by {region} at %{{x:.1f}} s<extra></extra>",
+            )
+        )
     if not failed.empty:
-        fig.add_trace(go.Scatter(
-            x=failed["elapsed_s"].to_numpy(dtype=float), y=["error"] * len(failed), mode="markers", name="error",
-            marker={"color": "#C00000", "symbol": "x", "size": 11},
-            hovertemplate="failed at %{x:.1f} s<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=failed["elapsed_s"].to_numpy(dtype=float),
+                y=["error"] * len(failed),
+                mode="markers",
+                name="error",
+                marker={"color": "#C00000", "symbol": "x", "size": 11},
+                hovertemplate="failed at %{x:.1f} s<extra></extra>",
+            )
+        )
     for at, label in events:
-        fig.add_vline(x=at, line_dash="dash", line_color="#555555", annotation_text=label,
-                      annotation_font_size=FONT_SIZE - 4)
+        fig.add_vline(
+            x=at,
+            line_dash="dash",
+            line_color="#555555",
+            annotation_text=label,
+            annotation_font_size=FONT_SIZE - 4,
+        )
     fig.update_yaxes(type="category")
     return _styled(fig, title, x_title="time since start (s)", y_title="served by")
 
 
-def world_map(regions: pd.DataFrame, client: Mapping[str, float | str] | None = None,
-              latencies: Mapping[str, float] | None = None, latency_kind: str = "modelled",
-              title: str = "Regions and client") -> go.Figure:
+def world_map(
+    regions: pd.DataFrame,
+    client: Mapping[str, float | str] | None = None,
+    latencies: Mapping[str, float] | None = None,
+    latency_kind: str = "modelled",
+    title: str = "Regions and client",
+) -> go.Figure:
     """Regions (columns region, lat, lon) and the client on an offline world map, lines labelled with latency.
 
     `latencies` maps a region to the client's latency to it (ms). The nearest region (lowest latency) gets a star.
@@ -426,43 +547,84 @@ def world_map(regions: pd.DataFrame, client: Mapping[str, float | str] | None = 
     if client is not None:
         for row in regions.itertuples(index=False):
             region = str(row.region)
-            fig.add_trace(go.Scattergeo(
-                lat=[client["lat"], row.lat], lon=[client["lon"], row.lon], mode="lines",
-                line={"width": 4 if region == nearest else 2, "color": region_color(region)},
-                opacity=1.0 if region == nearest else 0.6, showlegend=False, hoverinfo="skip",
-            ))
+            fig.add_trace(
+                go.Scattergeo(
+                    lat=[client["lat"], row.lat],
+                    lon=[client["lon"], row.lon],
+                    mode="lines",
+                    line={"width": 4 if region == nearest else 2, "color": region_color(region)},
+                    opacity=1.0 if region == nearest else 0.6,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
             if region in latencies:
                 # The label sits at the midpoint of the segment: readable without hovering, as on a slide.
-                fig.add_trace(go.Scattergeo(
-                    lat=[(client["lat"] + row.lat) / 2], lon=[(client["lon"] + row.lon) / 2], mode="text",
-                    text=[f"{latencies[region]:.0f} ms"], textfont={"size": FONT_SIZE, "color": "#111111"},
-                    showlegend=False, hoverinfo="skip",
-                ))
+                fig.add_trace(
+                    go.Scattergeo(
+                        lat=[(client["lat"] + row.lat) / 2],
+                        lon=[(client["lon"] + row.lon) / 2],
+                        mode="text",
+                        text=[f"{latencies[region]:.0f} ms"],
+                        textfont={"size": FONT_SIZE, "color": "#111111"},
+                        showlegend=False,
+                        hoverinfo="skip",
+                    )
+                )
     for row in regions.itertuples(index=False):
         region = str(row.region)
         is_nearest = region == nearest
-        fig.add_trace(go.Scattergeo(
-            lat=[row.lat], lon=[row.lon], mode="markers+text", name=region + (" (nearest)" if is_nearest else ""),
-            text=[region], textposition="top center", textfont={"size": FONT_SIZE - 2},
-            marker={"size": 22 if is_nearest else 16, "color": region_color(region),
-                    "symbol": "star" if is_nearest else "circle", "line": {"width": 1.5, "color": "white"}},
-            hovertemplate=f"{region}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattergeo(
+                lat=[row.lat],
+                lon=[row.lon],
+                mode="markers+text",
+                name=region + (" (nearest)" if is_nearest else ""),
+                text=[region],
+                textposition="top center",
+                textfont={"size": FONT_SIZE - 2},
+                marker={
+                    "size": 22 if is_nearest else 16,
+                    "color": region_color(region),
+                    "symbol": "star" if is_nearest else "circle",
+                    "line": {"width": 1.5, "color": "white"},
+                },
+                hovertemplate=f"{region}<extra></extra>",
+            )
+        )
     if client is not None:
-        fig.add_trace(go.Scattergeo(
-            lat=[client["lat"]], lon=[client["lon"]], mode="markers+text",
-            name=f"client: {client.get('name', 'you')}", text=[str(client.get("name", "you"))],
-            textposition="bottom right", textfont={"size": FONT_SIZE - 2},
-            marker={"size": 14, "color": "#111111", "symbol": "square"},
-            hovertemplate=f"client: {client.get('name', 'you')}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattergeo(
+                lat=[client["lat"]],
+                lon=[client["lon"]],
+                mode="markers+text",
+                name=f"client: {client.get('name', 'you')}",
+                text=[str(client.get("name", "you"))],
+                textposition="bottom right",
+                textfont={"size": FONT_SIZE - 2},
+                marker={"size": 14, "color": "#111111", "symbol": "square"},
+                hovertemplate=f"client: {client.get('name', 'you')}<extra></extra>",
+            )
+        )
     fig.update_geos(
-        projection_type="natural earth", resolution=110, fitbounds=False, projection_scale=1,
-        lonaxis_range=[-180, 180], lataxis_range=[-60, 85], showland=True, landcolor="#EDEDED",
-        showcountries=True, countrycolor="#BBBBBB", showocean=True, oceancolor="#F4F8FB", showframe=False,
+        projection_type="natural earth",
+        resolution=110,
+        fitbounds=False,
+        projection_scale=1,
+        lonaxis_range=[-180, 180],
+        lataxis_range=[-60, 85],
+        showland=True,
+        landcolor="#EDEDED",
+        showcountries=True,
+        countrycolor="#BBBBBB",
+        showocean=True,
+        oceancolor="#F4F8FB",
+        showframe=False,
     )
     subtitle = f" ({latency_kind} latency)" if latencies else ""
     fig = _styled(fig, title + subtitle, height=560)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                      legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center", "yanchor": "top"})
+    fig.update_layout(
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center", "yanchor": "top"},
+    )
     return fig

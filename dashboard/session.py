@@ -97,8 +97,9 @@ def _release(resource) -> None:
         resource["owned"].stop()
 
 
-@st.cache_resource(on_release=_release, validate=_still_running,
-                   show_spinner="Starting the local cloud (once per server)…")
+@st.cache_resource(
+    on_release=_release, validate=_still_running, show_spinner="Starting the local cloud (once per server)…"
+)
 def shared_local_cloud() -> dict:
     """Endpoints of the local cloud for the whole server: an already running one, else one started here."""
     configured = os.environ.get(ENDPOINTS_ENV)
@@ -158,7 +159,9 @@ def _cloudformation_environment(stack: str, regions: str) -> Environment:
     if wanted in cache:
         return cache[wanted]
     if not st.button("Load stack outputs", key="env_load_stack"):
-        return Environment("cloudformation", error="Press 'Load stack outputs' to read the stacks' endpoints.")
+        return Environment(
+            "cloudformation", error="Press 'Load stack outputs' to read the stacks' endpoints."
+        )
     try:
         env = Environment("cloudformation", targets=target_sources.load_cloudformation(stack, regions))
     except TargetError as error:
@@ -278,8 +281,10 @@ def sidebar() -> Environment:
     if env.error:
         st.error(env.error)
     elif env.targets is not None:
-        st.caption(f"{len(env.regions)} regions from {env.targets.source}"
-                   + (", plus a geo-routed endpoint" if env.targets.global_url else ""))
+        st.caption(
+            f"{len(env.regions)} regions from {env.targets.source}"
+            + (", plus a geo-routed endpoint" if env.targets.global_url else "")
+        )
     if env.ready and env.is_local:
         _local_controls(env)
     else:
@@ -304,10 +309,22 @@ def export_controls() -> None:
     st.caption(", ".join(f"{name} ({len(frame)} rows)" for name, frame in frames.items()))
     # The files are built only when a button is pressed (a callable): a 100,000-sample run would otherwise
     # cost a CSV and a JSON serialisation on every rerun of every page.
-    st.download_button("Export CSV", lambda: export_csv(frames), file_name="measurements.csv", mime="text/csv",
-                       key="export_csv", width="stretch")
-    st.download_button("Export JSON", lambda: export_json(frames), file_name="measurements.json", mime="application/json",
-                       key="export_json", width="stretch")
+    st.download_button(
+        "Export CSV",
+        lambda: export_csv(frames),
+        file_name="measurements.csv",
+        mime="text/csv",
+        key="export_csv",
+        width="stretch",
+    )
+    st.download_button(
+        "Export JSON",
+        lambda: export_json(frames),
+        file_name="measurements.json",
+        mime="application/json",
+        key="export_json",
+        width="stretch",
+    )
     if st.button("Clear measurements", key="clear_measurements", width="stretch"):
         measurements().clear()
         st.rerun()

@@ -104,7 +104,9 @@ def city_near(region: str) -> str:
     """The client city nearest to a region in the network model (where a user of that region would sit)."""
     from backend.local import network
 
-    return min(network.CITIES, key=lambda name: network.distance_km(network.CITIES[name], network.region(region)))
+    return min(
+        network.CITIES, key=lambda name: network.distance_km(network.CITIES[name], network.region(region))
+    )
 
 
 def new_key() -> str:
@@ -113,14 +115,19 @@ def new_key() -> str:
 
 def context(targets: TargetSet, control, key: str | None = None) -> TourContext:
     if control is None:
-        raise TourError("The guided tour drives the local cloud (pausing replication, moving the client, taking a "
-                        "region down): choose 'Local cloud' in the sidebar.")
+        raise TourError(
+            "The guided tour drives the local cloud (pausing replication, moving the client, taking a "
+            "region down): choose 'Local cloud' in the sidebar."
+        )
     regions = list(targets.regions)
     if len(regions) < 2:
         raise TourError("The guided tour needs at least two regions.")
     home = "us-west-2" if "us-west-2" in regions else regions[0]
-    away = "eu-central-1" if "eu-central-1" in regions and home != "eu-central-1" else \
-        next(r for r in regions if r != home)
+    away = (
+        "eu-central-1"
+        if "eu-central-1" in regions and home != "eu-central-1"
+        else next(r for r in regions if r != home)
+    )
     return TourContext(targets, control, home, away, key or new_key())
 
 
@@ -133,10 +140,17 @@ def _read_everywhere(ctx: TourContext, key: str) -> pd.DataFrame:
         with TimedClient(region, ctx.targets.url(region), timeout_s=5.0) as client:
             result = client.read(key)
         body = result.body if isinstance(result.body, dict) else {}
-        rows.append({"region": region, "status": result.row["status"],
-                     "value": body.get("value") if result.row["status"] == 200 else "(missing)",
-                     "writeRegion": body.get("writeRegion", ""), "readRegion": body.get("readRegion", ""),
-                     "latency_ms": round(result.row["latency_ms"], 1), "error": result.row["error"]})
+        rows.append(
+            {
+                "region": region,
+                "status": result.row["status"],
+                "value": body.get("value") if result.row["status"] == 200 else "(missing)",
+                "writeRegion": body.get("writeRegion", ""),
+                "readRegion": body.get("readRegion", ""),
+                "latency_ms": round(result.row["latency_ms"], 1),
+                "error": result.row["error"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -156,9 +170,12 @@ def step_isolated(ctx: TourContext) -> StepResult:
     home = table[table.region == ctx.home].iloc[0]
     away = table[table.region == ctx.away].iloc[0]
     ok = home["status"] == 200 and away["status"] == 404
-    summary = (f"Written in {ctx.home}, found there; {ctx.away} answers HTTP {away['status']}: the regions are two "
-               "separate stacks, each with its own table." if ok else
-               f"Unexpected: {ctx.home} answered {home['status']}, {ctx.away} answered {away['status']}.")
+    summary = (
+        f"Written in {ctx.home}, found there; {ctx.away} answers HTTP {away['status']}: the regions are two "
+        "separate stacks, each with its own table."
+        if ok
+        else f"Unexpected: {ctx.home} answered {home['status']}, {ctx.away} answered {away['status']}."
+    )
     figure = charts.region_latency_bars(table, title=f"Reading '{ctx.key}' in each region (replication off)")
     return StepResult(ok, summary, table, figure)
 
@@ -173,21 +190,32 @@ def step_replication(ctx: TourContext) -> StepResult:
         if (table["status"] == 200).all():
             break
         if ctx.clock() > deadline:
-            return StepResult(False, f"The key did not reach every region within {CATCH_UP_TIMEOUT_S:.0f} s of "
-                                     "resuming replication.", table)
+            return StepResult(
+                False,
+                f"The key did not reach every region within {CATCH_UP_TIMEOUT_S:.0f} s of "
+                "resuming replication.",
+                table,
+            )
         ctx.sleep(0.05)
     caught_up_ms = (ctx.clock() - resumed_at) * 1000.0
-    lags = lag_probe.run_lag(ctx.targets, ctx.home, [r for r in ctx.regions if r != ctx.home], probes=5,
-                             timeout_s=10.0)
+    lags = lag_probe.run_lag(
+        ctx.targets, ctx.home, [r for r in ctx.regions if r != ctx.home], probes=5, timeout_s=10.0
+    )
     summary_table = lag_probe.lag_summary(lags)
     seen = lags[lags["status"] == "seen"]
     p50 = float(seen["lag_ms"].median()) if not seen.empty else float("nan")
     ok = (table["status"] == 200).all() and len(seen) == len(lags)
-    summary = (f"Replication back on: the paused write reached every region {caught_up_ms:.0f} ms after resuming. "
-               f"Fresh writes in {ctx.home} now show up elsewhere after {p50:.0f} ms (median of {len(seen)} probes).")
-    return StepResult(ok, summary, summary_table.reset_index().round(1),
-                      charts.lag_distribution(lags, title=f"Replication lag from {ctx.home}"),
-                      {"lags": lags, "caught_up_ms": caught_up_ms})
+    summary = (
+        f"Replication back on: the paused write reached every region {caught_up_ms:.0f} ms after resuming. "
+        f"Fresh writes in {ctx.home} now show up elsewhere after {p50:.0f} ms (median of {len(seen)} probes)."
+    )
+    return StepResult(
+        ok,
+        summary,
+        summary_table.reset_index().round(1),
+        charts.lag_distribution(lags, title=f"Replication lag from {ctx.home}"),
+        {"lags": lags, "caught_up_ms": caught_up_ms},
+    )
 
 
 def step_geo(ctx: TourContext) -> StepResult:
@@ -202,19 +230,33 @@ def step_geo(ctx: TourContext) -> StepResult:
             with TimedClient(GLOBAL, ctx.targets.global_url, timeout_s=5.0) as client:
                 for _ in range(GEO_READS):
                     result = client.read(ctx.key)
-                    rows.append({"client location": city, "served by": result.row["served_region"],
-                                 "latency_ms": result.row["latency_ms"], "status": result.row["status"]})
+                    rows.append(
+                        {
+                            "client location": city,
+                            "served by": result.row["served_region"],
+                            "latency_ms": result.row["latency_ms"],
+                            "status": result.row["status"],
+                        }
+                    )
     finally:
         if original:
             set_location(ctx.control, original)
     reads = pd.DataFrame(rows)
-    table = (reads.groupby(["client location", "served by"], sort=False)["latency_ms"]
-             .agg(reads="count", p50_ms="median").reset_index().round(1))
+    table = (
+        reads.groupby(["client location", "served by"], sort=False)["latency_ms"]
+        .agg(reads="count", p50_ms="median")
+        .reset_index()
+        .round(1)
+    )
     by_city = reads.groupby("client location", sort=False)["served by"].agg(lambda s: s.mode().iat[0])
     expected = {city_near(ctx.home): ctx.home, city_near(ctx.away): ctx.away}
     ok = all(by_city.get(city) == region for city, region in expected.items())
-    summary = "; ".join(f"from {city}, the global endpoint answered from {by_city.get(city, '?')}"
-                        for city in expected) + "."
+    summary = (
+        "; ".join(
+            f"from {city}, the global endpoint answered from {by_city.get(city, '?')}" for city in expected
+        )
+        + "."
+    )
     figure = charts.geo_reads(reads, title="One URL, the nearest region: reads through the global endpoint")
     return StepResult(ok, summary, table, figure, {"reads": reads})
 
@@ -225,33 +267,53 @@ def step_conflict(ctx: TourContext) -> StepResult:
     if not row["converged"]:
         return StepResult(False, f"The regions did not agree: {row['error']}", results)
     part = timeline[timeline["trial"] == row["trial"]]
-    observations = pd.DataFrame({
-        "elapsed_ms": (part["elapsed_s"] - part["elapsed_s"].min()) * 1000.0,
-        "region": part["region"],
-        "value": [f"{str(v).split(':', 1)[0]}'s write" if v else "(missing)" for v in part["value"]],
-    })
-    summary = (f"Both regions wrote at once ({row['write_spread_ms']:.0f} ms apart). Every region now holds "
-               f"{row['winner_region']}'s write: it carries the later writtenAt (ties go to the region name), and "
-               f"last writer wins everywhere. Agreed {row['converge_ms']:.0f} ms after the writes.")
-    table = results[["winner_region", "winner_value", "follows_lww", "losers", "write_spread_ms", "converge_ms"]]
-    return StepResult(bool(row["follows_lww"]), summary, table.round(1),
-                      charts.value_timeline(observations, title="Each region's value until they agree"),
-                      {"results": results, "timeline": timeline})
+    observations = pd.DataFrame(
+        {
+            "elapsed_ms": (part["elapsed_s"] - part["elapsed_s"].min()) * 1000.0,
+            "region": part["region"],
+            "value": [f"{str(v).split(':', 1)[0]}'s write" if v else "(missing)" for v in part["value"]],
+        }
+    )
+    summary = (
+        f"Both regions wrote at once ({row['write_spread_ms']:.0f} ms apart). Every region now holds "
+        f"{row['winner_region']}'s write: it carries the later writtenAt (ties go to the region name), and "
+        f"last writer wins everywhere. Agreed {row['converge_ms']:.0f} ms after the writes."
+    )
+    table = results[
+        ["winner_region", "winner_value", "follows_lww", "losers", "write_spread_ms", "converge_ms"]
+    ]
+    return StepResult(
+        bool(row["follows_lww"]),
+        summary,
+        table.round(1),
+        charts.value_timeline(observations, title="Each region's value until they agree"),
+        {"results": results, "timeline": timeline},
+    )
 
 
-def step_failover(ctx: TourContext, duration_s: float = 14.0, down_at_s: float = 2.0, up_at_s: float = 8.0
-                  ) -> StepResult:
+def step_failover(
+    ctx: TourContext, duration_s: float = 14.0, down_at_s: float = 2.0, up_at_s: float = 8.0
+) -> StepResult:
     if not ctx.targets.global_url:
         return StepResult(False, "This local cloud has no global endpoint.")
-    timeline, summary = failover_probe.run_failover(ctx.targets, control=ctx.control, duration_s=duration_s,
-                                                    down_at_s=down_at_s, up_at_s=up_at_s, rate=10.0)
+    timeline, summary = failover_probe.run_failover(
+        ctx.targets,
+        control=ctx.control,
+        duration_s=duration_s,
+        down_at_s=down_at_s,
+        up_at_s=up_at_s,
+        rate=10.0,
+    )
     failed = summary.get("failed_region") or "?"
     failover_s, failback_s = summary.get("failover_s"), summary.get("failback_s")
     ok = failover_s is not None
-    text = (f"{failed} went down at {down_at_s:.0f} s: requests moved to "
-            f"{', '.join(summary.get('served_during_outage', {})) or 'nowhere'} after "
-            f"{failover_s:.1f} s ({summary.get('errors_during_outage', 0)} failed meanwhile)" if ok else
-            f"{failed} went down, but no other region answered through the global endpoint")
+    text = (
+        f"{failed} went down at {down_at_s:.0f} s: requests moved to "
+        f"{', '.join(summary.get('served_during_outage', {})) or 'nowhere'} after "
+        f"{failover_s:.1f} s ({summary.get('errors_during_outage', 0)} failed meanwhile)"
+        if ok
+        else f"{failed} went down, but no other region answered through the global endpoint"
+    )
     if failback_s is not None:
         text += f"; it came back at {up_at_s:.0f} s and served again {failback_s:.1f} s later."
     events = [(summary["down_at_s"], f"{failed} down")] if summary.get("down_at_s") is not None else []
@@ -262,26 +324,41 @@ def step_failover(ctx: TourContext, duration_s: float = 14.0, down_at_s: float =
 
 
 STEPS = [
-    Step("isolated", "1. Two isolated regions",
-         "The walkthrough first deploys the same stack in two regions. Each has its own DynamoDB table, so a key "
-         "written in one region does not exist in the other. We pause replication to show exactly that.",
-         step_isolated),
-    Step("replication", "2. Global tables: replication on",
-         "DynamoDB global tables replicate every write asynchronously to the other regions, 'typically within a "
-         "second'. We switch replication back on: the key appears in the other region, and probes measure the lag.",
-         step_replication),
-    Step("geo", "3. One URL, the nearest region",
-         "Route 53 latency records send each client to the region with the lowest latency. We read through the "
-         "global endpoint from a city near each region: the serving region follows the client.",
-         step_geo),
-    Step("conflict", "4. Two writers, one winner",
-         "Multi-master means both regions accept writes. When they write the same key at the same moment, global "
-         "tables keep the last writer's value everywhere (last writer wins).",
-         step_conflict),
-    Step("failover", "5. A region goes down",
-         "Route 53 health checks stop sending traffic to a region that fails. We take the client's nearest region "
-         "down, watch the global endpoint move to the next one, then bring it back.",
-         step_failover),
+    Step(
+        "isolated",
+        "1. Two isolated regions",
+        "The walkthrough first deploys the same stack in two regions. Each has its own DynamoDB table, so a key "
+        "written in one region does not exist in the other. We pause replication to show exactly that.",
+        step_isolated,
+    ),
+    Step(
+        "replication",
+        "2. Global tables: replication on",
+        "DynamoDB global tables replicate every write asynchronously to the other regions, 'typically within a "
+        "second'. We switch replication back on: the key appears in the other region, and probes measure the lag.",
+        step_replication,
+    ),
+    Step(
+        "geo",
+        "3. One URL, the nearest region",
+        "Route 53 latency records send each client to the region with the lowest latency. We read through the "
+        "global endpoint from a city near each region: the serving region follows the client.",
+        step_geo,
+    ),
+    Step(
+        "conflict",
+        "4. Two writers, one winner",
+        "Multi-master means both regions accept writes. When they write the same key at the same moment, global "
+        "tables keep the last writer's value everywhere (last writer wins).",
+        step_conflict,
+    ),
+    Step(
+        "failover",
+        "5. A region goes down",
+        "Route 53 health checks stop sending traffic to a region that fails. We take the client's nearest region "
+        "down, watch the global endpoint move to the next one, then bring it back.",
+        step_failover,
+    ),
 ]
 
 

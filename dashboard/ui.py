@@ -34,16 +34,26 @@ class EnvironmentChoice:
 
 
 def environment_ui() -> EnvironmentChoice:
-    mode = st.radio("Environment", list(ENVIRONMENTS), format_func=ENVIRONMENTS.get, key="env_mode",
-                    help="Where requests go: the local cloud this app starts, URLs from a file, or your AWS stacks.")
+    mode = st.radio(
+        "Environment",
+        list(ENVIRONMENTS),
+        format_func=ENVIRONMENTS.get,
+        key="env_mode",
+        help="Where requests go: the local cloud this app starts, URLs from a file, or your AWS stacks.",
+    )
     if mode == "file":
-        path = st.text_input("Targets file (JSON or TOML)", key="env_targets_file",
-                             placeholder="targets.toml",
-                             help='Same shape as .local/endpoints.json: {"regions": {name: url}, "global": url}')
+        path = st.text_input(
+            "Targets file (JSON or TOML)",
+            key="env_targets_file",
+            placeholder="targets.toml",
+            help='Same shape as .local/endpoints.json: {"regions": {name: url}, "global": url}',
+        )
         return EnvironmentChoice(mode, targets_file=path.strip())
     if mode == "cloudformation":
         stack = st.text_input("Stack name", value="serverless-keyvalue-dev", key="env_stack")
-        regions = st.text_input("Regions (comma separated)", value="us-west-2,eu-central-1", key="env_regions")
+        regions = st.text_input(
+            "Regions (comma separated)", value="us-west-2,eu-central-1", key="env_regions"
+        )
         return EnvironmentChoice(mode, stack=stack.strip(), regions=regions.strip())
     return EnvironmentChoice(mode)
 
@@ -59,18 +69,28 @@ def _default(key: str, options: list, current) -> dict:
 def client_location_ui(cities: list[str], current: str | None) -> str | None:
     if not cities:
         return None
-    return st.selectbox("Client location", cities, key="client_location", **_default("client_location", cities, current),
-                        help="Where the local cloud pretends your requests come from: it sets the modelled "
-                             "network delay to each region and which region the geo-routed endpoint picks.")
+    return st.selectbox(
+        "Client location",
+        cities,
+        key="client_location",
+        **_default("client_location", cities, current),
+        help="Where the local cloud pretends your requests come from: it sets the modelled "
+        "network delay to each region and which region the geo-routed endpoint picks.",
+    )
 
 
 def realism_ui(levels: list[str], current: str | None) -> str | None:
     if not levels:
         return None
-    return st.radio("Network realism", levels, key="network_realism", horizontal=True,
-                    **_default("network_realism", levels, current),
-                    help="realistic: each region answers after the modelled round trip from the client location; "
-                         "none: raw loopback speed.")
+    return st.radio(
+        "Network realism",
+        levels,
+        key="network_realism",
+        horizontal=True,
+        **_default("network_realism", levels, current),
+        help="realistic: each region answers after the modelled round trip from the client location; "
+        "none: raw loopback speed.",
+    )
 
 
 def region_switches_ui(regions: list[str]) -> tuple[dict[str, bool], dict[str, bool]]:
@@ -80,12 +100,16 @@ def region_switches_ui(regions: list[str]) -> tuple[dict[str, bool], dict[str, b
         st.markdown(f"**{region}**")
         left, right = st.columns(2)
         with left:
-            wanted_health[region] = st.toggle("up", key=f"health_{region}",
-                                              help=f"Off: {region}'s endpoint fails as in an outage (503).")
+            wanted_health[region] = st.toggle(
+                "up", key=f"health_{region}", help=f"Off: {region}'s endpoint fails as in an outage (503)."
+            )
         with right:
-            wanted_pause[region] = st.toggle("isolated", key=f"pause_{region}",
-                                             help=f"On: replication into {region} is paused; writes made "
-                                                  "elsewhere queue up and arrive when it is switched off.")
+            wanted_pause[region] = st.toggle(
+                "isolated",
+                key=f"pause_{region}",
+                help=f"On: replication into {region} is paused; writes made "
+                "elsewhere queue up and arrive when it is switched off.",
+            )
     return wanted_health, wanted_pause
 
 
@@ -114,10 +138,16 @@ def playground_actions_ui() -> str | None:
     """Which button was pressed: 'write', 'read', 'delete', 'read_everywhere', or None."""
     columns = st.columns(4)
     pressed = None
-    for column, (action, label, kind) in zip(columns, [
-        ("write", "Write", "primary"), ("read", "Read", "secondary"), ("delete", "Delete", "secondary"),
-        ("read_everywhere", "Read everywhere", "secondary"),
-    ], strict=True):
+    for column, (action, label, kind) in zip(
+        columns,
+        [
+            ("write", "Write", "primary"),
+            ("read", "Read", "secondary"),
+            ("delete", "Delete", "secondary"),
+            ("read_everywhere", "Read everywhere", "secondary"),
+        ],
+        strict=True,
+    ):
         with column:
             if st.button(label, key=f"pg_{action}", type=kind, width="stretch"):
                 pressed = action
@@ -138,11 +168,13 @@ def latency_params_ui(names: list[str]) -> LatencyParams:
     with columns[0]:
         operation = st.selectbox("Operation", ["read", "write"], key="lat_operation")
     with columns[1]:
-        count = st.number_input("Requests per target", min_value=1, max_value=MAX_COUNT, value=50, step=10,
-                                key="lat_count")
+        count = st.number_input(
+            "Requests per target", min_value=1, max_value=MAX_COUNT, value=50, step=10, key="lat_count"
+        )
     with columns[2]:
-        concurrency = st.number_input("Concurrency", min_value=1, max_value=MAX_CONCURRENCY, value=4,
-                                      key="lat_concurrency")
+        concurrency = st.number_input(
+            "Concurrency", min_value=1, max_value=MAX_CONCURRENCY, value=4, key="lat_concurrency"
+        )
     return LatencyParams(targets, operation, int(count), int(concurrency))
 
 
@@ -164,5 +196,7 @@ def lag_params_ui(regions: list[str]) -> LagParams:
     with columns[2]:
         probes = st.number_input("Probes", min_value=1, max_value=MAX_PROBES, value=10, key="lag_probes")
     with columns[3]:
-        timeout_s = st.number_input("Timeout (s)", min_value=1.0, max_value=60.0, value=10.0, key="lag_timeout")
+        timeout_s = st.number_input(
+            "Timeout (s)", min_value=1.0, max_value=60.0, value=10.0, key="lag_timeout"
+        )
     return LagParams(source, destinations, int(probes), float(timeout_s))

@@ -7,8 +7,10 @@ from dashboard._runner import ProbeError
 from dashboard.targets import TargetError
 
 st.title("Guided tour")
-st.caption("The walkthrough's story in five steps, run live on the local cloud. Each step takes a few seconds; "
-           "run them in order (or all at once).")
+st.caption(
+    "The walkthrough's story in five steps, run live on the local cloud. Each step takes a few seconds; "
+    "run them in order (or all at once)."
+)
 
 RESULTS_KEY = "tour_results"
 
@@ -24,7 +26,9 @@ def run_step(step, ctx) -> None:
             result = step.run(ctx)
         except (tour.TourError, ProbeError, TargetError) as error:
             result = tour.StepResult(False, str(error))
-        except Exception as error:  # the control API or a region failing mid-step: report it, leave the cloud sane
+        except (
+            Exception
+        ) as error:  # the control API or a region failing mid-step: report it, leave the cloud sane
             tour.restore(ctx)
             result = tour.StepResult(False, f"The step failed: {type(error).__name__}: {error}")
     st.session_state.setdefault(RESULTS_KEY, {})[step.id] = result

@@ -7,8 +7,10 @@ from dashboard._runner import ProbeError
 from dashboard.targets import TargetError
 
 st.title("Latency")
-st.caption("N requests per target, interleaved so every target sees the same machine load; "
-           "box = p25-p75, whiskers p1-p99, red bar = the speed-of-light floor from the client location.")
+st.caption(
+    "N requests per target, interleaved so every target sees the same machine load; "
+    "box = p25-p75, whiskers p1-p99, red bar = the speed-of-light floor from the client location."
+)
 
 env = session.current()
 if env.ready:
@@ -23,17 +25,24 @@ if env.ready:
                 bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
 
             try:
-                samples = latency_run.run_latency(env.targets, params.targets, operation=params.operation,
-                                                  count=params.count, concurrency=params.concurrency,
-                                                  progress=progress)
+                samples = latency_run.run_latency(
+                    env.targets,
+                    params.targets,
+                    operation=params.operation,
+                    count=params.count,
+                    concurrency=params.concurrency,
+                    progress=progress,
+                )
             except (ProbeError, TargetError) as error:
                 bar.empty()
                 st.error(str(error))
             else:
                 location = session.client_location()
                 session.store("latency", samples)
-                session.store("latency_floors", latency_run.floors(env.targets, params.targets, location)
-                              if location else {})
+                session.store(
+                    "latency_floors",
+                    latency_run.floors(env.targets, params.targets, location) if location else {},
+                )
                 bar.progress(1.0, text=f"Done: {len(samples)} requests")
 else:
     st.error(env.error or "No targets.")
@@ -48,7 +57,10 @@ if samples is not None and not samples.empty:
     st.dataframe(summary.round(1), width="stretch", key="lat_summary")
     if failed:
         errors = samples.loc[~samples["ok"], ["target", "status", "error"]].value_counts().head(5)
-        st.warning("Most frequent errors: " + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items()))
+        st.warning(
+            "Most frequent errors: "
+            + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items())
+        )
 
     left, right = st.columns(2)
     with left:

@@ -27,12 +27,18 @@ def timed(env, target_name: str, operation: str, key: str, value: str):
 
 def remember(result) -> None:
     row = result.row
-    session.append_history({
-        "time": pd.Timestamp.fromtimestamp(row["timestamp"], tz="UTC").strftime("%H:%M:%S.%f")[:-3],
-        "operation": row["operation"], "target": row["target"], "key": row["key"], "status": row["status"],
-        "latency_ms": round(row["latency_ms"], 1), "served_region": row["served_region"],
-        "answer": row["error"] or (row["value"] if row["operation"] != "delete" else "deleted"),
-    })
+    session.append_history(
+        {
+            "time": pd.Timestamp.fromtimestamp(row["timestamp"], tz="UTC").strftime("%H:%M:%S.%f")[:-3],
+            "operation": row["operation"],
+            "target": row["target"],
+            "key": row["key"],
+            "status": row["status"],
+            "latency_ms": round(row["latency_ms"], 1),
+            "served_region": row["served_region"],
+            "answer": row["error"] or (row["value"] if row["operation"] != "delete" else "deleted"),
+        }
+    )
 
 
 def main() -> None:
@@ -84,12 +90,19 @@ def main() -> None:
                 result = timed(env, region, "read", key, value)
                 remember(result)
                 body = result.body if isinstance(result.body, dict) else {}
-                rows.append({
-                    "region": region, "status": result.row["status"],
-                    "value": body.get("value", "—" if result.row["status"] == 404 else result.row["error"]),
-                    "writeRegion": body.get("writeRegion", ""), "readRegion": body.get("readRegion", ""),
-                    "writtenAt": body.get("writtenAt"), "latency_ms": round(result.row["latency_ms"], 1),
-                })
+                rows.append(
+                    {
+                        "region": region,
+                        "status": result.row["status"],
+                        "value": body.get(
+                            "value", "—" if result.row["status"] == 404 else result.row["error"]
+                        ),
+                        "writeRegion": body.get("writeRegion", ""),
+                        "readRegion": body.get("readRegion", ""),
+                        "writtenAt": body.get("writtenAt"),
+                        "latency_ms": round(result.row["latency_ms"], 1),
+                    }
+                )
             session.store("read_everywhere", {"key": key, "rows": rows})
 
     everywhere = session.stored("read_everywhere")
@@ -109,7 +122,9 @@ def main() -> None:
     history = session.history()
     if not history.empty:
         st.subheader("Request history (this session)")
-        st.dataframe(history.iloc[::-1][HISTORY_COLUMNS], hide_index=True, width="stretch", key="history_table")
+        st.dataframe(
+            history.iloc[::-1][HISTORY_COLUMNS], hide_index=True, width="stretch", key="history_table"
+        )
 
 
 main()

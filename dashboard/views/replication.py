@@ -11,8 +11,10 @@ from dashboard._runner import ProbeError
 from dashboard.targets import TargetError
 
 st.title("Replication lag")
-st.caption("Each probe writes a unique value in the source region, then polls every destination until it shows "
-           "up. Lag = first sighting minus the write, both corrected for their one-way network time.")
+st.caption(
+    "Each probe writes a unique value in the source region, then polls every destination until it shows "
+    "up. Lag = first sighting minus the write, both corrected for their one-way network time."
+)
 
 # Redraw the live chart at most this often: each redraw ships a figure to the browser.
 LIVE_REDRAW_S = 0.5
@@ -21,11 +23,14 @@ LIVE_REDRAW_S = 0.5
 def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[str, float], str]:
     """ReplicationLatency the system itself reports for the run's window ("source → destination" -> ms), and
     where it comes from (the local replicator, or CloudWatch on AWS)."""
-    if env.control is None and any(urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
-                                   for url in env.targets.regions.values()):
+    if env.control is None and any(
+        urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1") for url in env.targets.regions.values()
+    ):
         return {}, ""  # loopback targets without a control API: there is no CloudWatch to ask
     try:
-        figures = lag_probe.reference_lag(env.targets, source, destinations, started, ended, control=env.control)
+        figures = lag_probe.reference_lag(
+            env.targets, source, destinations, started, ended, control=env.control
+        )
     except Exception as error:  # the metric is a bonus beside the probes: a failure is a note, not a stop
         st.warning(f"ReplicationLatency is not available: {error}")
         return {}, ""
@@ -65,13 +70,23 @@ elif env.ready:
                 if now - last_redraw[0] >= LIVE_REDRAW_S:
                     last_redraw[0] = now
                     frame = pd.DataFrame(seen_rows)
-                    live.plotly_chart(charts.lag_timeseries(frame, title="Replication lag (live)"),
-                                      width="stretch", key=f"lag_live_{len(seen_rows)}")
+                    live.plotly_chart(
+                        charts.lag_timeseries(frame, title="Replication lag (live)"),
+                        width="stretch",
+                        key=f"lag_live_{len(seen_rows)}",
+                    )
 
             started = pd.Timestamp.now(tz="UTC")
             try:
-                lags = lag_probe.run_lag(env.targets, params.source, params.destinations, probes=params.probes,
-                                         timeout_s=params.timeout_s, progress=progress, on_sample=on_sample)
+                lags = lag_probe.run_lag(
+                    env.targets,
+                    params.source,
+                    params.destinations,
+                    probes=params.probes,
+                    timeout_s=params.timeout_s,
+                    progress=progress,
+                    on_sample=on_sample,
+                )
             except (ProbeError, TargetError) as error:
                 bar.empty()
                 live.empty()
@@ -91,18 +106,29 @@ lags = session.stored("lag")
 if lags is not None and not lags.empty:
     reported = session.stored("lag_reported") or {}
     summary = lag_probe.lag_summary(lags).reset_index()
-    summary.insert(0, "pair", [f"{s} → {d}" for s, d in zip(summary["source"], summary["destination"], strict=True)])
+    summary.insert(
+        0, "pair", [f"{s} → {d}" for s, d in zip(summary["source"], summary["destination"], strict=True)]
+    )
     summary["ReplicationLatency"] = [reported.get(label) for label in summary["pair"]]
     st.subheader("Lag per pair (ms)")
     if reported:
-        st.caption("ReplicationLatency column and red diamonds: the system's own figure for the same window, from "
-                   + (session.stored("lag_reported_origin") or "the replicator") + ".")
-    st.dataframe(summary.drop(columns=["source", "destination"]).round(1), hide_index=True, width="stretch",
-                 key="lag_summary")
+        st.caption(
+            "ReplicationLatency column and red diamonds: the system's own figure for the same window, from "
+            + (session.stored("lag_reported_origin") or "the replicator")
+            + "."
+        )
+    st.dataframe(
+        summary.drop(columns=["source", "destination"]).round(1),
+        hide_index=True,
+        width="stretch",
+        key="lag_summary",
+    )
     timeouts = int((lags["status"] != "seen").sum())
     if timeouts:
-        st.warning(f"{timeouts} probe(s) were not seen in time or could not be written: "
-                   + "; ".join(sorted(set(lags.loc[lags['status'] != 'seen', 'error'].astype(str)))[:3]))
+        st.warning(
+            f"{timeouts} probe(s) were not seen in time or could not be written: "
+            + "; ".join(sorted(set(lags.loc[lags["status"] != "seen", "error"].astype(str)))[:3])
+        )
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.lag_distribution(lags, reported), width="stretch", key="lag_distribution")

@@ -24,8 +24,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 IDLE = '[data-testid="stApp"][data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]'
 STARTED: dict[str, float] = {}
 # Issue 5: the run command brings the dashboard up with the local cloud within 30 s (dependencies installed).
@@ -70,10 +77,28 @@ def dashboard_url(tmp_path_factory):
     env.pop("MRKV_ENDPOINTS_FILE", None)
     log = open(workdir / "streamlit.log", "wb")  # noqa: SIM115 - closed in the finalizer
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.enableStaticServing",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     STARTED["server"] = time.monotonic()
     url = f"http://127.0.0.1:{port}"
@@ -87,7 +112,9 @@ def dashboard_url(tmp_path_factory):
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start:\n" + (workdir / "streamlit.log").read_text()[-3000:])
+                raise RuntimeError(
+                    "streamlit did not start:\n" + (workdir / "streamlit.log").read_text()[-3000:]
+                )
             time.sleep(0.2)
         yield url
     finally:
@@ -104,8 +131,12 @@ def dashboard_url(tmp_path_factory):
         alive = [pid for pid in descendants if Path(f"/proc/{pid}").exists()]
         while alive and time.monotonic() < deadline:
             time.sleep(0.2)
-            alive = [pid for pid in descendants if Path(f"/proc/{pid}").exists()
-                     and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]]
+            alive = [
+                pid
+                for pid in descendants
+                if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            ]
         for pid in alive:  # leave nothing behind even when the check below fails
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -164,7 +195,8 @@ def _open(page, url: str, title: str) -> None:
 
 def _no_traceback(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
-        '[data-testid="stException"]').first.inner_text()
+        '[data-testid="stException"]'
+    ).first.inner_text()
 
 
 def test_write_then_read_everywhere_through_the_ui(dashboard_url, page):
@@ -216,7 +248,9 @@ def test_map_is_drawn_offline(dashboard_url, page):
     # countries layer stays empty. Natural Earth 110m outlines make a path of hundreds of kilobytes.
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll('.js-plotly-plot g.layer.countries path'))
-                  .some(p => (p.getAttribute('d') || '').length > 10000)""", timeout=30_000)
+                  .some(p => (p.getAttribute('d') || '').length > 10000)""",
+        timeout=30_000,
+    )
     assert page.locator(".js-plotly-plot .scattergeo .point").count() >= 3  # two regions and the client
     _no_traceback(page)
     _shot(page, "map")
@@ -238,7 +272,8 @@ def test_replication_resilience_and_tour_pages_run_in_the_browser(dashboard_url,
 
     _open(page, dashboard_url + "/guided_tour", "Guided tour")
     _click(page, page.get_by_role("button", name="Run the whole tour"))
-    assert page.locator('[data-testid="stAlertContentSuccess"]').count() == 5, \
-        page.locator('[data-testid="stAlert"]').all_inner_texts()
+    assert page.locator('[data-testid="stAlertContentSuccess"]').count() == 5, page.locator(
+        '[data-testid="stAlert"]'
+    ).all_inner_texts()
     _no_traceback(page)
     _shot(page, "guided_tour")

@@ -9,8 +9,20 @@ import pytest
 
 from dashboard import charts
 
-COLUMNS = ["timestamp", "target", "operation", "key", "status", "latency_ms", "new_connection",
-           "server_app_ms", "server_db_ms", "network_ms", "served_region", "error"]
+COLUMNS = [
+    "timestamp",
+    "target",
+    "operation",
+    "key",
+    "status",
+    "latency_ms",
+    "new_connection",
+    "server_app_ms",
+    "server_db_ms",
+    "network_ms",
+    "served_region",
+    "error",
+]
 
 
 def synthetic_samples(counts: dict[str, int], *, failed: int = 0, seed: int = 7) -> pd.DataFrame:
@@ -23,8 +35,22 @@ def synthetic_samples(counts: dict[str, int], *, failed: int = 0, seed: int = 7)
         for n in range(count):
             db = 2.0
             app = 5.0
-            rows.append((start + n * 0.01, target, "get", "k", 200, latency[n], n == 0, app, db,
-                         latency[n] - app, target, None))
+            rows.append(
+                (
+                    start + n * 0.01,
+                    target,
+                    "get",
+                    "k",
+                    200,
+                    latency[n],
+                    n == 0,
+                    app,
+                    db,
+                    latency[n] - app,
+                    target,
+                    None,
+                )
+            )
     for n in range(failed):
         rows.append((start + n, "us-west-2", "get", "k", None, None, True, None, None, None, None, "timeout"))
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -94,8 +120,10 @@ def test_timeseries_accepts_datetime_timestamps():
 
 
 def test_breakdown_stacks_network_function_and_dynamodb():
-    parts = pd.DataFrame({"network_ms": [40.0, 90.0], "app_ms": [3.0, 3.5], "db_ms": [2.0, float("nan")]},
-                         index=pd.Index(["us-west-2", "eu-central-1"], name="target"))
+    parts = pd.DataFrame(
+        {"network_ms": [40.0, 90.0], "app_ms": [3.0, 3.5], "db_ms": [2.0, float("nan")]},
+        index=pd.Index(["us-west-2", "eu-central-1"], name="target"),
+    )
     fig = charts.latency_breakdown(parts)
     stacked = {t.name: list(t.y) for t in fig.data}
     assert stacked == {"network": [40.0, 90.0], "function": [3.0, 3.5], "DynamoDB": [2.0, 0.0]}
@@ -107,8 +135,11 @@ def test_charts_take_the_engines_sample_frames():
     from dashboard import samples as engine_samples
     from dashboard import stats
 
-    frame = engine_samples.to_frame(synthetic_samples({"us-west-2": 40, "eu-central-1": 40}, failed=2)
-                                    .assign(ok=lambda d: d.status == 200).to_dict("records"))
+    frame = engine_samples.to_frame(
+        synthetic_samples({"us-west-2": 40, "eu-central-1": 40}, failed=2)
+        .assign(ok=lambda d: d.status == 200)
+        .to_dict("records")
+    )
     assert sum(len(t.x) for t in charts.latency_timeseries(frame).data if t.name != "failed") == 80
     assert [t.name for t in charts.latency_distribution(frame).data] == ["us-west-2", "eu-central-1"]
     fig = charts.latency_breakdown(stats.breakdown(frame))
@@ -117,8 +148,12 @@ def test_charts_take_the_engines_sample_frames():
 
 def test_empty_inputs_draw_a_message_not_an_error():
     empty = pd.DataFrame(columns=COLUMNS)
-    for build in (charts.latency_distribution, charts.latency_ecdf, charts.latency_histogram,
-                  charts.latency_timeseries):
+    for build in (
+        charts.latency_distribution,
+        charts.latency_ecdf,
+        charts.latency_histogram,
+        charts.latency_timeseries,
+    ):
         fig = build(empty)
         assert isinstance(fig, go.Figure)
         assert fig.layout.annotations
@@ -128,12 +163,14 @@ def test_empty_inputs_draw_a_message_not_an_error():
 
 
 def test_lag_charts_per_pair_with_reported_latency_beside():
-    lags = pd.DataFrame({
-        "source": ["us-west-2"] * 4 + ["eu-central-1"] * 4,
-        "destination": ["eu-central-1"] * 4 + ["us-west-2"] * 4,
-        "lag_ms": [100.0, 120.0, 110.0, None, 90.0, 95.0, 99.0, 101.0],
-        "timestamp": [1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0],
-    })
+    lags = pd.DataFrame(
+        {
+            "source": ["us-west-2"] * 4 + ["eu-central-1"] * 4,
+            "destination": ["eu-central-1"] * 4 + ["us-west-2"] * 4,
+            "lag_ms": [100.0, 120.0, 110.0, None, 90.0, 95.0, 99.0, 101.0],
+            "timestamp": [1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0],
+        }
+    )
     fig = charts.lag_distribution(lags, reported={"us-west-2 → eu-central-1": 105.0})
     boxes = [t for t in fig.data if t.type == "box"]
     assert [b.name for b in boxes] == ["us-west-2 → eu-central-1", "eu-central-1 → us-west-2"]
@@ -146,28 +183,37 @@ def test_lag_charts_per_pair_with_reported_latency_beside():
 
 
 def test_value_timeline_and_failover_timeline():
-    observations = pd.DataFrame({
-        "elapsed_ms": [0, 0, 50, 50, 120, 120],
-        "region": ["us-west-2", "eu-central-1"] * 3,
-        "value": ["A", "B", "A", "B", "B", "B"],
-    })
+    observations = pd.DataFrame(
+        {
+            "elapsed_ms": [0, 0, 50, 50, 120, 120],
+            "region": ["us-west-2", "eu-central-1"] * 3,
+            "value": ["A", "B", "A", "B", "B", "B"],
+        }
+    )
     fig = charts.value_timeline(observations)
     assert [t.name for t in fig.data] == ["us-west-2", "eu-central-1"]
     assert list(fig.data[0].y) == ["A", "A", "B"]
-    requests = pd.DataFrame({
-        "elapsed_s": [0.0, 1.0, 2.0, 3.0],
-        "served_region": ["us-west-2", None, "eu-central-1", "eu-central-1"],
-        "ok": [True, False, True, True],
-    })
+    requests = pd.DataFrame(
+        {
+            "elapsed_s": [0.0, 1.0, 2.0, 3.0],
+            "served_region": ["us-west-2", None, "eu-central-1", "eu-central-1"],
+            "ok": [True, False, True, True],
+        }
+    )
     fig = charts.failover_timeline(requests, events=[(0.5, "us-west-2 down")])
     assert {t.name for t in fig.data} == {"us-west-2", "eu-central-1", "error"}
     assert fig.layout.shapes  # the event line
 
 
 def test_world_map_marks_the_nearest_region_and_labels_latency():
-    regions = pd.DataFrame({"region": ["us-west-2", "eu-central-1"], "lat": [45.8, 50.1], "lon": [-119.7, 8.7]})
-    fig = charts.world_map(regions, client={"name": "Paris", "lat": 48.9, "lon": 2.35},
-                           latencies={"us-west-2": 140.0, "eu-central-1": 12.0})
+    regions = pd.DataFrame(
+        {"region": ["us-west-2", "eu-central-1"], "lat": [45.8, 50.1], "lon": [-119.7, 8.7]}
+    )
+    fig = charts.world_map(
+        regions,
+        client={"name": "Paris", "lat": 48.9, "lon": 2.35},
+        latencies={"us-west-2": 140.0, "eu-central-1": 12.0},
+    )
     names = [t.name for t in fig.data if t.name]
     assert "eu-central-1 (nearest)" in names and "us-west-2" in names and "client: Paris" in names
     labels = [t.text[0] for t in fig.data if t.mode == "text"]
@@ -177,9 +223,13 @@ def test_world_map_marks_the_nearest_region_and_labels_latency():
 
 
 def test_geo_reads_colour_by_serving_region():
-    reads = pd.DataFrame({"client location": ["Seattle"] * 3 + ["Frankfurt"] * 3,
-                          "served by": ["us-west-2"] * 3 + ["eu-central-1"] * 3,
-                          "latency_ms": [20.0, 21.0, 22.0, 15.0, 16.0, 17.0]})
+    reads = pd.DataFrame(
+        {
+            "client location": ["Seattle"] * 3 + ["Frankfurt"] * 3,
+            "served by": ["us-west-2"] * 3 + ["eu-central-1"] * 3,
+            "latency_ms": [20.0, 21.0, 22.0, 15.0, 16.0, 17.0],
+        }
+    )
     fig = charts.geo_reads(reads)
     assert [t.name for t in fig.data] == ["served by us-west-2", "served by eu-central-1"]
     assert fig.data[1].marker.color == charts.region_color("eu-central-1")

@@ -8,10 +8,13 @@ from dashboard import session
 
 
 def frames():
-    latency = pd.DataFrame({
-        "timestamp": pd.to_datetime([1_800_000_000.0, 1_800_000_000.5], unit="s", utc=True),
-        "target": ["us-west-2", "eu-central-1"], "latency_ms": [12.5, float("nan")],
-    })
+    latency = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime([1_800_000_000.0, 1_800_000_000.5], unit="s", utc=True),
+            "target": ["us-west-2", "eu-central-1"],
+            "latency_ms": [12.5, float("nan")],
+        }
+    )
     lag = pd.DataFrame({"source": ["us-west-2"], "destination": ["eu-central-1"], "lag_ms": [310.0]})
     return {"latency": latency, "lag": lag}
 

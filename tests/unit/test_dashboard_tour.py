@@ -5,8 +5,12 @@ import pytest
 from dashboard import tour
 from dashboard.targets import TargetSet
 
-TWO = TargetSet({"us-west-2": "http://127.0.0.1:1/dev", "eu-central-1": "http://127.0.0.1:2/dev"},
-                "http://127.0.0.1:3", "http://127.0.0.1:4", "test")
+TWO = TargetSet(
+    {"us-west-2": "http://127.0.0.1:1/dev", "eu-central-1": "http://127.0.0.1:2/dev"},
+    "http://127.0.0.1:3",
+    "http://127.0.0.1:4",
+    "test",
+)
 
 
 def test_the_story_follows_the_walkthrough():
@@ -21,12 +25,24 @@ def test_each_region_gets_a_client_city_next_to_it():
 
 
 def test_the_walkthrough_regions_are_home_and_away_whatever_their_order():
-    swapped = TargetSet({"eu-central-1": "http://127.0.0.1:2/dev", "ap-northeast-1": "http://127.0.0.1:5/dev",
-                         "us-west-2": "http://127.0.0.1:1/dev"}, None, "http://127.0.0.1:4", "test")
+    swapped = TargetSet(
+        {
+            "eu-central-1": "http://127.0.0.1:2/dev",
+            "ap-northeast-1": "http://127.0.0.1:5/dev",
+            "us-west-2": "http://127.0.0.1:1/dev",
+        },
+        None,
+        "http://127.0.0.1:4",
+        "test",
+    )
     ctx = tour.context(swapped, control=object(), key="k")
     assert (ctx.home, ctx.away, ctx.key) == ("us-west-2", "eu-central-1", "k")
-    other = TargetSet({"ap-northeast-1": "http://127.0.0.1:5/dev", "sa-east-1": "http://127.0.0.1:6/dev"},
-                      None, "http://127.0.0.1:4", "test")
+    other = TargetSet(
+        {"ap-northeast-1": "http://127.0.0.1:5/dev", "sa-east-1": "http://127.0.0.1:6/dev"},
+        None,
+        "http://127.0.0.1:4",
+        "test",
+    )
     ctx = tour.context(other, control=object())
     assert (ctx.home, ctx.away) == ("ap-northeast-1", "sa-east-1")
     assert ctx.key.startswith("tour-")
