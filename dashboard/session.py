@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ ENDPOINTS_ENV = "MRKV_ENDPOINTS_FILE"
 MEASUREMENTS_KEY = "measurements"
 ENVIRONMENT_KEY = "environment"
 CLIENT_LOCATION_KEY = "client_location"
+LOCAL_STATUS_KEY = "local_cloud_status"
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Environment:
     targets: TargetSet | None = None
     control: Any = None  # backend.local.control.ControlClient in local mode
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
+    pending: bool = False  # waiting for the user (e.g. to load the stacks), not a failure
 
     @property
     def ready(self) -> bool:
@@ -154,22 +155,23 @@ def _file_environment(path: str) -> Environment:
 
 
 def _cloudformation_environment(stack: str, regions: str) -> Environment:
-    cache = st.session_state.setdefault("cloudformation_targets", {})
+    """Reads the stacks only when asked (a button): each read is a round of AWS API calls."""
+    loaded = st.session_state.setdefault("cloudformation_targets", {})
     wanted = (stack, regions)
-    if wanted in cache:
-        return cache[wanted]
-    if not st.button("Load stack outputs", key="env_load_stack"):
-        return Environment(
-            "cloudformation", error="Press 'Load stack outputs' to read the stacks' endpoints."
-        )
-    try:
-        env = Environment("cloudformation", targets=target_sources.load_cloudformation(stack, regions))
-    except TargetError as error:
-        env = Environment("cloudformation", error=str(error))
-    except Exception as error:  # boto3 without credentials, no network...: a message, not a traceback
-        env = Environment("cloudformation", error=f"Could not read the stacks: {error}")
-    cache[wanted] = env
-    return env
+    label = "Reload stack outputs" if wanted in loaded else "Load stack outputs"
+    if st.button(label, key="env_load_stack"):
+        try:
+            env = Environment("cloudformation", targets=target_sources.load_cloudformation(stack, regions))
+        except TargetError as error:
+            env = Environment("cloudformation", error=str(error))
+        except Exception as error:  # boto3 without credentials, no network...: a message, not a traceback
+            env = Environment("cloudformation", error=f"Could not read the stacks: {error}")
+        loaded[wanted] = env
+    if wanted in loaded:
+        return loaded[wanted]
+    return Environment(
+        "cloudformation", error="Press 'Load stack outputs' to read the stacks' endpoints.", pending=True
+    )
 
 
 def resolve(choice: ui.EnvironmentChoice) -> Environment:
@@ -203,11 +205,23 @@ def _network_model():
     return network
 
 
+def network_mode() -> str | None:
+    """The local cloud's network realism as the sidebar last read it ("realistic" / "none"), None elsewhere."""
+    if not current().is_local:
+        return None
+    return (st.session_state.get(LOCAL_STATUS_KEY) or {}).get("network")
+
+
+def explain_not_ready(env: Environment) -> None:
+    """Why no request can be sent: a blue note while waiting for the user, a red error when something is wrong."""
+    (st.info if env.pending else st.error)(env.error or "No targets.")
+
+
 def require_environment() -> Environment | None:
     """The environment if requests can be sent, else draws why not and returns None (the page stops there)."""
     env = current()
     if not env.ready:
-        st.error(env.error or "No targets.")
+        explain_not_ready(env)
         return None
     return env
 
@@ -279,7 +293,7 @@ def sidebar() -> Environment:
     env = resolve(choice)
     st.session_state[ENVIRONMENT_KEY] = env
     if env.error:
-        st.error(env.error)
+        explain_not_ready(env)
     elif env.targets is not None:
         st.caption(
             f"{len(env.regions)} regions from {env.targets.source}"
@@ -364,6 +378,7 @@ def _draw_local_controls(env: Environment) -> None:
     """
     control = env.control
     status = control.status()
+    st.session_state[LOCAL_STATUS_KEY] = status
     st.header("Local cloud")
     cloud_location = status.get("client_location")
     _sync_widget(CLIENT_LOCATION_KEY, cloud_location)

@@ -45,7 +45,7 @@ def draw_result(step, result) -> None:
 def main() -> None:
     env = session.current()
     if not env.ready:
-        st.error(env.error or "No targets.")
+        session.explain_not_ready(env)
         return
     try:
         ctx = tour.context(env.targets, env.control, key=st.session_state.setdefault("tour_key", None))

@@ -45,7 +45,7 @@ if env.ready:
                 )
                 bar.progress(1.0, text=f"Done: {len(samples)} requests")
 else:
-    st.error(env.error or "No targets.")
+    session.explain_not_ready(env)
 
 samples = session.stored("latency")
 if samples is not None and not samples.empty:
@@ -62,6 +62,11 @@ if samples is not None and not samples.empty:
             + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items())
         )
 
+    if session.network_mode() == "none":
+        st.info(
+            "Network realism is off: requests cross only the loopback interface, so they can beat the "
+            "physical floor, which is the time light would need from the client location."
+        )
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.latency_distribution(samples, floors), width="stretch", key="lat_distribution")

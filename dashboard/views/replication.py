@@ -100,7 +100,7 @@ elif env.ready:
                 session.store("lag_reported_origin", origin)
                 bar.progress(1.0, text=f"Done: {len(lags)} probe results")
 else:
-    st.error(env.error or "No targets.")
+    session.explain_not_ready(env)
 
 lags = session.stored("lag")
 if lags is not None and not lags.empty:

@@ -11,7 +11,7 @@ st.title("Resilience")
 
 env = session.current()
 if not env.ready:
-    st.error(env.error or "No targets.")
+    session.explain_not_ready(env)
 
 
 def winner_explanation(row) -> str:

@@ -274,3 +274,29 @@ def test_a_dead_local_cloud_is_replaced_on_the_next_run():
     assert after["owned"] is not before["owned"]
     assert after["endpoints"]["regions"] != before["endpoints"]["regions"]
     assert not before["owned"].cloud.children  # the rest of the dead cloud was stopped, not orphaned
+
+
+def test_network_realism_off_makes_requests_loopback_fast_and_says_so():
+    at = new_app("views/latency.py")
+    at.radio(key="network_realism").set_value("none").run()
+    try:
+        no_errors(at)
+        at.multiselect(key="lat_targets").set_value(["eu-central-1"])
+        at.number_input(key="lat_count").set_value(20)
+        at.button(key="lat_run").click().run()
+        no_errors(at)
+        summary = at.dataframe[0].value
+        # Seattle -> Frankfurt is 80+ ms at the speed of light; without the model it is a loopback round trip.
+        assert summary.loc["eu-central-1", "p50"] < summary.loc["eu-central-1", "physical floor"]
+        assert any("Network realism is off" in i.value for i in at.info)
+    finally:
+        at.radio(key="network_realism").set_value("realistic").run()
+    assert not at.exception
+
+
+def test_cloudformation_mode_waits_for_the_user_before_calling_aws():
+    at = new_app()
+    at.radio(key="env_mode").set_value("cloudformation").run()
+    assert not at.exception and not at.error
+    assert any("Load stack outputs" in i.value for i in at.info)
+    assert at.button(key="env_load_stack").label == "Load stack outputs"
