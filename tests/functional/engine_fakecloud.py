@@ -6,8 +6,9 @@ Known by construction, so the probes' answers can be checked against it:
 
 * ``one_way_ms[region]``: each response is delayed by that much before and again after the handler runs, so the
   round trip adds 2 x one_way (the server-side moment of a read sits in the middle, as on a real network);
-* ``replication_delay_ms``: a write lands in every other region exactly that long after it was applied, with
-  last-writer-wins on (writtenAt, region);
+* ``replication_delay_ms``: a write lands in every other region that long after it was applied (later when a
+  loaded machine wakes the timer late), with last-writer-wins on (writtenAt, region); ``applied`` records when
+  each value really became visible in each region, on the probes' own clock (``perf_counter``, same process);
 * ``down``: a region whose set is marked down answers 503 to everything (health included); the global router sends
   each request to the first healthy region in ``preference`` order and names it in ``X-Served-Region``.
 """
@@ -70,12 +71,15 @@ class FakeCloud:
         self.replication_delay_ms = replication_delay_ms
         self.down: set[str] = set()
         self.preference = list(self.regions)
-        self.applied: list[tuple[str, str, str, float]] = []  # (region, key, value, monotonic time applied)
+        # (region, key, value, perf_counter before the put, after it): when each value became visible where
+        self.applied: list[tuple[str, str, str, float, float]] = []
         self._services = {}
         self._servers = []
         self._lock = threading.Lock()
         # Every write (local or replicated) holds this, so last-writer-wins decisions never race each other.
         self._write_lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._stopped = False
         self.urls: dict[str, str] = {}
         self.global_url = None
 
@@ -101,6 +105,14 @@ class FakeCloud:
         return server
 
     def stop(self):
+        # Pending replications must never fire after the test's mock_aws has ended (boto3 would then try AWS).
+        with self._lock:
+            self._stopped = True
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+        for timer in timers:
+            timer.join(timeout=5)
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -147,8 +159,10 @@ class FakeCloud:
 
             def write(request):
                 with self._write_lock:
+                    before = time.perf_counter()
                     result = service.set_key(request.key, parse_value(request.body))
-                self._replicate(region, result)
+                    after = time.perf_counter()
+                self._replicate(region, result, before, after)
                 return result
 
             answer = handle(event, write, "*")
@@ -163,20 +177,26 @@ class FakeCloud:
         return status, {**headers, "X-Served-Region": region}, payload
 
     # -- replication with a known delay and last-writer-wins -------------------------------------------------
-    def _replicate(self, source, result):
+    def _replicate(self, source, result, before, after):
         with self._lock:
-            self.applied.append((source, result["key"], result["value"], time.perf_counter()))
+            self.applied.append((source, result["key"], result["value"], before, after))
         for destination in self.regions:
             if destination != source:
                 timer = threading.Timer(
                     self.replication_delay_ms / 1000.0, self._apply, (destination, result)
                 )
                 timer.daemon = True
-                timer.start()
+                with self._lock:
+                    if self._stopped:
+                        return
+                    self._timers = [t for t in self._timers if t.is_alive()]
+                    self._timers.append(timer)
+                    timer.start()
 
     def _apply(self, destination, result):
         with self._write_lock:
-            self._apply_locked(destination, result)
+            if not self._stopped:
+                self._apply_locked(destination, result)
 
     def _apply_locked(self, destination, result):
         store = self._services[destination]._store
@@ -184,6 +204,7 @@ class FakeCloud:
         incoming = (result["writtenAt"], result["region"])
         if current is not None and (current.written_at, current.region) >= incoming:
             return
+        before = time.perf_counter()
         store.put(
             Item(
                 key=result["key"],
@@ -193,4 +214,4 @@ class FakeCloud:
             )
         )
         with self._lock:
-            self.applied.append((destination, result["key"], result["value"], time.perf_counter()))
+            self.applied.append((destination, result["key"], result["value"], before, time.perf_counter()))

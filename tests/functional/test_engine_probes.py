@@ -7,6 +7,7 @@ and a known replication delay, so the probes' figures can be checked against the
 import threading
 import time
 
+import pandas as pd
 import pytest
 from engine_fakecloud import FakeCloud
 from moto import mock_aws
@@ -107,12 +108,32 @@ def test_lag_probe_agrees_with_the_known_replication_delay(cloud_factory):
     df = run_lag(targets, US, [EU, AP], probes=6, timeout_s=3.0, on_sample=seen_rows.append)
     assert len(df) == len(seen_rows) == 12
     assert (df["status"] == "seen").all()
-    for row in df.itertuples():
-        # Visibility happens after the delay (+ a few ms to apply it, + timer jitter on a busy machine); the probe
-        # brackets it: lag_low <= truth <= lag, up to the one-way estimation error.
-        assert row.lag_ms >= delay - 5
-        assert row.lag_low_ms <= delay + 30
-        assert row.resolution_ms < 40
+    visible = {(region, key): (before, after) for region, key, _, before, after in cloud.applied}
+    # The truth, on the probe's own clock: the value was committed in the source during its put and became visible
+    # in the destination during the replicated put. The probe's [lag_low, lag] must bracket it, up to the one-way
+    # estimation error. Everything here shares one process (and its GIL) on a loaded 2-core machine, which skews
+    # single probes by tens of ms now and then: the check is on each pair's medians. (Without the one-way
+    # correction the medians would be off by the two one-way times, 40-55 ms.)
+    truth = pd.DataFrame(
+        [
+            {
+                "destination": row.destination,
+                "low": (visible[(row.destination, row.key)][0] - visible[(US, row.key)][1]) * 1000,
+                "high": (visible[(row.destination, row.key)][1] - visible[(US, row.key)][0]) * 1000,
+                "lag": row.lag_ms,
+                "lag_low": row.lag_low_ms,
+                "resolution": row.resolution_ms,
+            }
+            for row in df.itertuples()
+        ]
+    )
+    assert (truth["low"] >= delay - 1).all()  # the stand-in never replicates early
+    error = 15.0
+    for destination, part in truth.groupby("destination"):
+        medians = part.median(numeric_only=True)
+        assert medians["lag"] >= medians["low"] - error, (destination, medians.to_dict())
+        assert medians["lag_low"] <= medians["high"] + error, (destination, medians.to_dict())
+        assert medians["resolution"] < 60, (destination, medians.to_dict())
     summary = lag_summary(df)
     assert set(summary.index) == {(US, EU), (US, AP)}
     assert (summary["seen"] == 6).all()
