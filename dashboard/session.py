@@ -82,10 +82,11 @@ class _OwnedCloud:
 
 
 def _still_running(resource) -> bool:
-    """cache_resource's validate: a cloud whose processes died (killed, crashed) is started again on the next run."""
+    """cache_resource's validate: a cloud whose processes died (killed, crashed) is replaced on the next run."""
     owned = resource.get("owned") if isinstance(resource, dict) else None
     if not isinstance(owned, _OwnedCloud):
-        return True
+        # Someone else's cloud: it is gone when its endpoints file is (`backend.local up` removes it on exit).
+        return Path(resource["endpoints_file"]).exists() if isinstance(resource, dict) else True
     children = getattr(owned.cloud, "children", {}) or {}
     alive = bool(children) and all(child.popen.poll() is None for child in children.values())
     if not alive:

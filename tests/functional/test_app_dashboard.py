@@ -300,3 +300,26 @@ def test_cloudformation_mode_waits_for_the_user_before_calling_aws():
     assert not at.exception and not at.error
     assert any("Load stack outputs" in i.value for i in at.info)
     assert at.button(key="env_load_stack").label == "Load stack outputs"
+
+
+def test_a_running_local_cloud_is_reused_and_never_stopped_by_the_app():
+    from backend.local.cloud import LocalCloud
+
+    st.cache_resource.clear()  # stops the app's own cloud: the next run looks for a running one first
+    external = LocalCloud(endpoints_file=".local/endpoints.json").start()
+    try:
+        at = new_app()
+        no_errors(at)
+        env = at.session_state["environment"]
+        assert "endpoints file" in env.targets.source
+        assert env.targets.regions == external.endpoints["regions"]
+        st.cache_resource.clear()  # releasing the app's handle must leave the external cloud running
+        assert all(child.popen.poll() is None for child in external.children.values())
+        at = new_app()
+        assert "endpoints file" in at.session_state["environment"].targets.source
+    finally:
+        external.stop()
+    # Its endpoints file went with it: on the next run the app notices and starts a cloud of its own.
+    at.run()
+    no_errors(at)
+    assert at.session_state["environment"].targets.source == "local cloud"
