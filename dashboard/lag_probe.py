@@ -44,6 +44,7 @@ import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -520,7 +521,15 @@ def reference_lag(
         return None
     from dashboard import aws
 
-    metrics = aws.replication_latency_pairs(table_name, source, destinations, start, end, session=session)
+    # CloudWatch keeps per-minute points stamped at the start of their minute: widen to whole minutes around it.
+    metrics = aws.replication_latency_pairs(
+        table_name,
+        source,
+        destinations,
+        start - timedelta(minutes=1),
+        end + timedelta(minutes=1),
+        session=session,
+    )
     rows = []
     for destination, part in metrics.groupby("destination", sort=False):
         weights = part["samples"].fillna(0).to_numpy(dtype="float64")

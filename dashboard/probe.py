@@ -24,7 +24,7 @@ import argparse
 import math
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -260,7 +260,7 @@ def cmd_lag(args, target_set, progress) -> int:
             target_set,
             source,
             destinations,
-            started - timedelta(minutes=1),
+            started,
             datetime.now(UTC),
             control=_control(target_set),
             table_name=args.table,
@@ -347,8 +347,14 @@ def cmd_failover(args, target_set, progress) -> int:
         request_timeout_s=min(args.request_timeout, 2.0),
     )
     progress.finish()
-    counts = timeline.groupby(["phase", "served_region"], sort=False).size().rename("requests")
-    print(_table(counts.to_frame()))
+    counts = (
+        timeline.assign(result=timeline["ok"].map({True: "ok", False: "error"}))
+        .groupby(["phase", "served_region", "result"], sort=False)
+        .size()
+        .unstack("result", fill_value=0)
+    )
+    print("requests through the global endpoint, by phase and the region that answered")
+    print(_table(counts))
     print()
     for name, value in summary.items():
         print(f"{name:>22}: {_fmt(value)}")
