@@ -276,4 +276,7 @@ def test_replication_resilience_and_tour_pages_run_in_the_browser(dashboard_url,
         '[data-testid="stAlert"]'
     ).all_inner_texts()
     _no_traceback(page)
+    # The whole story on one image: the main area scrolls inside the page, so only a taller viewport shows it all.
+    page.set_viewport_size({"width": 1400, "height": 5000})
+    _idle(page)
     _shot(page, "guided_tour")
