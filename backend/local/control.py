@@ -343,7 +343,7 @@ class ControlServer:
     def start(self) -> ControlServer:
         self._server = _HTTPServer((self.host, self.port), ControlHandler)
         self._server.control = self.control
-        threading.Thread(target=self._server.serve_forever, name="control", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.1,), name="control", daemon=True).start()
         self.control.control_url = self.url
         return self
 

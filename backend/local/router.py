@@ -350,7 +350,9 @@ class GlobalServer:
     def start(self) -> GlobalServer:
         self._server = _HTTPServer((self.host, self.port), RouterHandler)
         self._server.global_server = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="global", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="global", daemon=True
+        )
         self._thread.start()
         return self
 
