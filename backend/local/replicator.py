@@ -43,6 +43,7 @@ log = logging.getLogger("backend.local.replicator")
 STATE_FILE = "replicator-state.json"
 DEFAULT_POLL_INTERVAL_MS = 25  # idle poll per stream; a busy stream is polled again at once
 SAVE_INTERVAL_S = 0.2
+DEFAULT_APPLIERS = 4  # concurrent appliers per destination (moto answers each request in a few ms)
 TRIM_INTERVAL_S = 5.0
 TOMBSTONE_TTL_S = 3600.0
 STREAM_CHECK_INTERVAL_S = 1.0  # how often a reader checks that its table was not recreated
@@ -99,6 +100,13 @@ class Entry:
     prev_seq: int | None  # the source's sequence read just before this record: "done up to" while this waits
     change: Change
     source: str
+    state: int = (
+        0  # WAITING, APPLYING or DONE; done entries leave the queue once everything before them is done
+    )
+
+
+WAITING, APPLYING, DONE = 0, 1, 2
+SCAN_WINDOW = 64  # how far into a pair's queue appliers look for a key nobody is applying
 
 
 class PairStats:
@@ -132,9 +140,10 @@ def _quantile(values: list[int], q: float) -> int | None:
 
 
 class RegionClients:
-    """boto3 clients of one region's DynamoDB endpoint (one set per thread; boto3 sessions aren't thread-safe)."""
+    """boto3 clients of one region's DynamoDB endpoint, shared by the threads (boto3's low-level clients are
+    thread-safe; creating them is not, and costs ~0.1 s of CPU each, so they are made once, before the threads)."""
 
-    def __init__(self, region: str, endpoint: str):
+    def __init__(self, region: str, endpoint: str, connections: int = 4):
         import boto3
         from botocore.config import Config
 
@@ -144,7 +153,10 @@ class RegionClients:
             region_name=region,
         )
         config = Config(
-            retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10, max_pool_connections=4
+            retries={"max_attempts": 1},
+            connect_timeout=2,
+            read_timeout=10,
+            max_pool_connections=connections,
         )
         self.dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=config)
         self.streams = session.client("dynamodbstreams", endpoint_url=endpoint, config=config)
@@ -190,6 +202,8 @@ class Replicator:
         )  # regions whose table was recreated: copy the others into them
         self.backfilling: set[str] = set()
         self.last_reset: float | None = None
+        self.applying_keys: dict[str, set[str]] = {name: set() for name in self.names}
+        self.appliers = max(1, int(config.get("appliers", DEFAULT_APPLIERS)))
         self._load_state()
 
     # ---------------------------------------------------------------- state file
@@ -301,7 +315,7 @@ class Replicator:
     # ---------------------------------------------------------------- reading streams
 
     def _reader(self, src: str) -> None:
-        clients = RegionClients(src, self.regions[src])
+        clients = self.clients[src]
         iterator = None
         backoff = 0.05
         last_check = time.monotonic()
@@ -411,19 +425,40 @@ class Replicator:
     # ---------------------------------------------------------------- applying
 
     def _next_entry_locked(self, dst: str) -> tuple[deque | None, Entry | None]:
+        """The earliest-due waiting entry whose key no applier of ``dst`` is busy with and that has no earlier
+        unfinished entry of the same key in its queue: per-key order holds with several appliers."""
         best_queue, best = None, None
+        busy = self.applying_keys[dst]
         candidates = [self.queues[(src, dst)] for src in self.names] + [self.pushbacks[dst]]
         for queue in candidates:
-            if queue and (best is None or queue[0].due_ms < best.due_ms):
-                best_queue, best = queue, queue[0]
+            held: set[str] = set()
+            for position, entry in enumerate(queue):
+                if position >= SCAN_WINDOW:
+                    break
+                key = entry.change.key
+                if entry.state == WAITING and key not in held and key not in busy:
+                    if best is None or entry.due_ms < best.due_ms:
+                        best_queue, best = queue, entry
+                    break  # later entries of a queue are due later
+                if entry.state != DONE:
+                    held.add(key)
         return best_queue, best
 
-    def _worker(self, dst: str) -> None:
-        clients = RegionClients(dst, self.regions[dst])
+    def _backlog_locked(self, src: str, dst: str) -> int:
+        """Records read from src and not yet applied in dst."""
+        return sum(entry.state != DONE for entry in self.queues[(src, dst)])
+
+    @staticmethod
+    def _drop_done_locked(queue: deque) -> None:
+        while queue and queue[0].state == DONE:
+            queue.popleft()
+
+    def _worker(self, dst: str, number: int = 0) -> None:
+        clients = self.clients[dst]
         self._warm_up(clients, dst)
         backoff = 0.05
         while not self.stopping.is_set():
-            if dst in self.backfill_pending and dst not in self.backfilling:
+            if number == 0 and dst in self.backfill_pending and dst not in self.backfilling:
                 self._start_backfill(dst)
             with self.cond:
                 if dst in self.paused:
@@ -438,9 +473,14 @@ class Replicator:
                     self.cond.wait(min(wait_ms / 1000, 0.1))
                     continue
                 tombstone = self.tombstones.get(entry.change.key)
+                entry.state = APPLYING
+                self.applying_keys[dst].add(entry.change.key)
             try:
                 winner = apply_change(clients.dynamodb, self.table, entry.change, tombstone)
             except Exception as error:  # region down or restarting: keep the entry, retry
+                with self.cond:
+                    entry.state = WAITING
+                    self.applying_keys[dst].discard(entry.change.key)
                 self._note_error(dst, f"applying: {type(error).__name__}: {error}")
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
@@ -449,8 +489,9 @@ class Replicator:
             self.errors.pop(dst, None)
             now = self.clock()
             with self.cond:
-                if queue and queue[0] is entry:
-                    queue.popleft()
+                entry.state = DONE
+                self.applying_keys[dst].discard(entry.change.key)
+                self._drop_done_locked(queue)
                 if entry.seq is not None and entry.source != dst:
                     self.stats[(entry.source, dst)].add(
                         now, max(0, int(now * 1000) - entry.change.created_ms)
@@ -476,12 +517,12 @@ class Replicator:
         """The table of ``dst`` was recreated (its region process restarted and moto keeps nothing): copy every
         other region's items into it with the same conditional puts, as adding a replica to a global table does."""
         log.warning("%s: its table was recreated; copying the other regions' items into it", dst)
-        target = RegionClients(dst, self.regions[dst])
+        target = self.clients[dst]
         try:
             for src in self.names:
                 if src == dst:
                     continue
-                source = RegionClients(src, self.regions[src])
+                source = self.clients[src]
                 for item in _scan(source.dynamodb, self.table):
                     while dst in self.paused and not self.stopping.is_set():
                         self.stopping.wait(0.1)
@@ -559,9 +600,15 @@ class Replicator:
     # ---------------------------------------------------------------- control
 
     def start(self) -> None:
+        self.clients = {
+            name: RegionClients(name, self.regions[name], connections=self.appliers + 4)
+            for name in self.names
+        }
         for name in self.names:
-            for target, role in ((self._reader, "read"), (self._worker, "apply")):
-                thread = threading.Thread(target=target, args=(name,), name=f"{role}-{name}", daemon=True)
+            jobs = [(self._reader, (name,), f"read-{name}")]
+            jobs += [(self._worker, (name, n), f"apply-{name}-{n}") for n in range(self.appliers)]
+            for target, args, thread_name in jobs:
+                thread = threading.Thread(target=target, args=args, name=thread_name, daemon=True)
                 thread.start()
                 self.threads.append(thread)
         keeper = threading.Thread(target=self._housekeeper, name="housekeeper", daemon=True)
@@ -628,7 +675,7 @@ class Replicator:
             pairs = []
             for (src, dst), stats in sorted(self.stats.items()):
                 summary = stats.summary()
-                summary.update(source=src, destination=dst, backlog=len(self.queues[(src, dst)]))
+                summary.update(source=src, destination=dst, backlog=self._backlog_locked(src, dst))
                 summary["recent"] = [{"at": at, "ms": ms} for at, ms in list(stats.samples)[-200:]]
                 pairs.append(summary)
         return {"metric": "ReplicationLatency", "unit": "Milliseconds", "pairs": pairs}
@@ -641,7 +688,7 @@ class Replicator:
                 summary.update(
                     source=src,
                     destination=dst,
-                    backlog=len(self.queues[(src, dst)]),
+                    backlog=self._backlog_locked(src, dst),
                     delay_ms=self.delay_ms(src, dst),
                     checkpoint=_text(self._done_upto(src, dst)),
                 )
@@ -653,7 +700,7 @@ class Replicator:
                 "network": self.network,
                 "delay_override_ms": self.delay_override,
                 "tombstones": len(self.tombstones),
-                "repairs_pending": {src: len(self.queues[(src, src)]) for src in self.names},
+                "repairs_pending": {src: self._backlog_locked(src, src) for src in self.names},
                 "pushbacks_pending": {dst: len(q) for dst, q in self.pushbacks.items()},
                 "errors": dict(self.errors),
                 "pairs": pairs,

@@ -58,16 +58,18 @@ def replicator(clean_tables, tmp_path):
         "network": "none",
         "delay": "auto",
     }
-    holder = {}
+    holder = {"all": []}
 
     def start():
         holder["process"] = start_replicator(config, tmp_path / "replicator.json")
+        holder["all"].append(holder["process"])
         return holder["process"]
 
     start()
     holder["start"] = start
     yield holder
-    holder["process"].stop()
+    for process in holder["all"]:
+        process.stop()
 
 
 def dynamodb(url, region):
@@ -193,7 +195,9 @@ def wait_for_quiescence(regions, admin_url, timeout=120):
         if stable >= 3:
             return snapshots
         time.sleep(0.3)
-    raise AssertionError(f"no quiescence within {timeout}s: sizes {[len(s) for s in snapshots.values()]}")
+    raise AssertionError(
+        f"no quiescence within {timeout}s: sizes {[len(s) for s in snapshots.values()]}, status {status}"
+    )
 
 
 def assert_converged_to_winner(snapshots, history):
@@ -256,30 +260,35 @@ def test_pause_survives_a_replicator_restart(clean_tables, replicator):
 def test_kill_9_mid_run_and_restart_loses_nothing(clean_tables, replicator):
     done = [0]
     lock = threading.Lock()
-    killed = threading.Event()
+    crash = threading.Event()
+    kills = []
 
     def progress():
         with lock:
             done[0] += 1
-            if done[0] in (350, 800):  # kill -9 twice while the writers write
-                replicator["process"].kill()
-                killed.set()
+            if done[0] in (300, 700):  # kill -9 twice while the writers write
+                crash.set()
 
     restarter_stop = threading.Event()
 
-    def restarter():
+    def crasher():
+        # One thread kills and restarts, in sequence, so there is never more than one replicator.
         while not restarter_stop.is_set():
-            if killed.wait(0.05):
-                killed.clear()
+            if crash.wait(0.05):
+                crash.clear()
+                replicator["process"].kill()  # SIGKILL: no chance to save anything
+                kills.append(done[0])
                 time.sleep(0.3)
                 replicator["start"]()
 
-    thread = threading.Thread(target=restarter, daemon=True)
+    thread = threading.Thread(target=crasher, daemon=True)
     thread.start()
     history = run_writers(clean_tables, clients=8, ops=150, skews={3: -200}, progress=progress)
-    time.sleep(1.0)
+    while crash.is_set():
+        time.sleep(0.05)
     restarter_stop.set()
-    thread.join(timeout=10)
+    thread.join(timeout=60)
+    assert len(kills) == 2 and all(kill < len(history) for kill in kills), kills
     snapshots = wait_for_quiescence(clean_tables, lambda: replicator["process"].ready["admin"])
     assert_converged_to_winner(snapshots, history)
 
