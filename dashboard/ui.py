@@ -160,13 +160,19 @@ class LatencyParams:
     operation: str
     count: int
     concurrency: int
+    rate: float | None = None  # requests per second over all targets; None = as fast as the workers go
+
+
+OPERATIONS = {"read": "read (GET)", "write": "write (POST)", "mix": "mix (half reads, half writes)"}
 
 
 def latency_params_ui(names: list[str]) -> LatencyParams:
     targets = targets_ui(names, key="lat_targets")
-    columns = st.columns(3)
+    columns = st.columns(4)
     with columns[0]:
-        operation = st.selectbox("Operation", ["read", "write"], key="lat_operation")
+        operation = st.selectbox(
+            "Operation", list(OPERATIONS), format_func=OPERATIONS.get, key="lat_operation"
+        )
     with columns[1]:
         count = st.number_input(
             "Requests per target", min_value=1, max_value=MAX_COUNT, value=50, step=10, key="lat_count"
@@ -175,7 +181,17 @@ def latency_params_ui(names: list[str]) -> LatencyParams:
         concurrency = st.number_input(
             "Concurrency", min_value=1, max_value=MAX_CONCURRENCY, value=4, key="lat_concurrency"
         )
-    return LatencyParams(targets, operation, int(count), int(concurrency))
+    with columns[3]:
+        rate = st.number_input(
+            "Rate (req/s, 0 = no limit)",
+            min_value=0.0,
+            max_value=10_000.0,
+            value=0.0,
+            step=10.0,
+            key="lat_rate",
+            help="A steady rate measures latency under a known load instead of as fast as possible.",
+        )
+    return LatencyParams(targets, operation, int(count), int(concurrency), float(rate) or None)
 
 
 @dataclass(frozen=True)

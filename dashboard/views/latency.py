@@ -31,6 +31,7 @@ if env.ready:
                     operation=params.operation,
                     count=params.count,
                     concurrency=params.concurrency,
+                    rate=params.rate,
                     progress=progress,
                 )
             except (ProbeError, TargetError) as error:

@@ -323,3 +323,17 @@ def test_a_running_local_cloud_is_reused_and_never_stopped_by_the_app():
     at.run()
     no_errors(at)
     assert at.session_state["environment"].targets.source == "local cloud"
+
+
+def test_a_paced_mixed_run_sends_reads_and_writes_at_the_asked_rate():
+    at = new_app("views/latency.py")
+    at.multiselect(key="lat_targets").set_value(["us-west-2"])
+    at.selectbox(key="lat_operation").set_value("mix")
+    at.number_input(key="lat_count").set_value(30)
+    at.number_input(key="lat_rate").set_value(50.0)
+    at.button(key="lat_run").click().run()
+    no_errors(at)
+    samples = at.session_state["measurements"]["latency"]
+    assert len(samples) == 30 and set(samples["operation"]) == {"read", "write"}
+    # 30 requests at 50/s are scheduled over 0.58 s: the last one cannot start before that.
+    assert samples["elapsed_s"].max() - samples["elapsed_s"].min() >= 0.5
