@@ -111,11 +111,24 @@ def main() -> None:
         table = pd.DataFrame(everywhere["rows"])
         if "writtenAt" in table:
             table["writtenAt"] = pd.to_datetime(table["writtenAt"], unit="ms", utc=True, errors="coerce")
-        values = {str(v) for v in table["value"]}
-        if len(values) == 1 and (table["status"] == 200).all():
+        answered = table[table["status"] == 200]
+        missing = table[table["status"] == 404]
+        failed = table[~table["status"].isin([200, 404])]
+        values = {str(v) for v in answered["value"]}
+        if not failed.empty:
+            st.error(
+                "No answer from "
+                + "; ".join(f"{r.region} (HTTP {r.status or 'none'}: {r.value})" for r in failed.itertuples())
+            )
+        if len(answered) == len(table) and len(values) == 1:
             st.success(f"Every region answers the same value: {values.pop()!r}")
-        else:
-            st.info("The regions do not all agree yet: replication is asynchronous (or paused), try again.")
+        elif not missing.empty and not answered.empty:
+            st.info(
+                f"Not in {', '.join(missing['region'])} yet: replication is asynchronous (or paused into that "
+                "region). Read again in a moment."
+            )
+        elif len(values) > 1:
+            st.info("The regions answer different values for now: a newer write has not reached all of them.")
         st.dataframe(table, hide_index=True, width="stretch", key="read_everywhere_table")
         st.plotly_chart(charts.region_latency_bars(table), width="stretch", key="read_everywhere_chart")
 

@@ -235,6 +235,9 @@ def test_region_down_switch_shows_the_outage_in_the_playground():
         at.button(key="pg_read").click().run()
         assert not at.exception
         assert at.error, "a read in a region that is down must show an error"
+        at.button(key="pg_read_everywhere").click().run()
+        assert not at.exception
+        assert any(e.value.startswith("No answer from eu-central-1 (HTTP 503") for e in at.error)
     finally:
         at.toggle(key="health_eu-central-1").set_value(True).run()
     assert not at.exception
