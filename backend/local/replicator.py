@@ -4,7 +4,8 @@
 
 Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1:P", ...}, "state_dir": "...",
 "admin_host": "127.0.0.1", "admin_port": 0, "network": "realistic"|"none", "delay": "auto"|<ms>,
-"region_admin": {"us-west-2": "http://127.0.0.1:P", ...} (optional), "poll_interval_ms": 25 (optional)}.
+"region_admin": {"us-west-2": "http://127.0.0.1:P", ...} (optional), and optional tuning: "poll_interval_ms": 25,
+"appliers": 4 (per destination), "tombstone_ttl_s": 3600}.
 When ready it prints one line ``{"ready": true, "admin": "http://127.0.0.1:P"}``; SIGTERM stops it cleanly.
 
 How it moves records (the decisions themselves are in ``replication.py``, which is pure):
@@ -12,8 +13,11 @@ How it moves records (the decisions themselves are in ``replication.py``, which 
 - one reader thread per source region polls its stream (moto has one shard per table) and turns each record into
   entries of per-pair FIFO queues (source → destination, and source → itself for repairs), due at the record's
   creation time + the pair's delay;
-- one worker thread per destination applies due entries with conditional writes, so applying twice is harmless;
-  a paused destination applies nothing and its queues grow; on resume it catches up in order;
+- a few applier threads per destination apply due entries with conditional writes, so applying twice is harmless
+  (never two entries of one key at once, and per pair in order); a paused destination applies nothing and its
+  queues grow; on resume it catches up in order. A change the destination refuses because it holds a newer item
+  sends that item back to the source (anti-entropy push-back);
+- a region whose table was recreated (its process restarted: moto keeps nothing) is backfilled from the others;
 - checkpoints are per pair: "every record up to sequence S of the source is done for this destination". They are
   saved atomically (tmp + rename) with tombstones, pauses and pending repairs a few times a second. After a kill -9
   the reader resumes from the smallest checkpoint of the source and skips, per pair, what that pair had done.
@@ -204,6 +208,7 @@ class Replicator:
         self.last_reset: float | None = None
         self.applying_keys: dict[str, set[str]] = {name: set() for name in self.names}
         self.appliers = max(1, int(config.get("appliers", DEFAULT_APPLIERS)))
+        self.tombstone_ttl_s = float(config.get("tombstone_ttl_s", TOMBSTONE_TTL_S))
         self._load_state()
 
     # ---------------------------------------------------------------- state file
@@ -561,14 +566,18 @@ class Replicator:
 
     def _housekeeper(self) -> None:
         last_trim = last_prune = self.clock()
+        next_save = 0.0
         while not self.stopping.wait(SAVE_INTERVAL_S):
-            if self.dirty:
+            if self.dirty and time.monotonic() >= next_save:
+                started = time.monotonic()
                 self._save_quietly()
+                # A big state (many tombstones) is saved less often: at most ~5% of the time goes to saving.
+                next_save = started + 20 * (time.monotonic() - started)
             now = self.clock()
             if now - last_prune > 60:
                 last_prune = now
                 with self.cond:
-                    if self.tombstones.prune(int((now - TOMBSTONE_TTL_S) * 1000)):
+                    if self.tombstones.prune(int((now - self.tombstone_ttl_s) * 1000)):
                         self.dirty = True
             if now - last_trim > TRIM_INTERVAL_S:
                 last_trim = now
