@@ -340,3 +340,19 @@ def test_a_paced_mixed_run_sends_reads_and_writes_at_the_asked_rate():
     assert len(samples) == 30 and set(samples["operation"]) == {"read", "write"}
     # 30 requests at 50/s are scheduled over 0.58 s: the last one cannot start before that.
     assert samples["elapsed_s"].max() - samples["elapsed_s"].min() >= 0.5
+
+
+def test_map_lines_can_show_the_measured_latency_of_the_last_run():
+    at = new_app("views/latency.py")
+    at.multiselect(key="lat_targets").set_value(REGIONS)
+    at.number_input(key="lat_count").set_value(10)
+    at.button(key="lat_run").click().run()
+    no_errors(at)
+    p50 = at.dataframe[0].value["p50"]
+    at.switch_page("views/world_map.py").run()
+    at.radio(key="map_latency_kind").set_value("measured (last latency run, p50)").run()
+    no_errors(at)
+    figure = charts_of(at)[0]
+    labels = sorted(t["text"][0] for t in figure["data"] if t.get("mode") == "text")
+    assert labels == sorted(f"{p50[region]:.0f} ms" for region in REGIONS)
+    assert "measured p50" in figure["layout"]["title"]["text"]
