@@ -138,8 +138,9 @@ def test_failover_moves_to_the_next_region_within_interval_times_threshold_and_b
     assert http.get(f"{cloud.endpoints['regions'][US]}/_health").status_code == 503
     eventually(lambda: http.get(f"{glob}/_health").headers.get("X-Served-Region") == EU, timeout_s=10)
     failover_s = time.monotonic() - down_at
-    # interval × threshold, plus one interval for the phase of the first check and scheduling slack on a busy machine.
-    assert failover_s <= interval * (threshold + 1) + 1.5
+    # interval × threshold, plus one interval for the phase of the first check, plus slack for a 2-core machine
+    # shared with other test runs (a check is an HTTP round trip that can wait for a core).
+    assert failover_s <= interval * (threshold + 1) + 3.0
     assert control.status()["regions"][US]["healthy"] is False
 
     control.region_up(US)
