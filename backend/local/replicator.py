@@ -80,6 +80,9 @@ def load_config(path: str | Path) -> dict:
     regions = config.get("regions")
     if not isinstance(regions, dict) or len(regions) < 2:
         raise ConfigError('"regions" must map at least 2 region names to DynamoDB endpoint URLs')
+    for name, url in regions.items():
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f'"regions": the endpoint of {name} must be an http(s) URL, not {url!r}')
     if config.get("network", "realistic") not in ("realistic", "none"):
         raise ConfigError('"network" must be "realistic" or "none"')
     delay = config.get("delay", "auto")
@@ -207,6 +210,7 @@ class Replicator:
         self.backfilling: set[str] = set()
         self.last_reset: float | None = None
         self.applying_keys: dict[str, set[str]] = {name: set() for name in self.names}
+        self.reseeks: dict[str, int] = {name: 0 for name in self.names}  # stream read errors survived
         self.appliers = max(1, int(config.get("appliers", DEFAULT_APPLIERS)))
         self.tombstone_ttl_s = float(config.get("tombstone_ttl_s", TOMBSTONE_TTL_S))
         self._load_state()
@@ -343,6 +347,7 @@ class Replicator:
             except Exception as error:
                 # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek from the checkpoint
                 self._note_error(src, f"reading the stream: {type(error).__name__}: {error}")
+                self.reseeks[src] += 1
                 iterator = None
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
@@ -712,6 +717,7 @@ class Replicator:
                 "repairs_pending": {src: self._backlog_locked(src, src) for src in self.names},
                 "pushbacks_pending": {dst: len(q) for dst, q in self.pushbacks.items()},
                 "errors": dict(self.errors),
+                "stream_reseeks": dict(self.reseeks),
                 "pairs": pairs,
             }
 

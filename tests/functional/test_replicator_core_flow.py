@@ -1,6 +1,7 @@
 """The replicator in-process against a real moto server on 127.0.0.1 (one server; tables separated by region)."""
 
 import json
+import threading
 import time
 import urllib.request
 
@@ -311,3 +312,29 @@ def test_a_reset_recreating_tables_does_not_backfill(tables, make_replicator):
     put(tables["eu-central-1"], "y", "v", "eu-central-1", now_ms())
     assert wait_until(lambda: all(get(c, "y") for c in tables.values()))
     assert all(len(snapshot(c)) == 1 for c in tables.values())
+
+
+def test_lost_iterators_and_trimmed_streams_are_survived(tables, make_replicator):
+    """moto answers a freed iterator with an HTML 500: the replicator re-seeks from its checkpoint."""
+    from backend.local import stream_janitor
+
+    replicator = make_replicator()
+    stop = threading.Event()
+
+    def sweep():
+        while not stop.is_set():
+            for region in REGIONS:
+                stream_janitor.free_iterators(region, max_age_s=0.0)
+            time.sleep(0.01)
+
+    sweeper = threading.Thread(target=sweep, daemon=True)
+    sweeper.start()
+    try:
+        for i in range(40):
+            put(tables[REGIONS[i % 3]], f"i{i}", str(i), REGIONS[i % 3], now_ms())
+            time.sleep(0.01)
+        assert wait_until(lambda: converged(tables) and len(snapshot(tables["us-west-2"])) == 40, timeout=30)
+        assert sum(replicator.status()["stream_reseeks"].values()) > 0  # the 500s really happened
+    finally:
+        stop.set()
+        sweeper.join(timeout=5)
