@@ -227,7 +227,7 @@ def run_lag(
     min_interval_ms: float = 5.0,
     max_interval_ms: float = 100.0,
     backoff: float = 1.25,
-    max_in_flight: int = 16,
+    max_in_flight: int = 32,
     pause_s: float = 0.05,
     request_timeout_s: float = 5.0,
     stop: threading.Event | None = None,
@@ -445,7 +445,7 @@ def _pairs_of(document) -> list:
 def local_reference(
     document, source: str, destinations, start_epoch_s: float, end_epoch_s: float
 ) -> pd.DataFrame:
-    """Per pair, the local replicator's ``ReplicationLatency`` samples applied within [start, end] (pure).
+    """Per pair, the local replicator's ``ReplicationLatency`` samples of writes made in [start, end] (pure).
 
     ``document`` is the control API's replication latency answer: ``{"pairs": [{"source", "destination",
     "recent": [{"at": epoch s, "ms": lag}], "p50_ms", "max_ms", ...}]}``. Pairs with no sample in the window
@@ -454,12 +454,16 @@ def local_reference(
     for pair in _pairs_of(document):
         if pair.get("source") != source or pair.get("destination") not in destinations:
             continue
+        # A sample belongs to the window when its *write* does (applied at - lag >= start): a write made before
+        # the window but applied inside it is someone else's.
         recent = [
             float(s["ms"])
             for s in pair.get("recent", [])
             if isinstance(s, dict)
             and s.get("ms") is not None
-            and start_epoch_s <= float(s.get("at", -1)) <= end_epoch_s
+            and s.get("at") is not None
+            and start_epoch_s <= float(s["at"]) - float(s["ms"]) / 1000.0
+            and float(s["at"]) <= end_epoch_s
         ]
         if recent:
             values = np.asarray(recent)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard import stats
@@ -62,8 +64,21 @@ def network_none(control):
         control.set_network("realistic")
 
 
+def _sleep_overshoot_ms(one_way_ms: float, n: int = 30) -> float:
+    """p50 of how late two sleeps of ``one_way_ms`` end on this machine right now: the region processes emulate a
+    round trip with exactly such a pair of sleeps, so this is the emulator's own timing error, measured as a
+    same-run baseline (about 0.2 ms on a quiet machine; several ms when other test runs load the 2 cores)."""
+    late = []
+    for _ in range(n):
+        started = time.perf_counter()
+        time.sleep(one_way_ms / 1000)
+        time.sleep(one_way_ms / 1000)
+        late.append((time.perf_counter() - started) * 1000 - 2 * one_way_ms)
+    return float(np.median(late))
+
+
 def _p50_offsets(targets, status) -> tuple[dict, object]:
-    """One latency run; per region (warm network p50, modelled RTT, within issue 4's +-10% (+2 ms) or not)."""
+    """One latency run; per region (warm network p50, modelled RTT, allowed error, within it or not)."""
     df = run_latency(targets, [US, EU, GLOBAL], "read", count=60, concurrency=1)
     assert df["ok"].all(), df.loc[~df["ok"], "error"].unique()
     warm = df[~df["new_connection"]]
@@ -72,24 +87,27 @@ def _p50_offsets(targets, status) -> tuple[dict, object]:
         modelled = status["regions"][region]["modelled_rtt_ms"]
         # the function's own time is taken out through Server-Timing: what is left is the (emulated) network
         network_p50 = float(warm.loc[warm["target"] == region, "network_ms"].median())
-        figures[region] = (network_p50, modelled, abs(network_p50 - modelled) <= 0.10 * modelled + 2.0)
+        # issue 4: within +-10% (+2 ms), plus the emulator's own timing error measured now
+        allowed = 0.10 * modelled + 2.0 + _sleep_overshoot_ms(modelled / 2)
+        figures[region] = tuple(round(v, 2) for v in (network_p50, modelled, allowed)) + (
+            abs(network_p50 - modelled) <= allowed,
+        )
     return figures, df
 
 
 def test_warm_p50_matches_the_modelled_round_trip(targets, control):
     status = control.status()
     assert status["network"] == "realistic"
-    # The region processes sleep the modelled RTT; on a 2-core machine shared with other test runs their threads
-    # wake late now and then (a load spike adds ms to the 9 ms us-west-2 path). Such noise is transient, an
-    # engine error is not: the figures must hold in one of three runs, for every region at once.
+    # Transient load spikes make the region processes' sleeps wake late beyond what the baseline saw; an engine
+    # error would show in every run: the figures must hold in one of three runs, for every region at once.
     attempts = []
     for _ in range(3):
         figures, df = _p50_offsets(targets, status)
         attempts.append(figures)
-        if all(within for _, _, within in figures.values()):
+        if all(within for *_, within in figures.values()):
             break
     else:
-        pytest.fail(f"warm p50 vs modelled RTT (measured, modelled, within) in 3 runs: {attempts}")
+        pytest.fail(f"warm p50 vs modelled RTT (measured, modelled, allowed, within) in 3 runs: {attempts}")
     summary = stats.summarize(df, warm_only=True)
     for region in (US, EU):
         assert summary.loc[region, "p50"] >= 0.9 * status["regions"][region]["modelled_rtt_ms"]
@@ -97,21 +115,64 @@ def test_warm_p50_matches_the_modelled_round_trip(targets, control):
     assert set(df.loc[df["target"] == GLOBAL, "served_region"]) == {US}
 
 
+def _put_durations_ms(endpoint: str, region: str, n: int = 15) -> list[float]:
+    """How long a put to a region's DynamoDB endpoint takes right now, as the replicator makes it (boto3, HTTP)."""
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    durations = []
+    for n_put in range(n):
+        item = {
+            "key": {"S": f"probe-e2e-calibration-{n_put}"},
+            "value": {"S": "x"},
+            "region": {"S": region},
+            "writtenAt": {"N": "1"},
+        }
+        started = time.perf_counter()
+        client.put_item(TableName="keyvalues", Item=item)
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
 def test_lag_probe_agrees_with_the_replicators_reported_lag(targets, control):
     started = datetime.now(UTC)
     df = run_lag(targets, US, [EU], probes=8, timeout_s=10.0)
+    time.sleep(
+        0.5
+    )  # the replicator stamps an apply just after the value became visible: let the last one land
     ended = datetime.now(UTC)
     assert (df["status"] == "seen").all(), df["error"].tolist()
     probe = lag_summary(df).loc[(US, EU)]
     reference = reference_lag(targets, US, [EU], started, ended, control=control).loc[(US, EU)]
-    assert reference["samples"] >= 8 and reference["origin"].endswith("(window)")
-    # The replicator times stream record -> the return of its put in the destination; the probe sees the value at
-    # its first poll after the put took effect. So the probe's lag lies within its resolution above the
-    # replicator's, give or take the replicator's own timestamps (ms truncation, and its put's HTTP answer comes
-    # back a moment after the item is visible: a few ms on a loaded 2-core machine).
-    slack = 10.0
-    low, high = reference["p50_ms"] - slack, reference["p50_ms"] + probe["resolution_p50"] + slack
-    assert low <= probe["p50"] <= high, (probe.to_dict(), reference.to_dict())
+    assert reference["samples"] == 8 and reference["origin"].endswith("(window)")
+    # Probes are strictly sequential (each waits until its value is seen), so the replicator's samples of the
+    # window pair one to one with them, in order.
+    pair = next(
+        p for p in control.replication_latency()["pairs"] if (p["source"], p["destination"]) == (US, EU)
+    )
+    replicator = [
+        s["ms"]
+        for s in sorted(pair["recent"], key=lambda s: s["at"])
+        if s["at"] - s["ms"] / 1000 >= started.timestamp()
+    ]
+    differences = df.sort_values("probe")["lag_ms"].to_numpy() - np.asarray(replicator[:8], dtype=float)
+    # The replicator times "stream record -> its put in the destination has answered"; the value is visible from
+    # inside that put, and the probe sees it at its first poll after that. So, probe by probe:
+    #     replicator - put time  <=  probe  <=  replicator + resolution
+    # The put time is measured now, the same way (boto3 -> the destination's moto endpoint), as a same-run
+    # baseline (3 ms on a quiet machine, far more when other test runs load the 2 cores); 2 ms cover the
+    # millisecond truncations. Checked on the median of the paired differences, so one late wake-up of a busy
+    # machine does not decide it.
+    put_ms = float(np.percentile(_put_durations_ms(targets.dynamodb[EU], EU), 90))
+    low, high = -put_ms - 2.0, probe["resolution_p50"] + 2.0
+    assert low <= float(np.median(differences)) <= high, (differences.round(1).tolist(), low, high)
+    assert abs(probe["p50"] - reference["p50_ms"]) <= put_ms + probe["resolution_p50"] + 2.0
 
 
 @pytest.mark.usefixtures("network_none")
