@@ -179,6 +179,7 @@ class Replicator:
         self.poll_interval_s = config.get("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS) / 1000
         self.clock = clock
         self.cond = threading.Condition()
+        self._save_lock = threading.Lock()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.admin: AdminServer | None = None
@@ -202,11 +203,10 @@ class Replicator:
         }
         self.reseek: dict[str, bool] = {name: False for name in self.names}
         self.dirty = False
-        self.saved_checkpoints: dict[str, int | None] = {}
+        self.saved_checkpoints: dict[str, tuple[str | None, int | None]] = {}  # src -> (stream ARN, seq)
         self.errors: dict[str, str] = {}
-        self.backfill_pending: set[str] = (
-            set()
-        )  # regions whose table was recreated: copy the others into them
+        # regions whose table was recreated (their process restarted): copy the other regions into them
+        self.backfill_pending: set[str] = set()
         self.backfilling: set[str] = set()
         self.last_reset: float | None = None
         self.applying_keys: dict[str, set[str]] = {name: set() for name in self.names}
@@ -274,6 +274,10 @@ class Replicator:
         }
 
     def save_state(self) -> None:
+        with self._save_lock:  # the housekeeper and the admin API both save: one at a time, one tmp file
+            self._save_state()
+
+    def _save_state(self) -> None:
         with self.cond:
             state = self._state_locked()
             self.dirty = False
@@ -285,7 +289,10 @@ class Replicator:
             os.fsync(handle.fileno())
         os.replace(tmp, self.state_path)  # atomic: a kill -9 leaves the old file or the new one, never half
         with self.cond:
-            self.saved_checkpoints = {src: self._resume_seq(state["sources"][src]) for src in self.names}
+            self.saved_checkpoints = {
+                src: (state["sources"][src]["stream"], self._resume_seq(state["sources"][src]))
+                for src in self.names
+            }
 
     @staticmethod
     def _resume_seq(saved: dict) -> int | None:
@@ -599,8 +606,9 @@ class Replicator:
         with self.cond:
             saved = dict(self.saved_checkpoints)
         for src, url in (self.config.get("region_admin") or {}).items():
-            upto = saved.get(src)
-            body = json.dumps({"upto": None if upto is None else str(upto)}).encode()
+            stream, upto = saved.get(src, (None, None))
+            # The stream ARN lets the region refuse a checkpoint of its previous table (it restarted since).
+            body = json.dumps({"upto": None if upto is None else str(upto), "stream": stream}).encode()
             request = urllib.request.Request(
                 url.rstrip("/") + "/__admin/stream/trim",
                 data=body,
@@ -633,8 +641,9 @@ class Replicator:
         self.stopping.set()
         with self.cond:
             self.cond.notify_all()
+        deadline = time.monotonic() + 3  # threads stuck in an HTTP call to a stopped region are daemons
         for thread in self.threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._save_quietly()
 
     def pause(self, region: str) -> None:

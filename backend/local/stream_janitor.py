@@ -15,7 +15,7 @@ Every moto model object is also appended to its class's ``instances_tracked`` li
 removed, so freed iterators, trimmed records and every overwritten or deleted item would still stay in memory:
 ``untrack_models`` empties those lists for the per-request classes (moto's own reset does the same).
 
-Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence number>"|null}``: ``handle_trim_request``
+Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence number>"|null, "stream": "<ARN>"}``: ``handle_trim_request``
 does the parsing and answers (status, JSON document).
 """
 
@@ -77,6 +77,15 @@ def _stream_shard(region: str, table_name: str, account_id: str):
     return None if table is None else table.stream_shard
 
 
+def current_stream_arn(region: str, table_name: str, account_id: str = DEFAULT_ACCOUNT_ID) -> str | None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[account_id][region].tables.get(table_name)
+    if table is None or not table.latest_stream_label:
+        return None
+    return f"{table.table_arn}/stream/{table.latest_stream_label}"
+
+
 def trim_records(
     region: str, table_name: str, upto_sequence: int, account_id: str = DEFAULT_ACCOUNT_ID
 ) -> int:
@@ -135,13 +144,21 @@ def trim_and_free(
     iterator_max_age_s: float = DEFAULT_ITERATOR_MAX_AGE_S,
     account_id: str = DEFAULT_ACCOUNT_ID,
     now=None,
+    stream_arn: str | None = None,
 ) -> dict:
-    """Both at once; what a region's ``POST /__admin/stream/trim`` runs. Safe to call any time, from any thread."""
-    trimmed = 0 if upto_sequence is None else trim_records(region, table_name, int(upto_sequence), account_id)
+    """All three at once; what a region's ``POST /__admin/stream/trim`` runs. Safe any time, from any thread.
+
+    With ``stream_arn``, records are trimmed only if it is still the table's stream: sequence numbers restart with
+    a recreated table, so a checkpoint of the previous one would drop records nobody has read."""
+    stale = stream_arn is not None and stream_arn != current_stream_arn(region, table_name, account_id)
+    trimmed = 0
+    if upto_sequence is not None and not stale:
+        trimmed = trim_records(region, table_name, int(upto_sequence), account_id)
     freed = free_iterators(region, iterator_max_age_s, account_id, now)
     untracked = untrack_models()
     return {
         "trimmed": trimmed,
+        "stale_stream": stale,
         "freed_iterators": freed,
         "untracked_objects": untracked,
         **stream_memory(region, table_name, account_id),
@@ -161,7 +178,8 @@ def stream_memory(region: str, table_name: str, account_id: str = DEFAULT_ACCOUN
 
 
 def handle_trim_request(region: str, table_name: str, body: bytes | str | None, **kwargs) -> tuple[int, dict]:
-    """Parses ``{"upto": "<sequence number>"|null}`` and trims. Returns (HTTP status, JSON document)."""
+    """Parses ``{"upto": "<sequence number>"|null, "stream": "<stream ARN>" (optional)}`` and trims.
+    Returns (HTTP status, JSON document)."""
     try:
         document = json.loads(body) if body and body.strip() else {}
     except ValueError:
@@ -172,4 +190,7 @@ def handle_trim_request(region: str, table_name: str, body: bytes | str | None, 
     if upto is not None:
         if isinstance(upto, bool) or not isinstance(upto, (str, int)) or not str(upto).isdigit():
             return 400, {"error": '"upto" must be a sequence number (a string of digits) or null'}
-    return 200, trim_and_free(region, table_name, upto, **kwargs)
+    stream = document.get("stream")
+    if stream is not None and not isinstance(stream, str):
+        return 400, {"error": '"stream" must be the stream ARN the sequence number belongs to, or null'}
+    return 200, trim_and_free(region, table_name, upto, stream_arn=stream, **kwargs)

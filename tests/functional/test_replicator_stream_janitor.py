@@ -124,3 +124,20 @@ def test_the_trim_request_is_validated():
     assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": true}')[0] == 400
     status, answer = stream_janitor.handle_trim_request(REGION, "no-such-table", b'{"upto": "5"}')
     assert status == 200 and answer["trimmed"] == 0
+
+
+def test_a_checkpoint_of_a_previous_table_trims_nothing(stream):
+    dynamodb, streams, arn, shard = stream
+    for n in range(10):
+        put(dynamodb, n)
+    last = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")[-1]["dynamodb"]["SequenceNumber"]
+    old_arn = arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
+    body = f'{{"upto": "{last}", "stream": "{old_arn}"}}'
+    status, answer = stream_janitor.handle_trim_request(REGION, TABLE, body)
+    assert status == 200 and answer["stale_stream"] is True and answer["trimmed"] == 0
+    assert answer["records_stored"] == 10
+    status, answer = stream_janitor.handle_trim_request(
+        REGION, TABLE, f'{{"upto": "{last}", "stream": "{arn}"}}'
+    )
+    assert answer["stale_stream"] is False and answer["trimmed"] == 10
+    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": null, "stream": 5}')[0] == 400
