@@ -154,9 +154,8 @@ class _Destination:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix=f"lag-{name}")
         self._slots = threading.Semaphore(max_in_flight)
-        self.first_hit_offsets: list[
-            float
-        ] = []  # launch offset of each probe's first sighting: where to look next
+        # launch offset (s after the ack) of each probe's first sighting: where the next probes poll densely
+        self.first_hit_offsets: list[float] = []
 
     def _read(self, key: str) -> TimedResult:
         client = getattr(self._local, "client", None)
