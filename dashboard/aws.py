@@ -28,7 +28,9 @@ METRIC_COLUMNS = ["timestamp", "source", "destination", "average_ms", "maximum_m
 def _client(service: str, region: str, session=None):
     import boto3
 
-    return (session or boto3).client(service, region_name=region)
+    # A session of our own unless given one: boto3's default session is not thread-safe (the dashboard calls from
+    # its script threads) and caches credentials process-wide.
+    return (session or boto3.session.Session()).client(service, region_name=region)
 
 
 def _explain(error: Exception, what: str) -> TargetError:
