@@ -10,7 +10,7 @@ key_prefix="probe-lat", on_sample=None, timeout_s=10.0, read_fraction=0.5, seed=
 * ``rate`` (requests/s, all targets together) schedules request j at ``start + j / rate``; None = as fast as the
   workers go. A late worker sends at once (no catch-up burst beyond the backlog).
 * ``operation``: ``read`` reads one key per target that is written (unmeasured) before the run, so reads find a
-  value; ``write`` writes to a small rotating set of 32 keys; ``mix`` draws read or write per request with
+  value (a 404 then counts as an error); ``write`` writes to a small rotating set of 32 keys; ``mix`` draws read or write per request with
   ``read_fraction`` (seeded by ``seed`` for repeatable plans). Keys are ``<key_prefix>-<run id>-...``.
 * ``progress(done, total, message)`` and ``on_sample(row)`` are called from the calling thread (Streamlit-safe);
   ``stop`` is an optional ``threading.Event`` that ends the run early (the samples so far are returned).
@@ -123,7 +123,12 @@ def run_latency(
                         target, target_set.url(target), timeout_s, epoch=epoch
                     )
                 result = client.read(key) if op == "read" else client.write(key, value)
-                results.put(result.row)
+                row = result.row
+                if op == "read" and row["status"] == 404:
+                    # The key was written before the run: its absence is a failure here, not a clean answer.
+                    row["ok"] = False
+                    row["error"] = "the key written before the run is missing here (its write failed?)"
+                results.put(row)
         finally:
             for client in clients.values():
                 client.close()

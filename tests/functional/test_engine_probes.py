@@ -89,6 +89,17 @@ def test_write_and_mix_runs_and_the_rate_limit(cloud_factory):
     assert writes["ok"].all() and (writes["write_region"] == writes["target"]).all()
 
 
+def test_a_region_that_is_down_shows_as_errors_not_as_a_failed_run(cloud_factory):
+    cloud, targets = cloud_factory(regions=(US, EU))
+    cloud.region_down(EU)
+    df = run_latency(targets, [US, EU], "read", count=5, concurrency=2)
+    summary = stats.summarize(df)
+    assert summary.loc[US, "errors"] == 0
+    assert summary.loc[EU, "errors"] == 5
+    assert set(df.loc[df["target"] == EU, "status"]) == {503}
+    assert (df.loc[df["target"] == EU, "error"] == "eu-central-1 is down").all()
+
+
 def test_latency_run_rejects_bad_parameters(cloud_factory):
     cloud, targets = cloud_factory()
     with pytest.raises(ProbeError, match="operation must be one of"):
