@@ -496,7 +496,11 @@ def _control_latency_document(control):
     for name in ("replication_latency", "latency", "status"):
         method = getattr(control, name, None)
         if callable(method):
-            document = method()
+            try:
+                document = method()
+            except Exception as error:  # ControlError, URLError...: a ProbeError the UI can show
+                message = getattr(error, "message", None) or str(error) or type(error).__name__
+                raise ProbeError(f"the local cloud's control API did not answer: {message}") from None
             if _pairs_of(document):
                 return document
     return None
