@@ -156,3 +156,33 @@ def test_failover_observed_without_control_infers_the_outage_window():
     assert summary["inferred"] and math.isnan(summary["failover_s"])
     assert summary["moved_away_at_s"] == 2.0 and summary["moved_back_at_s"] == 3.0
     assert summary["down_at_s"] == 1.0 and summary["errors_during_outage"] == 1
+
+
+def test_local_reference_keeps_the_writes_made_in_the_window():
+    from dashboard.lag_probe import local_reference
+
+    document = {
+        "metric": "ReplicationLatency",
+        "pairs": [
+            {
+                "source": "us-west-2",
+                "destination": "eu-central-1",
+                "count": 4,
+                "p50_ms": 999,
+                "max_ms": 999,
+                "recent": [
+                    {"at": 100.5, "ms": 600},  # written at 99.9: before the window, applied inside it
+                    {"at": 101.4, "ms": 400},
+                    {"at": 102.5, "ms": 300},
+                    {"at": 104.0, "ms": 350},  # applied after the window
+                ],
+            },
+            {"source": "eu-central-1", "destination": "us-west-2", "recent": [{"at": 101.5, "ms": 1}]},
+        ],
+    }
+    table = local_reference(document, "us-west-2", ["eu-central-1"], start_epoch_s=100.0, end_epoch_s=103.0)
+    row = table.loc[("us-west-2", "eu-central-1")]
+    assert (row["samples"], row["p50_ms"], row["max_ms"]) == (2, 350.0, 400.0)
+    assert row["origin"] == "local replicator (window)"
+    fallback = local_reference(document, "us-west-2", ["eu-central-1"], 200.0, 201.0).iloc[0]
+    assert (fallback["p50_ms"], fallback["origin"]) == (999.0, "local replicator (all time)")
