@@ -640,12 +640,17 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "load_average": os.getloadavg()[0],
     }
+    suffix = ("-quick" if args.quick else "") + (f"-{args.only}" if args.only else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    partial = RESULTS / f"local_cloud{suffix}.partial.json"  # after each section, so a long run loses nothing
     if args.only in (None, "path"):
         print("request path: one region, network none …", flush=True)
         results["request_path"] = bench_request_path(rounds, n1, n8)
+        partial.write_text(json.dumps(results, indent=2))
     if args.only in (None, "startup"):
         print("startup …", flush=True)
         results["startup"] = bench_startup(startup_repeat)
+        partial.write_text(json.dumps(results, indent=2))
     if args.only in (None, "replication"):
         print(
             f"replication lag and memory ({total_writes:,} writes, {idle_polls:,} idle polls a region) …",
@@ -655,10 +660,9 @@ def main(argv: list[str] | None = None) -> int:
             lag_writes, total_writes, idle_polls, min(args.burst, total_writes)
         )
     report = markdown(results)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = ("-quick" if args.quick else "") + (f"-{args.only}" if args.only else "")
     (RESULTS / f"local_cloud{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / f"local_cloud{suffix}.md").write_text(report)
+    partial.unlink(missing_ok=True)
     print(report)
     failed = [label for label, _, met in verdicts(results) if met is False]
     return 1 if failed else 0
