@@ -27,6 +27,7 @@ How it moves records (the decisions themselves are in ``replication.py``, which 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -75,6 +76,15 @@ class ConfigError(ValueError):
     pass
 
 
+def _is_loopback_host(host) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except (TypeError, ValueError):
+        return False
+
+
 def load_config(path: str | Path) -> dict:
     try:
         config = json.loads(Path(path).read_text())
@@ -95,6 +105,8 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError('"delay" must be "auto" or a number of milliseconds >= 0')
     if not config.get("state_dir"):
         raise ConfigError('"state_dir" is required')
+    if not _is_loopback_host(config.get("admin_host", "127.0.0.1")):
+        raise ConfigError('"admin_host" must be a loopback address (127.0.0.1, ::1 or localhost)')
     config.setdefault("table", "keyvalues")
     config.setdefault("admin_host", "127.0.0.1")
     config.setdefault("admin_port", 0)
@@ -853,7 +865,20 @@ class _AdminHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _refuse_non_loopback(self) -> bool:
+        """Pause and reset change the whole cloud: loopback clients only, as the control API and region admin."""
+        try:
+            loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            self.close_connection = True
+            self._send(403, {"error": "the replicator's admin API answers loopback clients only"})
+        return not loopback
+
     def do_GET(self):  # noqa: N802
+        if self._refuse_non_loopback():
+            return
         if self.path == "/status":
             return self._send(200, self.replicator.status())
         if self.path == "/replication-latency":
@@ -863,6 +888,8 @@ class _AdminHandler(BaseHTTPRequestHandler):
         return self._send(404, {"error": f"no such path {self.path}"})
 
     def do_POST(self):  # noqa: N802
+        if self._refuse_non_loopback():
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
