@@ -290,8 +290,11 @@ class RegionServer:
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
+        from backend.local.moto_writes import serialize_dynamodb_writes
+
         self._mock = mock_aws()
         self._mock.start()  # first: it wipes moto's state
+        serialize_dynamodb_writes()  # moto's writes race under our threads (duplicate stream sequence numbers)
         self._create_table()
         untrack_moto_instances()
         threading.Thread(target=self._untrack_periodically, name="moto-untrack", daemon=True).start()
