@@ -211,6 +211,7 @@ class Replicator:
         self.streams: dict[str, str | None] = {name: None for name in self.names}
         self.floor: dict[tuple[str, str], int | None] = {}  # per-pair checkpoint loaded from the state file
         self.read_upto: dict[str, int | None] = {name: None for name in self.names}
+        self.events_at_read_upto: dict[str, set] = {name: set() for name in self.names}
         self.discard_before_ms: dict[str, int | None] = {name: None for name in self.names}
         self.queues: dict[tuple[str, str], deque[Entry]] = {
             (src, dst): deque() for src in self.names for dst in self.names
@@ -441,8 +442,16 @@ class Replicator:
     def _take_record(self, src: str, record: dict) -> None:
         seq = int(record["dynamodb"]["SequenceNumber"])
         previous = self.read_upto[src]
-        if previous is not None and seq <= previous:
-            return  # already read (re-seek overlap)
+        # Already read (a re-seek overlaps)? moto without the janitor's lock can give two concurrent writes the
+        # same sequence number, so a record at the last sequence read is skipped only if it is the same event.
+        if previous is not None and seq < previous:
+            return
+        event = record.get("eventID")
+        if previous is not None and seq == previous and event in self.events_at_read_upto[src]:
+            return
+        if seq != previous:
+            self.events_at_read_upto[src] = set()
+        self.events_at_read_upto[src].add(event)
         self.read_upto[src] = seq
         discard_before = self.discard_before_ms[src]
         if discard_before is not None and replication.creation_ms(record) < discard_before:

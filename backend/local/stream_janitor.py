@@ -9,7 +9,10 @@ a stream 40 times a second would grow a region by ~300 MB an hour. This module:
 - trims stream records up to a sequence number the replicator has durably checkpointed. moto computes a record's
   sequence number from its position in the list, so records can't simply be removed: the shard's list is swapped
   once for an ``_OffsetList`` that keeps the positions (``len`` counts trimmed records) and drops the objects.
-  Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS.
+  Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS;
+- serializes ``StreamShard.add`` (``install``): moto computes ``len(items) + start`` and appends in two steps, so two
+  concurrent writes in a threaded server can get the same sequence number. The swap and the trims hold the same
+  lock, so no record is ever appended to a list that is being replaced.
 
 Every moto model object is also appended to its class's ``instances_tracked`` list (for moto's dashboard) and never
 removed, so freed iterators, trimmed records and every overwritten or deleted item would still stay in memory:
@@ -28,6 +31,31 @@ import time
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_ITERATOR_MAX_AGE_S = 60.0
 _SEEN_AT = "_janitor_seen_at"  # attribute set on each moto ShardIterator the first time the janitor sees it
+
+
+_ADD_LOCK = threading.RLock()
+_INSTALLED = False
+
+
+def install() -> bool:
+    """Makes moto's ``StreamShard.add`` hold the janitor's lock. Idempotent; returns True the first time.
+
+    Region processes should call it once at startup, before serving; ``trim_and_free`` calls it too."""
+    global _INSTALLED
+    with _ADD_LOCK:
+        if _INSTALLED:
+            return False
+        from moto.dynamodb.models.table import StreamShard
+
+        unlocked_add = StreamShard.add
+
+        def add(self, old, new):
+            with _ADD_LOCK:
+                return unlocked_add(self, old, new)
+
+        StreamShard.add = add
+        _INSTALLED = True
+        return True
 
 
 class _OffsetList(list):
@@ -90,12 +118,17 @@ def trim_records(
     region: str, table_name: str, upto_sequence: int, account_id: str = DEFAULT_ACCOUNT_ID
 ) -> int:
     """Drops the stream records of ``table_name`` with sequence number <= ``upto_sequence``. Returns how many."""
+    if install():
+        return (
+            0  # a write that started before the lock existed may still be appending: swap the list next time
+        )
     shard = _stream_shard(region, table_name, account_id)
     if shard is None:
         return 0
-    if not isinstance(shard.items, _OffsetList):
-        shard.items = _OffsetList(shard.items)
-    return shard.items.trim_through(int(upto_sequence) - shard.starting_sequence_number + 1)
+    with _ADD_LOCK:  # no add() can run between copying the list and swapping it
+        if not isinstance(shard.items, _OffsetList):
+            shard.items = _OffsetList(shard.items)
+        return shard.items.trim_through(int(upto_sequence) - shard.starting_sequence_number + 1)
 
 
 def free_iterators(

@@ -117,6 +117,7 @@ def _serve(region: str) -> None:
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    stream_janitor.install()  # before serving: concurrent writes must not share a sequence number
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()

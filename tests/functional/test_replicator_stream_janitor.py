@@ -19,6 +19,7 @@ REGION = "eu-west-1"
 @pytest.fixture
 def stream(monkeypatch):
     monkeypatch.setitem(globals(), "REGION", next(FREE_REGIONS))
+    stream_janitor.install()  # as a region process does at startup
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -141,3 +142,23 @@ def test_a_checkpoint_of_a_previous_table_trims_nothing(stream):
     )
     assert answer["stale_stream"] is False and answer["trimmed"] == 10
     assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": null, "stream": 5}')[0] == 400
+
+
+def test_concurrent_writes_get_distinct_sequence_numbers(stream):
+    """moto's add() reads len(items) and appends in two steps; the janitor's lock makes it one."""
+    dynamodb, streams, arn, shard = stream
+    import threading
+
+    def writer(n):
+        for i in range(40):
+            put(dynamodb, n * 1000 + i)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    records = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert len(records) == 240 and len(set(sequence)) == 240
+    assert sequence == sorted(sequence)
