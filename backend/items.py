@@ -62,7 +62,7 @@ def parse_value(body: str | None) -> str:
         raise BadRequest(MISSING_VALUE)
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack ("[[[[…")
         raise BadRequest('The body is not valid JSON: send {"value": "<string>"}.') from None
     if not isinstance(document, dict):
         raise BadRequest('The JSON body must be an object: send {"value": "<string>"}.')

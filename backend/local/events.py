@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 STAGE = "dev"
 HEALTH_PATH = "_health"
@@ -67,6 +67,26 @@ def route(method: str, raw_path: str, stage: str = STAGE) -> Route:
     if method not in methods:
         return Route("missing")
     return Route(kind, key, resource, methods)
+
+
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def request_target(line_path: str) -> str:
+    """The request target as the client sent it, with raw non-ASCII bytes percent-encoded.
+
+    http.server decodes the request line as Latin-1, so a client that sends UTF-8 unencoded (curl does, for
+    /dev/wörld) would reach the function as "wÃ¶rld", and http.client refuses to forward such a path at all.
+    Encoding the original bytes makes it the request /dev/w%C3%B6rld; bytes that are not UTF-8 then fail to
+    decode exactly as %FF does.
+    """
+    return quote(line_path.encode("latin-1"), safe=_PRINTABLE_ASCII)
+
+
+def protocol_error(status: int, message: str) -> HttpResponse:
+    """The answer to a request the gateway cannot parse (line too long, too many headers, unknown verb): JSON
+    like API Gateway's own errors, not the stdlib's HTML page. The connection is closed after it."""
+    return _json_response(status, {"message": message}, None, [("Connection", "close")])
 
 
 def _decodable(segment: str) -> bool:

@@ -178,6 +178,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
+    def send_error(self, code, message=None, explain=None):
+        # Called by http.server for requests it cannot parse; its default answer is an HTML page.
+        self.close_connection = True
+        self._send(events.protocol_error(code, message or self.responses.get(code, ("Error",))[0]))
+
     def _send(self, response: events.HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
@@ -234,8 +239,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 events.HttpResponse(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
             )
             return
-        if self.path.startswith("/__admin/"):
-            self._send(self.server.region_server.admin(self.command, self.path, body, self._is_loopback()))
+        path = events.request_target(self.path)
+        if path.startswith("/__admin/"):
+            self._send(self.server.region_server.admin(self.command, path, body, self._is_loopback()))
             return
         region_server = self.server.region_server
         # The network's round trip comes on top of the processing time, half on the way in and half on the way
@@ -246,7 +252,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay / 2)
         response = region_server.serve(
-            self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+            self.command, path, list(self.headers.items()), body, self.client_address[0]
         )
         if delay > 0:
             time.sleep(delay / 2)

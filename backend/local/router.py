@@ -279,6 +279,12 @@ class RouterHandler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002
         pass
 
+    def send_error(self, code, message=None, explain=None):
+        # Called by http.server for requests it cannot parse; its default answer is an HTML page.
+        self.close_connection = True
+        response = events.protocol_error(code, message or self.responses.get(code, ("Error",))[0])
+        self._reply(response.status, response.headers, response.body, None)
+
     def do_GET(self):  # noqa: N802
         self._forward()
 
@@ -313,7 +319,9 @@ class RouterHandler(BaseHTTPRequestHandler):
         delay = server.router.delay_s(region)
         if delay > 0:
             time.sleep(delay / 2)
-        status, response_headers, payload = server.forward(region, self.command, self.path, headers, body)
+        status, response_headers, payload = server.forward(
+            region, self.command, events.request_target(self.path), headers, body
+        )
         if delay > 0:
             time.sleep(delay / 2)
         self._reply(status, response_headers, payload, region)
