@@ -526,9 +526,11 @@ def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
             checks.append(
                 ("replication lag p99 ≤ 300 ms (network none, worst pair)", f"{p99} ms", p99 <= 300)
             )
+        writes = memory.get("writes", {})
+        hours = memory.get("idle_polls", {}).get("equivalent_idle_hours")
         for label, field in (
-            ("after 100,000 writes", "rss_after_writes_mb"),
-            ("after an hour of idle polls", "rss_after_idle_polls_mb"),
+            (f"after {writes.get('count', 0):,} writes", "rss_after_writes_mb"),
+            (f"after {hours} h worth of idle stream polls", "rss_after_idle_polls_mb"),
         ):
             value = memory.get(field)
             if value is not None:
