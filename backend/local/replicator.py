@@ -27,6 +27,7 @@ How it moves records (the decisions themselves are in ``replication.py``, which 
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import logging
@@ -64,12 +65,19 @@ LATENCY_SAMPLES = 2000
 FALLBACK_REALISTIC_DELAY_MS = 100  # only if the network model is missing
 
 
+@functools.lru_cache(maxsize=4096)  # deterministic per pair and mode; asked once per record and destination
 def _delay_from_network_model(src: str, dst: str, mode: str) -> int:
     try:
         from backend.local.network import replication_delay_ms
     except ImportError:  # the network model is another module of the local cloud; stay usable without it
         return 0 if mode == "none" else FALLBACK_REALISTIC_DELAY_MS
-    return int(replication_delay_ms(src, dst, mode))
+    try:
+        return int(replication_delay_ms(src, dst, mode))
+    except (KeyError, ValueError) as error:  # a region the model doesn't know: replicate anyway
+        log.warning(
+            "no modelled delay for %s -> %s (%s); using %s ms", src, dst, error, FALLBACK_REALISTIC_DELAY_MS
+        )
+        return 0 if mode == "none" else FALLBACK_REALISTIC_DELAY_MS
 
 
 class ConfigError(ValueError):
