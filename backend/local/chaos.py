@@ -38,6 +38,7 @@ from backend.local import chaos_checker, chaos_faults
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
 REQUEST_TIMEOUT_S = 5.0
 HOT_KEYS = 6
+LAG_KEYS = 50  # the lag probe cycles through these keys (unique values), so the final read stays short
 
 
 class History:
@@ -89,7 +90,9 @@ class Endpoint:
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload else {}
         try:
-            self.connection.request(method, f"{self.prefix}/{quote(key, safe='')}", body=payload, headers=headers)
+            self.connection.request(
+                method, f"{self.prefix}/{quote(key, safe='')}", body=payload, headers=headers
+            )
             response = self.connection.getresponse()
             raw = response.read()
             if response.will_close:
@@ -115,7 +118,9 @@ def write(history: History, endpoint: Endpoint, process: str, op: int, target: s
     history.record(type="invoke", **base)
     outcome, status, document = endpoint.call("POST", key, {"value": value})
     if outcome == "ok" and status == 200:
-        return history.record(type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"), **base)
+        return history.record(
+            type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"), **base
+        )
     if outcome == "ok":
         kind = "fail" if status < 500 else "info"
         return history.record(type=kind, error=f"HTTP {status}", **base)
@@ -147,8 +152,9 @@ class ChaosRun:
         fault_s: float = 4.0,
         gap_s: float = 3.0,
         warmup_s: float = 2.0,
-        think_ms: float = 5.0,
+        think_ms: float = 20.0,
         hot_fraction: float = 0.3,
+        keys_per_client: int = 400,
         write_fraction: float = 0.6,
         clock_offset_ms: int = 2000,
         network: str = "none",
@@ -160,6 +166,7 @@ class ChaosRun:
         self.seconds, self.regions, self.clients, self.seed = seconds, list(regions), clients, seed
         self.fault_s, self.gap_s, self.warmup_s, self.think_s = fault_s, gap_s, warmup_s, think_ms / 1000
         self.hot_fraction, self.write_fraction = hot_fraction, write_fraction
+        self.keys_per_client = keys_per_client
         self.clock_offset_ms, self.network = clock_offset_ms, network
         self.history = History(history_path)
         self.quiescence_timeout_s = quiescence_timeout_s
@@ -189,11 +196,12 @@ class ChaosRun:
             while not self.stop_clients.is_set():
                 target = rng.choice(names)
                 if rng.random() < self.write_fraction:
-                    key = rng.choice(hot) if rng.random() < self.hot_fraction else f"chaos-{process}-{written}"
+                    own = f"chaos-{process}-{rng.randrange(self.keys_per_client)}"
+                    key = rng.choice(hot) if rng.random() < self.hot_fraction else own
                     write(self.history, endpoints[target], process, next(self.ops), target, key,
                           f"{process}-{written}")  # fmt: skip
                     written += 1
-                    if not key.startswith("chaos-hot"):
+                    if key == own:
                         mine.append(key)
                 else:
                     key = rng.choice(hot + mine[-20:])
@@ -213,8 +221,10 @@ class ChaosRun:
                 if self.stop_clients.wait(0.3):
                     return
                 src, dst = pairs[number % len(pairs)]
-                key = f"chaos-lag-{number}"
-                written = write(self.history, endpoints[src], "lag", next(self.ops), src, key, f"lag-{number}")
+                key = f"chaos-lag-{number % LAG_KEYS}"
+                written = write(
+                    self.history, endpoints[src], "lag", next(self.ops), src, key, f"lag-{number}"
+                )
                 if written["type"] != "ok":
                     continue
                 acked, fault = time.monotonic(), self.active_fault
@@ -242,7 +252,8 @@ class ChaosRun:
         if self.stop_clients.wait(self.warmup_s):
             return
         for number in itertools.count():
-            if time.monotonic() + self.fault_s > deadline:
+            # every kind runs at least once, even when the machine is slow and that overruns the deadline
+            if number >= len(self.kinds) and time.monotonic() + self.fault_s > deadline:
                 return
             kind = self.kinds[number % len(self.kinds)]
             region = self.rng.choice(self.regions)
@@ -253,22 +264,25 @@ class ChaosRun:
             self.active_fault = kind
             heal = None
             try:
+                began = time.monotonic()
                 heal = chaos_faults.inject(self.cloud, kind, region, settings)
-                self.stop_clients.wait(self.fault_s)
+                self.log(f"  injected in {time.monotonic() - began:.1f} s")
+                time.sleep(self.fault_s)
             except Exception as error:  # a fault that could not be injected is reported, the run goes on
                 self.fault_errors.append(f"{kind} in {region}: {type(error).__name__}: {error}")
                 self.log(f"  could not inject: {error}")
             finally:
                 try:
                     if heal:
+                        began = time.monotonic()
                         heal()
+                        self.log(f"  healed in {time.monotonic() - began:.1f} s")
                 except Exception as error:
                     self.fault_errors.append(f"healing {kind} in {region}: {type(error).__name__}: {error}")
                     self.log(f"  could not heal: {error}")
                 self.active_fault = None
                 self.history.record(type="fault", f="heal", kind=kind, region=region)
-            if self.stop_clients.wait(self.gap_s):
-                return
+            time.sleep(self.gap_s)
 
     # -- the end ------------------------------------------------------------------------------------------------
 
@@ -325,7 +339,9 @@ class ChaosRun:
                     if event["type"] != "ok":
                         raise RuntimeError(f"final read of {key} in {region} failed: {event.get('error')}")
                     if event["value"] is not None:
-                        found[key] = {k: event[k] for k in ("value", "writtenAt")} | {"region": event["writeRegion"]}
+                        found[key] = {k: event[k] for k in ("value", "writtenAt")} | {
+                            "region": event["writeRegion"]
+                        }
             finally:
                 endpoint.close()
             return found
@@ -345,7 +361,10 @@ class ChaosRun:
             self.log(f"local cloud up in {self.cloud.startup_s:.1f} s: {', '.join(self.regions)}; "
                      f"{self.clients} clients for {self.seconds:.0f} s")  # fmt: skip
             deadline = time.monotonic() + self.seconds
-            workers = [threading.Thread(target=self._client, args=(n,), name=f"client-{n}") for n in range(self.clients)]
+            workers = [
+                threading.Thread(target=self._client, args=(n,), name=f"client-{n}")
+                for n in range(self.clients)
+            ]
             workers.append(threading.Thread(target=self._lag_probe, name="lag-probe"))
             for worker in workers:
                 worker.start()
@@ -373,6 +392,7 @@ class ChaosRun:
             "seconds": self.seconds, "regions": self.regions, "clients": self.clients, "seed": self.seed,
             "fault_s": self.fault_s, "gap_s": self.gap_s, "network": self.network,
             "hot_keys": HOT_KEYS, "hot_fraction": self.hot_fraction, "write_fraction": self.write_fraction,
+            "keys_per_client": self.keys_per_client, "think_ms": self.think_s * 1000,
             "clock_offset_ms": self.clock_offset_ms, "request_timeout_s": REQUEST_TIMEOUT_S,
         }  # fmt: skip
         report["wall_s"] = round(time.monotonic() - started, 1)
@@ -400,6 +420,11 @@ def render(report: dict, command: str) -> str:
         "```",
         command,
         "```",
+        "",
+        f"Workload: {s['write_fraction']:.0%} of each client's operations are writes of unique values, to its own "
+        f"{s['keys_per_client']} keys or ({s['hot_fraction']:.0%} of writes) to {s['hot_keys']} hot keys every client writes (conflicts "
+        f"across regions), through a random region's endpoint or the global one, and reads back its recent keys and "
+        f"the hot ones; {s['think_ms']:.0f} ms between operations.",
         "",
         f"Run: {s['seconds'] / 60:.1f} minutes of workload ({report['wall_s']} s wall clock with start-up, quiescence "
         f"and final reads), regions {', '.join(s['regions'])}, {s['clients']} client threads + 1 lag probe, seed "
@@ -458,6 +483,18 @@ def render(report: dict, command: str) -> str:
             f"| {pair} | {a['count']} | {a['p50']} | {a['p90']} | {a['p99']} | {a['max']} | {q['p50']} | {q['p99']} "
             f"| {lag['not_seen']} |"
         )
+    lines += [
+        "",
+        "The replicator's own ReplicationLatency (CloudWatch's metric: from the source stream record's creation to the "
+        "apply; since the replicator's last restart, so only the faults after its last kill):",
+        "",
+        "| pair | applied | p50 | p99 | max |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {p['source']} -> {p['destination']} | {p['count']} | {p['p50_ms']} | {p['p99_ms']} | {p['max_ms']} |"
+            for p in report.get("replicator_pairs", [])
+        ],
+    ]
     if report["fault_errors"]:
         lines += ["", "## Fault errors", "", *[f"- {e}" for e in report["fault_errors"]]]
     for name in ("lost_examples", "never_written_examples", "divergent_keys"):
@@ -480,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-seconds", type=float, default=None, help="how long each fault lasts")
     parser.add_argument("--gap-seconds", type=float, default=None, help="healed time between faults")
     parser.add_argument("--network", default="none", choices=("none", "realistic"))
+    parser.add_argument("--think-ms", type=float, default=20.0, help="each client's pause between operations")
+    parser.add_argument("--keys-per-client", type=int, default=400)
     args = parser.parse_args(argv)
     seconds = args.minutes * 60 if args.minutes is not None else (args.seconds or 25.0)
     if seconds <= 0 or args.clients < 1:
@@ -496,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     run = ChaosRun(
         seconds, regions=regions, clients=args.clients, seed=args.seed,
         fault_s=args.fault_seconds or (2.5 if short else 6.0), gap_s=args.gap_seconds or (1.5 if short else 4.0),
-        network=args.network, history_path=args.history,
+        network=args.network, history_path=args.history, think_ms=args.think_ms,
+        keys_per_client=args.keys_per_client,
     )  # fmt: skip
     report = run.run()
     command = "python -m backend.local.chaos " + " ".join(sys.argv[1:] if argv is None else argv)

@@ -77,8 +77,16 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
         for region in regions:
             held = version_of(final[region].get(write["key"]))
             if held is None or held < mine:
-                lost.append({"key": write["key"], "value": write["value"], "writtenAt": write["writtenAt"],
-                             "region": write["region"], "missing_in": region, "holds": held})
+                lost.append(
+                    {
+                        "key": write["key"],
+                        "value": write["value"],
+                        "writtenAt": write["writtenAt"],
+                        "region": write["region"],
+                        "missing_in": region,
+                        "holds": held,
+                    }
+                )
     lost_writes = {(entry["key"], entry["value"]) for entry in lost}
 
     # -- reads: never written, or of a write that certainly failed
@@ -155,8 +163,12 @@ def _stale_reads(ops: list[dict]) -> dict:
         where = "same_region" if served == required[1] else "other_region"
         counts[where] += 1
         counts["total"] += 1
-    return {"reads": counts["reads"], "total": counts["total"], "same_region": counts["same_region"],
-            "other_region": counts["other_region"]}
+    return {
+        "reads": counts["reads"],
+        "total": counts["total"],
+        "same_region": counts["same_region"],
+        "other_region": counts["other_region"],
+    }
 
 
 def _lag(events: list[dict]) -> dict:
