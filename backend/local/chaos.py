@@ -408,6 +408,46 @@ def passed(report: dict) -> bool:
     )
 
 
+DESIGN_NOTES = """
+## How the run works and how to read it
+
+- **History.** Every client operation is an `invoke` event and one completion: `ok` (it happened; a write's
+  answer carries its `writtenAt` and region), `fail` (it certainly did not: connection refused, a 4xx) or `info`
+  (unknown: a timeout, a connection reset after the request was sent, a 5xx). An `info` write may or may not be
+  applied, so a read may return its value without counting as "never written". `--history FILE.jsonl` keeps it.
+- **Order of versions.** Last writer wins on (`writtenAt`, region), and at equal (`writtenAt`, region) on the value,
+  exactly as the replicator decides (`backend/local/replication.py`). A write is *lost* when a region finally holds
+  a lower version of its key (or nothing): being overwritten by a higher version is LWW working, not a loss. A
+  region with a skewed clock (the `clock-offset` fault) really does make later writes lose, as on AWS.
+- **Faults** (`backend/local/chaos_faults.py`), one at a time, healed before the next: replication paused into a
+  region (control API); the replicator killed with `kill -9` and restarted on its checkpoints; a region's process
+  killed with `kill -9` and started again on the same ports; a region stopped with `SIGSTOP` then `SIGCONT`; a
+  region's writer clock moved ahead or behind.
+- **A killed region comes back empty** (moto keeps nothing) and is refilled by the replicator's backfill from its
+  peers, as AWS fills a new replica. DynamoDB's storage survives any crash of the compute in front of it; moto's
+  doesn't, so before the kill the region is fenced (replication into it paused, its endpoint answering 503) until
+  the replicator has read its stream to the end. Without the fence, a write acknowledged in the last ~15-50 ms
+  before the kill (one stream poll) would exist only in the killed process: an artefact of the emulator, not of
+  the design, which the fence removes.
+- **Quiescence and the final read.** After the last heal and the end of the workload the run waits until the
+  replicator is idle and every region's table scan is identical (the convergence time), then reads every key in
+  every region through the API; that final state is what the checker compares.
+- **Lag** is measured by a probe that writes a key in one region and polls another every 10 ms through the API, so
+  it includes up to one poll interval and one GET; samples taken while a fault was active are kept apart.
+- **Stale reads** are counted, not failed: global tables promise eventual consistency. A read served by the region
+  that acknowledged the newer write is only stale after that region was killed and not yet backfilled.
+
+## Bugs this run found (fixed, with regression tests)
+
+- moto numbered stream records `len(items) + start` before appending them, with no lock: two concurrent writes in
+  a region (gateway threads and moto's HTTP threads) got the same sequence number, and the replicator, which
+  skips a sequence number it has already read, never replicated the second write. Found as acknowledged writes
+  missing in one region after healing, with the replicator idle. Fixed by `backend/local/moto_writes.py` (moto's
+  DynamoDB writes under one lock in the region process, conditions included);
+  `tests/functional/test_chaos_moto_writes.py` reproduces 13 duplicate numbers in 480 concurrent puts without it.
+"""
+
+
 def render(report: dict, command: str) -> str:
     """The report as Markdown (docs/RELIABILITY.md)."""
     s = report["settings"]
@@ -495,6 +535,7 @@ def render(report: dict, command: str) -> str:
             for p in report.get("replicator_pairs", [])
         ],
     ]
+    lines += ["", *DESIGN_NOTES.strip("\n").splitlines()]
     if report["fault_errors"]:
         lines += ["", "## Fault errors", "", *[f"- {e}" for e in report["fault_errors"]]]
     for name in ("lost_examples", "never_written_examples", "divergent_keys"):
@@ -519,7 +560,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default="none", choices=("none", "realistic"))
     parser.add_argument("--think-ms", type=float, default=20.0, help="each client's pause between operations")
     parser.add_argument("--keys-per-client", type=int, default=400)
+    parser.add_argument("--from-json", help="render a report saved with --json again (no run)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        text = render(saved, saved.get("command", "python -m backend.local.chaos"))
+        if args.report:
+            Path(args.report).write_text(text)
+        print(text)
+        return 0 if passed(saved) else 1
     seconds = args.minutes * 60 if args.minutes is not None else (args.seconds or 25.0)
     if seconds <= 0 or args.clients < 1:
         parser.error("the duration and --clients must be positive")
@@ -540,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     report = run.run()
     command = "python -m backend.local.chaos " + " ".join(sys.argv[1:] if argv is None else argv)
-    text = render(report, command.strip())
+    report["command"] = command.strip()
+    text = render(report, report["command"])
     if args.report:
         Path(args.report).write_text(text)
     if args.json:

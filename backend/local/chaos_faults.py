@@ -59,7 +59,8 @@ def replication_idle(status: dict | None, only_source: str | None = None) -> boo
     if any(p["backlog"] for p in pairs):
         return False
     if only_source is not None:
-        return not status["repairs_pending"].get(only_source) and not status["backfill_pending"]
+        # A backfill elsewhere doesn't matter: it copies from regions that keep their data.
+        return not status["repairs_pending"].get(only_source)
     return (
         not any(status["repairs_pending"].values())
         and not any(status["pushbacks_pending"].values())
@@ -140,6 +141,8 @@ def inject_region_restart(cloud, region: str, settings: dict):
         previous = checkpoints
         time.sleep(0.2)
     else:
+        cloud.control.region_up(region)  # no kill: undo the fence, so that the run goes on healed
+        cloud.control.resume_replication(region)
         raise FaultError(f"replication out of {region} did not drain within {FENCE_DRAIN_TIMEOUT_S} s")
     child = _region_child(cloud, region)
     os.killpg(child.pid, signal.SIGKILL)
