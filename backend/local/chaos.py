@@ -25,6 +25,7 @@ import argparse
 import http.client
 import itertools
 import json
+import os
 import random
 import sys
 import threading
@@ -356,6 +357,7 @@ class ChaosRun:
         started = time.monotonic()
         self.cloud = LocalCloud(regions=self.regions, network=self.network, failure_threshold=2,
                                 health_interval_s=0.5)  # fmt: skip
+        load_at_start = os.getloadavg()[0]
         with self.cloud:
             self.history.t0 = time.monotonic()
             self.log(f"local cloud up in {self.cloud.startup_s:.1f} s: {', '.join(self.regions)}; "
@@ -396,6 +398,8 @@ class ChaosRun:
             "clock_offset_ms": self.clock_offset_ms, "request_timeout_s": REQUEST_TIMEOUT_S,
         }  # fmt: skip
         report["wall_s"] = round(time.monotonic() - started, 1)
+        # the machine is shared: its load says how much the timings (lag, convergence) owe to other work
+        report["load_average"] = {"start": round(load_at_start, 1), "end": round(os.getloadavg()[0], 1)}
         return report
 
 
@@ -404,6 +408,7 @@ def passed(report: dict) -> bool:
         report["converged"]
         and report["lost_acknowledged_writes"] == 0
         and report["never_written_reads"] == 0
+        and report["failed_write_visible"] == 0
         and not report["fault_errors"]
     )
 
@@ -448,6 +453,14 @@ DESIGN_NOTES = """
 """
 
 
+def _load_text(load: dict | None) -> str:
+    if not load:
+        return "not recorded"
+    if "text" in load:
+        return load["text"]
+    return f"{load['start']} at the start, {load['end']} at the end"
+
+
 def render(report: dict, command: str) -> str:
     """The report as Markdown (docs/RELIABILITY.md)."""
     s = report["settings"]
@@ -469,7 +482,8 @@ def render(report: dict, command: str) -> str:
         f"Run: {s['seconds'] / 60:.1f} minutes of workload ({report['wall_s']} s wall clock with start-up, quiescence "
         f"and final reads), regions {', '.join(s['regions'])}, {s['clients']} client threads + 1 lag probe, seed "
         f"{s['seed']}, network model `{s['network']}`, each fault {s['fault_s']} s then {s['gap_s']} s healed, "
-        f"request timeout {s['request_timeout_s']} s (a timeout is `info`: indeterminate).",
+        f"request timeout {s['request_timeout_s']} s (a timeout is `info`: indeterminate). Machine: "
+        f"{os.cpu_count()} cores, shared; 1-minute load average {_load_text(report.get('load_average'))}.",
         "",
         "## Checks",
         "",
@@ -563,8 +577,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", help="render a report saved with --json again (no run)")
     args = parser.parse_args(argv)
     if args.from_json:
-        saved = json.loads(Path(args.from_json).read_text())
-        text = render(saved, saved.get("command", "python -m backend.local.chaos"))
+        try:
+            saved = json.loads(Path(args.from_json).read_text())
+            text = render(saved, saved.get("command", "python -m backend.local.chaos"))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            print(f"error: {args.from_json} is not a report saved by --json: {error!r}", file=sys.stderr)
+            return 2
         if args.report:
             Path(args.report).write_text(text)
         print(text)
