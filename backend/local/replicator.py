@@ -575,6 +575,13 @@ class Replicator:
         log.warning("%s: its table was recreated; copying the other regions' items into it", dst)
         target = self.clients[dst]
         try:
+            # What the target already holds is not sent again: a backfill interrupted (the replicator killed, a
+            # source restarting) starts over, and copying everything each time never finished under load.
+            held = {
+                item["key"]["S"]: replication.item_version(item)
+                for item in _scan(target.dynamodb, self.table)
+                if replication.REPLICA_DELETE_MARK not in item
+            }
             for src in self.names:
                 if src == dst:
                     continue
@@ -588,8 +595,11 @@ class Replicator:
                     if replication.REPLICA_DELETE_MARK in item or version is None:
                         continue
                     key = item["key"]["S"]
+                    if held.get(key) is not None and not held[key] < version:
+                        continue
                     change = Change(key, version, item, self.now_ms())
                     apply_change(target.dynamodb, self.table, change, self.tombstones.get(key))
+                    held[key] = version
             with self.cond:
                 self.backfill_pending.discard(dst)
                 self.dirty = True
