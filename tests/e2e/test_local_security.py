@@ -40,6 +40,7 @@ SECRET_MARKER = "secret-" + uuid.uuid4().hex
 LOG_SITECUSTOMIZE = """
     import logging, sys
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("log-probe").info("this process logs at INFO")
 """
 
 
@@ -324,8 +325,12 @@ def test_logs_at_info_hold_no_credentials_and_no_stored_values(stack):
         assert _eventually(lambda: "is now unhealthy" in _all_logs(logs_dir)), _all_logs(logs_dir)[-2000:]
     finally:
         stack.control.region_up(EU)
+    # Every process of the stack logged at INFO (the hook took effect in each).
+    files = sorted(logs_dir.glob("*.log"))
+    assert {path.stem for path in files} >= {f"region-{US}", f"region-{EU}", "replicator", "global"}
+    for path in files:
+        assert "INFO log-probe: this process logs at INFO" in path.read_text(errors="replace"), path.name
     text = _all_logs(logs_dir)
-    assert "INFO" in text
     for secret in (marker, ACCESS_KEY_MARKER, SECRET_MARKER):
         assert secret not in text, f"{secret} appears in the logs:\n" + "\n".join(
             line for line in text.splitlines() if secret in line
