@@ -89,6 +89,7 @@ def start_replicator(config: dict, config_path: Path) -> Process:
     return Process(
         [sys.executable, "-m", "backend.local.replicator", "--config", str(config_path)],
         log=config_path.with_suffix(".log"),
+        ready_timeout=90.0,  # a shared 2-core machine under load can take this long to import boto3
     )
 
 
