@@ -575,6 +575,9 @@ class Replicator:
         log.warning("%s: its table was recreated; copying the other regions' items into it", dst)
         target = self.clients[dst]
         try:
+            # The table this copy is for: if the region restarts again meanwhile (its backfill waits while it is
+            # fenced and paused), the copy went partly into a table that is gone, so it is not done.
+            incarnation = target.dynamodb.describe_table(TableName=self.table)["Table"].get("LatestStreamArn")
             # What the target already holds is not sent again: a backfill interrupted (the replicator killed, a
             # source restarting) starts over, and copying everything each time never finished under load.
             held = {
@@ -600,6 +603,9 @@ class Replicator:
                     change = Change(key, version, item, self.now_ms())
                     apply_change(target.dynamodb, self.table, change, self.tombstones.get(key))
                     held[key] = version
+            now = target.dynamodb.describe_table(TableName=self.table)["Table"].get("LatestStreamArn")
+            if now != incarnation:
+                raise RuntimeError("the table was recreated during the copy; copying again")
             with self.cond:
                 self.backfill_pending.discard(dst)
                 self.dirty = True

@@ -88,3 +88,37 @@ def test_a_target_holding_newer_items_keeps_them(tables, moto_url, tmp_path):
     put(target, "k", "new", "eu-central-1", 2000)
     assert backfill_counting_puts(moto_url, tmp_path, "eu-central-1") == 0
     assert target.get_item(TableName=TABLE, Key={"key": {"S": "k"}})["Item"]["value"]["S"] == "new"
+
+
+def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, moto_url, tmp_path):
+    """The long run's divergence: a region restarted while its previous backfill waited (fenced, paused); the
+    backfill then finished into the new, empty table with only the rest of its items and said it was done."""
+    source = tables["us-west-2"]
+    for i in range(40):
+        put(source, f"k{i}", f"v{i}", "us-west-2", 1000 + i)
+    config = {
+        "table": TABLE,
+        "regions": {r: moto_url for r in REGIONS},
+        "state_dir": str(tmp_path),
+        "network": "none",
+    }
+    replicator = Replicator(config)
+    replicator.clients = {region: RegionClients(region, moto_url) for region in REGIONS}
+    replicator.backfill_pending.add("eu-central-1")
+    puts = []
+
+    def restart_region_midway(**_):
+        puts.append(1)
+        if len(puts) == 20:  # the region process is killed and comes back empty
+            tables["eu-central-1"].delete_table(TableName=TABLE)
+            tables["eu-central-1"].create_table(**table_definition(TABLE))
+
+    replicator.clients["eu-central-1"].dynamodb.meta.events.register(
+        "before-call.dynamodb.PutItem", restart_region_midway
+    )
+    for _attempt in range(3):  # the worker starts the backfill again while it is pending
+        if not replicator.backfill_pending:
+            break
+        replicator._backfill("eu-central-1")
+    assert replicator.backfill_pending == set()
+    assert len(tables["eu-central-1"].scan(TableName=TABLE)["Items"]) == 40
