@@ -574,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default="none", choices=("none", "realistic"))
     parser.add_argument("--think-ms", type=float, default=20.0, help="each client's pause between operations")
     parser.add_argument("--keys-per-client", type=int, default=400)
+    parser.add_argument(
+        "--quiescence-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for convergence after healing",
+    )
     parser.add_argument("--from-json", help="render a report saved with --json again (no run)")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -603,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds, regions=regions, clients=args.clients, seed=args.seed,
         fault_s=args.fault_seconds or (2.5 if short else 6.0), gap_s=args.gap_seconds or (1.5 if short else 4.0),
         network=args.network, history_path=args.history, think_ms=args.think_ms,
-        keys_per_client=args.keys_per_client,
+        keys_per_client=args.keys_per_client, quiescence_timeout_s=args.quiescence_timeout,
     )  # fmt: skip
     report = run.run()
     command = "python -m backend.local.chaos " + " ".join(sys.argv[1:] if argv is None else argv)
