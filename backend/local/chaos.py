@@ -450,6 +450,19 @@ DESIGN_NOTES = """
   missing in one region after healing, with the replicator idle. Fixed by `backend/local/moto_writes.py` (moto's
   DynamoDB writes under one lock in the region process, conditions included);
   `tests/functional/test_chaos_moto_writes.py` reproduces 13 duplicate numbers in 480 concurrent puts without it.
+  (The replication engineer found the same race in parallel: `stream_janitor.install()` also serializes
+  `StreamShard.add`, and the replicator now tells records apart by `eventID` at equal sequence numbers.)
+- A backfill that waited while its region was fenced (the next restart of the same region) finished into the
+  new, empty table with only its remaining items and cleared the "backfill pending" flag: the first 10-minute run
+  ended with eu-central-1 missing 700 of 1,645 keys while the replicator reported itself idle. A backfill now
+  counts as done only if the target's table (its stream ARN) is the one it began copying into;
+  `tests/functional/test_chaos_backfill.py` (21 of 40 items without the fix).
+- Every replicator restart began a backfill from its first item again; under load (3,400 conditional puts at
+  20-50 ms each) it never finished between two kills about 70 s apart. It now skips what the target already
+  holds (same file: 40 puts without the change, 11 with it).
+- The fault injector itself: a region-restart fence that could not drain in time was left in place (the region
+  answering 503 and replication into it paused for the rest of the run). It is now undone before the error is
+  reported, and the drain waits up to 60 s.
 """
 
 
