@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install test lint bench chaos run clean
+.PHONY: install test lint bench chaos fuzz package policy run clean
 
 install: $(STAMP)
 
@@ -28,6 +28,18 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(BIN)/python -m backend.local.chaos --minutes 10 --report docs/RELIABILITY.md
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/e2e/test_fuzz_api.py -q
+
+# Offline: package one region's stack, lint it and check it against the deploy policy (deploy/policy/).
+REGION ?= us-west-2
+package: $(STAMP)
+	npx --no-install osls package --region $(REGION) --package .serverless/$(REGION)
+	$(BIN)/cfn-lint .serverless/$(REGION)/cloudformation-template-update-stack.json
+
+policy: package
+	$(BIN)/cfn-lint --append-rules deploy/policy .serverless/$(REGION)/cloudformation-template-update-stack.json
 
 run: $(STAMP)
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) \
