@@ -504,7 +504,7 @@ def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
             checks.append(
                 (f"{method} throughput ≥ 2× serverless-offline's (8 threads)", f"{ratio:.2f}×", ratio >= 2)
             )
-    else:
+    elif path:
         checks.append(
             ("serverless-offline comparison", f"skipped: {path.get('serverless_offline_skipped')}", None)
         )
