@@ -553,7 +553,10 @@ def render(report: dict, command: str) -> str:
     lines += [
         "",
         "The replicator's own ReplicationLatency (CloudWatch's metric: from the source stream record's creation to the "
-        "apply; since the replicator's last restart, so only the faults after its last kill):",
+        "apply; since the replicator's last restart). It counts catch-up: records held while replication into a region "
+        "was paused (the replication-pause and region-restart faults) and records read again after a kill are applied "
+        "late, so its tail measures how long faults held changes back, not steady-state lag; the probe's no-fault "
+        "columns above are the steady-state figures (and include the machine's load: see the load average).",
         "",
         "| pair | applied | p50 | p99 | max |",
         "|---|---|---|---|---|",
