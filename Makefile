@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install test lint bench chaos fuzz package policy run clean
+.PHONY: install test lint bench chaos fuzz package policy up run clean
 
 install: $(STAMP)
 
@@ -40,6 +40,9 @@ package: $(STAMP)
 
 policy: package
 	$(BIN)/cfn-lint --append-rules deploy/policy .serverless/$(REGION)/cloudformation-template-update-stack.json
+
+up: $(STAMP)
+	$(BIN)/python -m backend.local up
 
 run: $(STAMP)
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) \
