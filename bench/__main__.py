@@ -3,7 +3,7 @@
     python -m bench [--quick]
 
 Runs the local cloud's benchmarks (``bench/local_cloud.py``), then the dashboard's render benchmark
-(``bench/dashboard_render.py``) if it is there. Exit status 1 if any target is missed.
+(``bench/dashboard_render.py``) and the engine's overhead (``bench/engine_overhead.py``). Exit status 1 if any target is missed.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench import local_cloud
 
     status = local_cloud.main(["--quick"] if args.quick else [])
-    if (ROOT / "bench" / "dashboard_render.py").exists():
-        extra = ["--samples", "10000", "--repeat", "1"] if args.quick else []
-        status |= subprocess.call([sys.executable, "-m", "bench.dashboard_render", *extra], cwd=ROOT)
+    extra = ["--samples", "10000", "--repeat", "1"] if args.quick else []
+    status |= subprocess.call([sys.executable, "-m", "bench.dashboard_render", *extra], cwd=ROOT)
+    extra = ["--requests", "300", "--count", "200", "--repeats", "1"] if args.quick else []
+    status |= subprocess.call([sys.executable, "-m", "bench.engine_overhead", *extra], cwd=ROOT)
     return 1 if status else 0
 
 
