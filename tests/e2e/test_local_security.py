@@ -356,7 +356,7 @@ def _all_logs(directory: Path) -> str:
     return "\n".join(path.read_text(errors="replace") for path in sorted(directory.glob("*.log")))
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.com", 7])
+@pytest.mark.parametrize("host", [UNSPECIFIED, "::", "192.168.1.20", "example.com", 7])
 def test_replicator_refuses_to_bind_its_admin_api_off_loopback(tmp_path, host):
     from backend.local.replicator import ConfigError, load_config
 
