@@ -39,6 +39,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from backend.local import events, network
+from backend.local.memory import return_free_heap_to_the_os
 
 TABLE_NAME = "keyvalues"
 # Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
@@ -323,6 +324,7 @@ class RegionServer:
         while self._mock is not None:
             time.sleep(interval_s)
             untrack_moto_instances()
+            return_free_heap_to_the_os()
 
     def stop(self) -> None:
         if self._gateway is not None:

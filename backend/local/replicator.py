@@ -43,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from backend.local import replication
+from backend.local.memory import return_free_heap_to_the_os
 from backend.local.replication import Action, Change, Tombstones
 
 log = logging.getLogger("backend.local.replicator")
@@ -649,6 +650,7 @@ class Replicator:
             if now - last_trim > TRIM_INTERVAL_S:
                 last_trim = now
                 self.trim_streams()
+                return_free_heap_to_the_os()
 
     def _save_quietly(self) -> None:
         try:
