@@ -27,7 +27,6 @@ Routes (JSON in, JSON out; a bad request is a 400 ``{"error": "…"}``):
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from backend.local import network
+from backend.local.loopback import is_loopback
 from backend.local.router import GeoRouter, GlobalServer, HealthChecker, check_routing_settings
 
 log = logging.getLogger("backend.local.control")
@@ -281,10 +281,7 @@ class ControlHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _handle(self) -> None:
-        try:
-            loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
-        except ValueError:
-            loopback = False
+        loopback = is_loopback(self.client_address[0])
         if not loopback:
             self.close_connection = True
             self._reply(403, {"error": "the control API answers loopback clients only"})

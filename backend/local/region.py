@@ -27,7 +27,6 @@ Admin routes (loopback only, not under the stage, never delayed):
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
@@ -39,6 +38,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from backend.local import events, network
+from backend.local.loopback import is_loopback
 from backend.local.memory import return_free_heap_to_the_os
 
 TABLE_NAME = "keyvalues"
@@ -222,12 +222,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _is_loopback(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.client_address[0]).is_loopback
-        except ValueError:
-            return False
-
     # -- verbs ----------------------------------------------------------------------------------------------------
 
     def do_GET(self):  # noqa: N802
@@ -246,7 +240,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return
         path = events.request_target(self.path)
         if path.startswith("/__admin/"):
-            self._send(self.server.region_server.admin(self.command, path, body, self._is_loopback()))
+            self._send(self.server.region_server.admin(self.command, path, body, is_loopback(self.client_address[0])))
             return
         region_server = self.server.region_server
         # The network's round trip comes on top of the processing time, half on the way in and half on the way

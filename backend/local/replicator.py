@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import ipaddress
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from backend.local import replication
+from backend.local.loopback import is_loopback
 from backend.local.memory import return_free_heap_to_the_os
 from backend.local.replication import Action, Change, Tombstones
 
@@ -85,15 +85,6 @@ class ConfigError(ValueError):
     pass
 
 
-def _is_loopback_host(host) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except (TypeError, ValueError):
-        return False
-
-
 def load_config(path: str | Path) -> dict:
     try:
         config = json.loads(Path(path).read_text())
@@ -114,7 +105,7 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError('"delay" must be "auto" or a number of milliseconds >= 0')
     if not config.get("state_dir"):
         raise ConfigError('"state_dir" is required')
-    if not _is_loopback_host(config.get("admin_host", "127.0.0.1")):
+    if not is_loopback(config.get("admin_host", "127.0.0.1")):
         raise ConfigError('"admin_host" must be a loopback address (127.0.0.1, ::1 or localhost)')
     config.setdefault("table", "keyvalues")
     config.setdefault("admin_host", "127.0.0.1")
@@ -902,10 +893,7 @@ class _AdminHandler(BaseHTTPRequestHandler):
 
     def _refuse_non_loopback(self) -> bool:
         """Pause and reset change the whole cloud: loopback clients only, as the control API and region admin."""
-        try:
-            loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
-        except ValueError:
-            loopback = False
+        loopback = is_loopback(self.client_address[0])
         if not loopback:
             self.close_connection = True
             self._send(403, {"error": "the replicator's admin API answers loopback clients only"})
