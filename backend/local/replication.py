@@ -19,6 +19,10 @@ What the replicator reads is a stream record of one region. ``decide`` says what
   nothing, so no region diverges;
 - anything the replicator itself wrote (a replicated put carries another region's name; a replicated delete
   first marks the item with ``REPLICA_DELETE_MARK``): ``SKIP``. That is what stops echoes and loops.
+  One exception: a local client can delete an item in the instant between the replicator's mark and its own delete.
+  The REMOVE record looks the same; only the replicator knows its own delete failed, and says so with
+  ``marked_remove_is_local`` (see ``marked_deletes.py``). That delete is then a local delete like any other, else its
+  later version would be lost and an older put could come back.
 
 A local delete is timestamped by the record's ``ApproximateCreationDateTime``. Deletes leave a tombstone
 (key → newest delete version) so that an older put still in flight cannot resurrect the key.
@@ -123,7 +127,20 @@ def winner(*versions: Version | None) -> Version | None:
     return max(present) if present else None
 
 
-def decide(record: dict, stream_region: str, tombstone: Version | None = None) -> Decision:
+def replica_mark(record: dict) -> str | None:
+    """The replicator's mark on the item a REMOVE record removed, if it had one."""
+    if record.get("eventName") != "REMOVE":
+        return None
+    mark = (record.get("dynamodb", {}).get("OldImage") or {}).get(REPLICA_DELETE_MARK)
+    return mark.get("S") if isinstance(mark, dict) else None
+
+
+def decide(
+    record: dict,
+    stream_region: str,
+    tombstone: Version | None = None,
+    marked_remove_is_local: bool = False,
+) -> Decision:
     """What to do with one stream record read from ``stream_region``'s table. See the module docstring."""
     event = record.get("eventName")
     body = record.get("dynamodb", {})
@@ -149,8 +166,14 @@ def decide(record: dict, stream_region: str, tombstone: Version | None = None) -
         return Decision(Action.REPLICATE, Change(key, version, new, created), "local write")
 
     if event == "REMOVE":
-        if old is None or REPLICA_DELETE_MARK in old:
-            return Decision(Action.SKIP, reason="a replicated delete")
+        if old is None:
+            return Decision(Action.SKIP, reason="a REMOVE without its old image")
+        if REPLICA_DELETE_MARK in old:
+            if not marked_remove_is_local:
+                return Decision(Action.SKIP, reason="a replicated delete")
+            # A client deleted it just after the replicator marked it: judge it by the item, put back unmarked.
+            old = {name: value for name, value in old.items() if name != REPLICA_DELETE_MARK}
+            old_version = item_version(old)
         version = Version(created, stream_region, DELETE)
         if old_version is not None and old_version > version:
             # The deleted item was newer than the delete (its writer's clock ran ahead): the item wins.
@@ -212,10 +235,11 @@ def put_condition(change: Change) -> dict:
     }
 
 
-def delete_mark_condition(change: Change) -> dict:
+def delete_mark_condition(change: Change, mark: str | None = None) -> dict:
     """UpdateExpression arguments that mark an existing, older item for a replicated delete.
 
-    A put at the same (ts, region) is older than the delete, so ``<=`` on the region."""
+    A put at the same (ts, region) is older than the delete, so ``<=`` on the region. ``mark`` defaults to the
+    delete's version; the replicator makes each attempt's mark unique (see ``marked_deletes.py``)."""
     version = change.version
     return {
         "UpdateExpression": "SET #m = :m",
@@ -229,17 +253,17 @@ def delete_mark_condition(change: Change) -> dict:
         "ExpressionAttributeValues": {
             ":ts": {"N": str(version.ts)},
             ":r": {"S": version.region},
-            ":m": {"S": version.as_text()},
+            ":m": {"S": mark or version.as_text()},
         },
     }
 
 
-def delete_marked_condition(change: Change) -> dict:
+def delete_marked_condition(change: Change, mark: str | None = None) -> dict:
     """ConditionExpression arguments of the delete that follows the mark: only the item we marked."""
     return {
         "ConditionExpression": "#m = :m",
         "ExpressionAttributeNames": {"#m": REPLICA_DELETE_MARK},
-        "ExpressionAttributeValues": {":m": {"S": change.version.as_text()}},
+        "ExpressionAttributeValues": {":m": {"S": mark or change.version.as_text()}},
     }
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from backend.local import replication
 from backend.local.loopback import is_loopback
+from backend.local.marked_deletes import MarkedDeletes, new_mark
 from backend.local.memory import return_free_heap_to_the_os
 from backend.local.replication import Action, Change, Tombstones
 
@@ -208,6 +209,7 @@ class Replicator:
         )
         self.paused: set[str] = set()
         self.tombstones = Tombstones()
+        self.marked_deletes = MarkedDeletes()  # has its own lock
         self.streams: dict[str, str | None] = {name: None for name in self.names}
         self.floor: dict[tuple[str, str], int | None] = {}  # per-pair checkpoint loaded from the state file
         self.read_upto: dict[str, int | None] = {name: None for name in self.names}
@@ -385,9 +387,11 @@ class Replicator:
             iterator = answer.get("NextShardIterator")
             if records:
                 last_record = time.monotonic()
+                # Outside self.cond: this may wait for an applier's delete in flight, and appliers need the lock.
+                local = [self._is_local_remove_of_marked_item(src, record) for record in records]
                 with self.cond:
-                    for record in records:
-                        self._take_record(src, record)
+                    for record, marked_remove_is_local in zip(records, local):
+                        self._take_record(src, record, marked_remove_is_local)
                     self.dirty = True
                     self.cond.notify_all()
             elif time.monotonic() - last_record < IDLE_AFTER_S:
@@ -439,7 +443,11 @@ class Replicator:
                 entry.seq = entry.prev_seq = None
         self.read_upto[src] = None
 
-    def _take_record(self, src: str, record: dict) -> None:
+    def _is_local_remove_of_marked_item(self, src: str, record: dict) -> bool:
+        mark = replication.replica_mark(record)
+        return mark is not None and self.marked_deletes.removed_by_someone_else(src, mark)
+
+    def _take_record(self, src: str, record: dict, marked_remove_is_local: bool = False) -> None:
         seq = int(record["dynamodb"]["SequenceNumber"])
         previous = self.read_upto[src]
         # Already read (a re-seek overlaps)? moto without the janitor's lock can give two concurrent writes the
@@ -457,7 +465,8 @@ class Replicator:
         if discard_before is not None and replication.creation_ms(record) < discard_before:
             return  # written before a reset
         key = record["dynamodb"].get("Keys", {}).get("key", {}).get("S")
-        decision = replication.decide(record, src, self.tombstones.get(key) if key else None)
+        tombstone = self.tombstones.get(key) if key else None
+        decision = replication.decide(record, src, tombstone, marked_remove_is_local)
         if decision.action is Action.SKIP:
             return
         change = decision.change
@@ -524,7 +533,9 @@ class Replicator:
                 entry.state = APPLYING
                 self.applying_keys[dst].add(entry.change.key)
             try:
-                winner = apply_change(clients.dynamodb, self.table, entry.change, tombstone)
+                winner = apply_change(
+                    clients.dynamodb, self.table, entry.change, tombstone, self.marked_deletes, dst
+                )
             except Exception as error:  # region down or restarting: keep the entry, retry
                 with self.cond:
                     entry.state = WAITING
@@ -593,7 +604,9 @@ class Replicator:
                     if held.get(key) is not None and not held[key] < version:
                         continue
                     change = Change(key, version, item, self.now_ms())
-                    apply_change(target.dynamodb, self.table, change, self.tombstones.get(key))
+                    apply_change(
+                        target.dynamodb, self.table, change, self.tombstones.get(key), self.marked_deletes, dst
+                    )
                     held[key] = version
             now = target.dynamodb.describe_table(TableName=self.table)["Table"].get("LatestStreamArn")
             if now != incarnation:
@@ -795,10 +808,13 @@ def _scan(dynamodb, table: str):
             return
 
 
-def apply_change(dynamodb, table: str, change: Change, tombstone) -> Change | None:
+def apply_change(
+    dynamodb, table: str, change: Change, tombstone, marks: MarkedDeletes | None = None, region: str = ""
+) -> Change | None:
     """Applies one change to a region's table with conditional writes (so applying twice is harmless).
 
-    Returns the destination's newer winner when it refused the change, for the push-back to the source."""
+    Returns the destination's newer winner when it refused the change, for the push-back to the source. A delete
+    registers each mark-then-delete attempt with ``marks`` (see ``marked_deletes.py``)."""
     errors = dynamodb.exceptions
     if not change.is_delete:
         if tombstone is not None and tombstone > change.version:
@@ -814,24 +830,34 @@ def apply_change(dynamodb, table: str, change: Change, tombstone) -> Change | No
         except errors.ConditionalCheckFailedException as error:
             return _newer_winner(error, change)
     for _attempt in range(5):
+        mark = new_mark(change.version.as_text())
+        our_delete_failed = False
+        if marks is not None:
+            marks.begin(region, mark)
         try:
-            dynamodb.update_item(
-                TableName=table,
-                Key={"key": {"S": change.key}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **replication.delete_mark_condition(change),
-            )
-        except errors.ConditionalCheckFailedException as error:
-            return _newer_winner(error, change)  # absent, or newer than the delete
-        try:
-            dynamodb.delete_item(
-                TableName=table,
-                Key={"key": {"S": change.key}},
-                **replication.delete_marked_condition(change),
-            )
-            return None
-        except errors.ConditionalCheckFailedException:
-            continue  # a local write replaced the marked item in between: decide again
+            try:
+                dynamodb.update_item(
+                    TableName=table,
+                    Key={"key": {"S": change.key}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **replication.delete_mark_condition(change, mark),
+                )
+            except errors.ConditionalCheckFailedException as error:
+                return _newer_winner(error, change)  # absent, or newer than the delete
+            try:
+                dynamodb.delete_item(
+                    TableName=table,
+                    Key={"key": {"S": change.key}},
+                    **replication.delete_marked_condition(change, mark),
+                )
+                return None
+            except errors.ConditionalCheckFailedException:
+                # A local write replaced or deleted the marked item in between: decide again.
+                our_delete_failed = True
+                continue
+        finally:
+            if marks is not None:
+                marks.finish(region, mark, our_delete_failed)
     return None
 
 

@@ -16,6 +16,7 @@ from backend.local.replication import (
     creation_ms,
     decide,
     item_version,
+    replica_mark,
 )
 
 WEST, CENTRAL = "us-west-2", "eu-central-1"
@@ -121,6 +122,25 @@ class TestDecide:
         marked = item(**{REPLICA_DELETE_MARK: "5000|eu-central-1|1|"})
         assert decide(record("MODIFY", old=item(), new=marked), WEST).action is Action.SKIP
         assert decide(record("REMOVE", old=marked), WEST).action is Action.SKIP
+
+    def test_a_client_delete_of_a_marked_item_is_a_local_delete(self):
+        # The client deleted the item between the replicator's mark and its delete: that delete is newer.
+        marked = item(ts=1000, **{REPLICA_DELETE_MARK: "4000|eu-central-1|1|#abc"})
+        decision = decide(record("REMOVE", old=marked, created_ms=5000), WEST, marked_remove_is_local=True)
+        assert decision.action is Action.REPLICATE
+        assert decision.change.version == Version(5000, WEST, DELETE)
+
+    def test_a_client_delete_of_a_marked_item_from_the_future_still_loses(self):
+        marked = item(ts=9000, **{REPLICA_DELETE_MARK: "x"})
+        decision = decide(record("REMOVE", old=marked, created_ms=5000), WEST, marked_remove_is_local=True)
+        assert decision.action is Action.REPAIR and decision.change.version == Version(9000, WEST, PUT, "v")
+        assert REPLICA_DELETE_MARK not in decision.change.item  # put back as it was before the mark
+
+    def test_replica_mark_is_read_from_remove_records_only(self):
+        marked = item(**{REPLICA_DELETE_MARK: "m1"})
+        assert replica_mark(record("REMOVE", old=marked)) == "m1"
+        assert replica_mark(record("REMOVE", old=item())) is None
+        assert replica_mark(record("MODIFY", old=item(), new=marked)) is None
 
     def test_a_local_write_over_a_marked_item_is_judged_against_the_tombstone_only(self):
         marked = item(ts=9000, **{REPLICA_DELETE_MARK: "x"})
