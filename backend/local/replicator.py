@@ -390,7 +390,7 @@ class Replicator:
                 # Outside self.cond: this may wait for an applier's delete in flight, and appliers need the lock.
                 local = [self._is_local_remove_of_marked_item(src, record) for record in records]
                 with self.cond:
-                    for record, marked_remove_is_local in zip(records, local):
+                    for record, marked_remove_is_local in zip(records, local, strict=True):
                         self._take_record(src, record, marked_remove_is_local)
                     self.dirty = True
                     self.cond.notify_all()
