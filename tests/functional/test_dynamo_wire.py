@@ -1,0 +1,145 @@
+"""The replicator's wire-protocol client against a real moto server on 127.0.0.1, and against a server that drops
+kept-alive connections."""
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from backend.local.dynamo_wire import STREAMS, WireClient, WireError
+from backend.store import table_definition
+
+TABLE = "keyvalues"
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto logs the bad-iterator test's traceback
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    boto = boto3.client(
+        "dynamodb", region_name="eu-central-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    boto.create_table(**table_definition(TABLE))
+    yield url
+    server.stop()
+
+
+def item(key, value, ts):
+    return {"key": {"S": key}, "value": {"S": value}, "writtenAt": {"N": str(ts)}}
+
+
+def test_writes_reads_and_the_stream_answer_as_boto3_does(moto_url):
+    dynamodb, streams = WireClient(moto_url, "eu-central-1"), WireClient(moto_url, "eu-central-1", STREAMS)
+    dynamodb.put_item(TableName=TABLE, Item=item("a", "1", 1000))
+    assert dynamodb.get_item(TableName=TABLE, Key={"key": {"S": "a"}})["Item"] == item("a", "1", 1000)
+    arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    first = records[0]
+    assert first["eventName"] == "INSERT" and first["dynamodb"]["NewImage"] == item("a", "1", 1000)
+    assert isinstance(first["dynamodb"]["ApproximateCreationDateTime"], float)  # epoch seconds, not a datetime
+
+
+def test_a_refused_condition_raises_with_the_old_item(moto_url):
+    dynamodb = WireClient(moto_url, "eu-central-1")
+    dynamodb.put_item(TableName=TABLE, Item=item("c", "old", 5))
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException) as refused:
+        dynamodb.put_item(
+            TableName=TABLE,
+            Item=item("c", "new", 1),
+            ConditionExpression="#ts < :ts",
+            ExpressionAttributeNames={"#ts": "writtenAt"},
+            ExpressionAttributeValues={":ts": {"N": "1"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert refused.value.response["Item"] == item("c", "old", 5)
+    assert refused.value.status == 400
+
+
+def test_the_region_comes_from_the_credential_scope(moto_url):
+    with pytest.raises(WireClient.exceptions.ResourceNotFoundException):
+        WireClient(moto_url, "us-west-2").describe_table(TableName=TABLE)
+
+
+def test_an_html_error_page_becomes_a_wire_error(moto_url):
+    with pytest.raises(WireError) as failed:
+        WireClient(moto_url, "eu-central-1", STREAMS).get_records(ShardIterator="not-an-iterator")
+    assert failed.value.status == 500 and failed.value.code == "HTTP500"
+
+
+def test_threads_share_a_client(moto_url):
+    dynamodb = WireClient(moto_url, "eu-central-1")
+    errors = []
+
+    def write(n):
+        try:
+            for i in range(20):
+                dynamodb.put_item(TableName=TABLE, Item=item(f"t{n}-{i}", "v", i))
+        except Exception as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    keys = {i["key"]["S"] for i in dynamodb.scan(TableName=TABLE)["Items"]}
+    assert {f"t{n}-{i}" for n in range(4) for i in range(20)} <= keys
+
+
+def test_rejects_an_endpoint_that_is_not_http():
+    with pytest.raises(ValueError, match="http://"):
+        WireClient("ftp://127.0.0.1:1", "eu-central-1")
+
+
+class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+    """Answers HTTP/1.1 without "Connection: close", then closes: what a region process that restarted looks like
+    to a client holding a kept-alive connection."""
+
+    protocol_version = "HTTP/1.1"
+    seen = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).seen += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+def test_a_dropped_keep_alive_connection_is_reopened_once():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = WireClient(f"http://127.0.0.1:{server.server_address[1]}", "eu-central-1")
+        assert client.describe_table(TableName=TABLE) == {"ok": True}
+        assert client.describe_table(TableName=TABLE) == {"ok": True}  # the first connection is gone by now
+        assert _ClosesAfterEachAnswer.seen == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_server_that_is_gone_raises_a_connection_error():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    port = server.server_address[1]
+    server.server_close()
+    with pytest.raises(OSError):
+        WireClient(f"http://127.0.0.1:{port}", "eu-central-1", timeout_s=2).describe_table(TableName=TABLE)
