@@ -327,7 +327,14 @@ class RouterHandler(BaseHTTPRequestHandler):
         self._reply(status, response_headers, payload, region)
 
     def _reply(self, status, headers, payload: bytes, region: str | None) -> None:
-        self.send_response(status)
+        # Route 53 only answers DNS: the client talks to the region's API Gateway, so its Server and Date are the
+        # ones the client sees. send_response would add ours too, and a second Date header is invalid HTTP.
+        self.send_response_only(status)
+        names = {name.lower() for name, _ in headers}
+        if "server" not in names:
+            self.send_header("Server", self.version_string())
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in headers:
             if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                 self.send_header(name, value)

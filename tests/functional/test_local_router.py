@@ -181,6 +181,24 @@ def test_global_endpoint_forwards_to_the_chosen_regions_stage(global_endpoint, s
     assert seen["hop"] == "router"  # the region must not add its own network delay
 
 
+def test_global_endpoint_answers_with_one_date_and_one_server_header(global_endpoint, stand_ins):
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(global_endpoint.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", "/k")
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        connection.close()
+    assert answer.status == 200
+    assert len(answer.msg.get_all("Date")) == 1
+    servers = answer.msg.get_all("Server")
+    assert len(servers) == 1 and servers[0].startswith("BaseHTTP/")  # the region's, as a client of AWS sees it
+
+
 def test_global_endpoint_fails_over_when_health_checks_fail_and_comes_back(global_endpoint, stand_ins):
     import time
 
