@@ -1,6 +1,5 @@
 """`python -m backend.tools.clear_table` as an operator runs it: a real process against moto's server on 127.0.0.1."""
 
-import logging
 import os
 import subprocess
 import sys
@@ -8,7 +7,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 
 from backend.store import table_definition
 
@@ -20,12 +19,8 @@ REGION = "us-west-2"
 
 @pytest.fixture(scope="module")
 def dynamodb_url():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ a loaded machine (3,400 conditional puts at 20-50 ms) it never finished between 
 target already holds, so an interrupted backfill resumes where it was.
 """
 
-import logging
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 
 from backend.local.replicator import RegionClients, Replicator
 from backend.store import table_definition
@@ -21,12 +20,8 @@ TABLE = "keyvalues"
 
 @pytest.fixture
 def moto_url():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -48,6 +43,17 @@ def put(client, key, value, region, ts):
     client.put_item(TableName=TABLE, Item=item)
 
 
+def before_each_call(client, hook):
+    """Calls ``hook(operation)`` before each request the replicator's wire client sends; the request still goes."""
+    send = client.call
+
+    def call(operation, params):
+        hook(operation)
+        return send(operation, params)
+
+    client.call = call
+
+
 def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
     """Runs one backfill of ``dst`` synchronously with a real replicator and counts its PutItem calls."""
     config = {
@@ -60,12 +66,10 @@ def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
     replicator.clients = {region: RegionClients(region, moto_url) for region in REGIONS}
     replicator.backfill_pending.add(dst)
     calls = []
-    replicator.clients[dst].dynamodb.meta.events.register(
-        "before-call.dynamodb.PutItem", lambda **_: calls.append(1)
-    )
+    before_each_call(replicator.clients[dst].dynamodb, calls.append)
     replicator._backfill(dst)
     assert replicator.backfill_pending == set()
-    return len(calls)
+    return calls.count("PutItem")
 
 
 def test_a_backfill_started_again_copies_only_what_the_target_lacks(tables, moto_url, tmp_path):
@@ -107,15 +111,15 @@ def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, 
     replicator.backfill_pending.add("eu-central-1")
     puts = []
 
-    def restart_region_midway(**_):
+    def restart_region_midway(operation):
+        if operation != "PutItem":
+            return
         puts.append(1)
         if len(puts) == 20:  # the region process is killed and comes back empty
             tables["eu-central-1"].delete_table(TableName=TABLE)
             tables["eu-central-1"].create_table(**table_definition(TABLE))
 
-    replicator.clients["eu-central-1"].dynamodb.meta.events.register(
-        "before-call.dynamodb.PutItem", restart_region_midway
-    )
+    before_each_call(replicator.clients["eu-central-1"].dynamodb, restart_region_midway)
     for _attempt in range(3):  # the worker starts the backfill again while it is pending
         if not replicator.backfill_pending:
             break

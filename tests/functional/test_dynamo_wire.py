@@ -1,13 +1,12 @@
 """The replicator's wire-protocol client against a real moto server on 127.0.0.1, and against a server that drops
 kept-alive connections."""
 
-import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 
 from backend.local.dynamo_wire import STREAMS, WireClient, WireError
 from backend.store import table_definition
@@ -17,17 +16,12 @@ TABLE = "keyvalues"
 
 @pytest.fixture(scope="module")
 def moto_url():
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # moto logs the bad-iterator test's traceback
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    boto = boto3.client(
-        "dynamodb", region_name="eu-central-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    boto.create_table(**table_definition(TABLE))
-    yield url
-    server.stop()
+    with moto_server() as url:
+        boto = boto3.client(
+            "dynamodb", region_name="eu-central-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        boto.create_table(**table_definition(TABLE))
+        yield url
 
 
 def item(key, value, ts):

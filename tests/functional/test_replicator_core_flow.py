@@ -7,7 +7,7 @@ import urllib.request
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 
 from backend.local.replication import REPLICA_DELETE_MARK
 from backend.local.replicator import AdminServer, Replicator
@@ -19,14 +19,9 @@ TABLE = "keyvalues"
 
 @pytest.fixture(scope="module")
 def moto_url():
-    import logging
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def client(url, region):

@@ -1,11 +1,10 @@
 """The stream janitor on moto's in-process state, read over moto's HTTP server exactly as the replicator reads it."""
 
 import gc
-import logging
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto_support import moto_server
 
 from backend.local import stream_janitor
 from backend.store import table_definition
@@ -20,24 +19,19 @@ REGION = "eu-west-1"
 def stream(monkeypatch):
     monkeypatch.setitem(globals(), "REGION", next(FREE_REGIONS))
     stream_janitor.install()  # as a region process does at startup
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    kwargs = {
-        "region_name": REGION,
-        "endpoint_url": url,
-        "aws_access_key_id": "x",
-        "aws_secret_access_key": "x",
-    }
-    dynamodb = boto3.client("dynamodb", **kwargs)
-    streams = boto3.client("dynamodbstreams", **kwargs)
-    arn = dynamodb.create_table(**table_definition(TABLE))["TableDescription"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    yield dynamodb, streams, arn, shard
-    dynamodb.delete_table(TableName=TABLE)
-    server.stop()
+    with moto_server() as url:
+        kwargs = {
+            "region_name": REGION,
+            "endpoint_url": url,
+            "aws_access_key_id": "x",
+            "aws_secret_access_key": "x",
+        }
+        dynamodb = boto3.client("dynamodb", **kwargs)
+        streams = boto3.client("dynamodbstreams", **kwargs)
+        arn = dynamodb.create_table(**table_definition(TABLE))["TableDescription"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        yield dynamodb, streams, arn, shard
+        dynamodb.delete_table(TableName=TABLE)
 
 
 def put(dynamodb, n):
