@@ -39,6 +39,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from backend.local import network
+from backend.local.json_api import BadBody, read_json_object, send_json
 from backend.local.loopback import is_loopback
 from backend.local.router import GeoRouter, GlobalServer, HealthChecker, check_routing_settings
 
@@ -273,12 +274,7 @@ class ControlHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
 
     def _reply(self, status: int, document) -> None:
-        payload = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, status, document)
 
     def _handle(self) -> None:
         loopback = is_loopback(self.client_address[0])
@@ -287,21 +283,9 @@ class ControlHandler(BaseHTTPRequestHandler):
             self._reply(403, {"error": "the control API answers loopback clients only"})
             return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > 1_000_000:
-            self.close_connection = True
-            self._reply(400, {"error": "bad Content-Length"})
-            return
-        raw = self.rfile.read(length) if length else b""
-        try:
-            document = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            self._reply(400, {"error": "the body is not valid JSON"})
-            return
-        if not isinstance(document, dict):
-            self._reply(400, {"error": "the body must be a JSON object"})
+            document = read_json_object(self, limit=1_000_000)
+        except BadBody as error:
+            self._reply(error.status, {"error": error.message})
             return
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         allowed = []

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from backend.local import replication
 from backend.local.dynamo_wire import DYNAMODB, STREAMS, WireClient
+from backend.local.json_api import BadBody, read_json_object, send_json
 from backend.local.loopback import is_loopback
 from backend.local.marked_deletes import MarkedDeletes, new_mark
 from backend.local.memory import return_free_heap_to_the_os
@@ -898,12 +899,7 @@ class _AdminHandler(BaseHTTPRequestHandler):
         log.debug("admin: " + format, *args)
 
     def _send(self, status: int, document: dict) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, document)
 
     def _refuse_non_loopback(self) -> bool:
         """Pause and reset change the whole cloud: loopback clients only, as the control API and region admin."""
@@ -928,18 +924,9 @@ class _AdminHandler(BaseHTTPRequestHandler):
         if self._refuse_non_loopback():
             return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return self._send(400, {"error": "bad Content-Length"})
-        if length > 65536:
-            return self._send(413, {"error": "body too large"})
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            return self._send(400, {"error": "the body is not valid JSON"})
-        if not isinstance(body, dict):
-            return self._send(400, {"error": "the body must be a JSON object"})
+            body = read_json_object(self, limit=65536)
+        except BadBody as error:
+            return self._send(error.status, {"error": error.message})
         replicator = self.replicator
         try:
             if self.path in ("/pause", "/resume"):
