@@ -41,6 +41,7 @@ _FALLBACK_PALETTE = ["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C
 FONT_SIZE = 18
 TITLE_SIZE = 24
 LATENCY_AXIS = "latency (ms)"
+_LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"}
 # Above this many points a scatter switches to WebGL; SVG gets slow past a few thousand markers.
 WEBGL_THRESHOLD = 5_000
 # ECDFs are drawn from at most this many quantiles per target: the curve looks the same, the page stays light.
@@ -145,26 +146,33 @@ def latency_distribution(
                 "<extra></extra>",
             )
         )
-    if floors:
-        shown = [t for t in _targets_in_order(ok) if floors.get(t) is not None]
-        if shown:
-            fig.add_trace(
-                go.Scatter(
-                    x=shown,
-                    y=[floors[t] for t in shown],
-                    mode="markers",
-                    name="physical floor",
-                    marker={
-                        "symbol": "line-ew-open",
-                        "size": 60,
-                        "color": "#C00000",
-                        "line": {"width": 4, "color": "#C00000"},
-                    },
-                    hovertemplate="physical floor %{y:.1f} ms<extra></extra>",
-                )
-            )
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    _add_reference_points(
+        fig,
+        _targets_in_order(ok),
+        floors,
+        "physical floor",
+        {"symbol": "line-ew-open", "size": 60, "color": "#C00000", "line": {"width": 4, "color": "#C00000"}},
+    )
+    fig.update_layout(legend=_LEGEND_ABOVE)
     return _styled(fig, title, x_title="target", y_title=LATENCY_AXIS)
+
+
+def _add_reference_points(fig: go.Figure, categories, values: dict | None, name: str, marker: dict) -> bool:
+    """One red marker per category that has a reference value (the physical floor, the reported lag) drawn over
+    its measured distribution. Returns whether any was drawn."""
+    shown = [c for c in categories if (values or {}).get(c) is not None]
+    if shown:
+        fig.add_trace(
+            go.Scatter(
+                x=shown,
+                y=[values[c] for c in shown],
+                mode="markers",
+                name=name,
+                marker=marker,
+                hovertemplate=f"{name} %{{y:.1f}} ms<extra></extra>",
+            )
+        )
+    return bool(shown)
 
 
 def latency_ecdf(samples: pd.DataFrame, title: str = "Latency ECDF") -> go.Figure:
@@ -398,27 +406,14 @@ def lag_distribution(
                 hovertemplate=f"{label}: %{{y:.1f}} ms<extra></extra>",
             )
         )
-    if reported:
-        shown = [label for label in labels if reported.get(label) is not None]
-        if shown:
-            fig.add_trace(
-                go.Scatter(
-                    x=shown,
-                    y=[reported[label] for label in shown],
-                    mode="markers",
-                    name="ReplicationLatency (reported)",
-                    marker={
-                        "symbol": "diamond",
-                        "size": 16,
-                        "color": "#C00000",
-                        "line": {"width": 1, "color": "white"},
-                    },
-                    hovertemplate="ReplicationLatency %{y:.1f} ms<extra></extra>",
-                )
-            )
-            fig.update_layout(
-                legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"}
-            )
+    if _add_reference_points(
+        fig,
+        labels,
+        reported,
+        "ReplicationLatency (reported)",
+        {"symbol": "diamond", "size": 16, "color": "#C00000", "line": {"width": 1, "color": "white"}},
+    ):
+        fig.update_layout(legend=_LEGEND_ABOVE)
     return _styled(fig, title, x_title="source → destination", y_title="replication lag (ms)")
 
 
