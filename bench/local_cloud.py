@@ -353,22 +353,27 @@ def bench_startup(repeat: int) -> dict:
     }
 
 
+def _local_client(cloud: LocalCloud, service: str, region: str):
+    """A boto3 client of a region's DynamoDB endpoint (``service``: dynamodb or dynamodbstreams)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=cloud.endpoints["dynamodb"][region],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def bench_replication_and_memory(
     lag_writes: int, total_writes: int, idle_polls: int, burst: int = 4000
 ) -> dict:
     """Sections 3 and 4 on one two-region cloud with network none."""
-    import boto3
-
     results: dict = {}
     with LocalCloud(regions=[US, EU], network="none") as cloud:
         api = cloud.endpoints["regions"][US]
-        eu_table = boto3.client(
-            "dynamodb",
-            region_name=EU,
-            endpoint_url=cloud.endpoints["dynamodb"][EU],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        eu_table = _local_client(cloud, "dynamodb", EU)
         session = requests.Session()
         results["rss_idle_mb"] = round(stack_rss(cloud) / 2**20, 1)
         # -- lag as a client sees it: write in us-west-2, poll eu-central-1's table until the item is there.
@@ -441,23 +446,9 @@ def bench_replication_and_memory(
 def _drive_stream_polls(cloud: LocalCloud, polls: int) -> dict:
     """``polls`` empty ``get_records`` calls against each region's stream, each with a fresh iterator, as the
     replicator makes them while idle (it asks for a new iterator after each read)."""
-    import boto3
-
     def poll_region(region: str, count: int, out: dict) -> None:
-        streams = boto3.client(
-            "dynamodbstreams",
-            region_name=region,
-            endpoint_url=cloud.endpoints["dynamodb"][region],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        table = boto3.client(
-            "dynamodb",
-            region_name=region,
-            endpoint_url=cloud.endpoints["dynamodb"][region],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        streams = _local_client(cloud, "dynamodbstreams", region)
+        table = _local_client(cloud, "dynamodb", region)
         arn = table.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
         iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[

@@ -54,8 +54,8 @@ def before_each_call(client, hook):
     client.call = call
 
 
-def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
-    """Runs one backfill of ``dst`` synchronously with a real replicator and counts its PutItem calls."""
+def replicator_owing_a_backfill(moto_url, tmp_path, dst) -> Replicator:
+    """A real replicator, not started (the test runs its backfill synchronously), that owes ``dst`` a backfill."""
     config = {
         "table": TABLE,
         "regions": {r: moto_url for r in REGIONS},
@@ -65,6 +65,12 @@ def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
     replicator = Replicator(config)
     replicator.clients = {region: RegionClients(region, moto_url) for region in REGIONS}
     replicator.backfill_pending.add(dst)
+    return replicator
+
+
+def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
+    """Runs one backfill of ``dst`` synchronously with a real replicator and counts its PutItem calls."""
+    replicator = replicator_owing_a_backfill(moto_url, tmp_path, dst)
     calls = []
     before_each_call(replicator.clients[dst].dynamodb, calls.append)
     replicator._backfill(dst)
@@ -100,15 +106,7 @@ def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, 
     source = tables["us-west-2"]
     for i in range(40):
         put(source, f"k{i}", f"v{i}", "us-west-2", 1000 + i)
-    config = {
-        "table": TABLE,
-        "regions": {r: moto_url for r in REGIONS},
-        "state_dir": str(tmp_path),
-        "network": "none",
-    }
-    replicator = Replicator(config)
-    replicator.clients = {region: RegionClients(region, moto_url) for region in REGIONS}
-    replicator.backfill_pending.add("eu-central-1")
+    replicator = replicator_owing_a_backfill(moto_url, tmp_path, "eu-central-1")
     puts = []
 
     def restart_region_midway(operation):
