@@ -171,23 +171,19 @@ class DomainTls12OrNewer(CloudFormationLintRule):
     tags = ["apigateway", "tls"]
 
     def match(self, cfn):
-        matches = []
+        policies = []  # (name, path, SecurityPolicy): REST domains have one, HTTP API domains one per configuration
         for name, domain in cfn.get_resources(["AWS::ApiGateway::DomainName"]).items():
-            policy = domain.get("Properties", {}).get("SecurityPolicy")
-            if not isinstance(policy, str) or not MODERN_TLS.match(policy):
-                path = ["Resources", name, "Properties", "SecurityPolicy"]
-                matches.append(
-                    RuleMatch(path, f"{name}: SecurityPolicy {policy!r} allows TLS older than 1.2")
-                )
+            path = ["Resources", name, "Properties", "SecurityPolicy"]
+            policies.append((name, path, domain.get("Properties", {}).get("SecurityPolicy")))
         for name, domain in cfn.get_resources(["AWS::ApiGatewayV2::DomainName"]).items():
             for index, config in enumerate(domain.get("Properties", {}).get("DomainNameConfigurations", [])):
-                policy = config.get("SecurityPolicy")
-                if not isinstance(policy, str) or not MODERN_TLS.match(policy):
-                    path = ["Resources", name, "Properties", "DomainNameConfigurations", index]
-                    matches.append(
-                        RuleMatch(path, f"{name}: SecurityPolicy {policy!r} allows TLS older than 1.2")
-                    )
-        return matches
+                path = ["Resources", name, "Properties", "DomainNameConfigurations", index]
+                policies.append((name, path, config.get("SecurityPolicy")))
+        return [
+            RuleMatch(path, f"{name}: SecurityPolicy {policy!r} allows TLS older than 1.2")
+            for name, path, policy in policies
+            if not isinstance(policy, str) or not MODERN_TLS.match(policy)
+        ]
 
 
 class HealthCheckBehindLatencyRecords(CloudFormationLintRule):
