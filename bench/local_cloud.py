@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 import requests  # noqa: E402
 
 from backend.local.cloud import LocalCloud  # noqa: E402
-from backend.local.region import rss_bytes  # noqa: E402
+from backend.local.memory import rss_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 US, EU = "us-west-2", "eu-central-1"

@@ -8,20 +8,17 @@ Why one process a region, and this layout (see docs/DEPENDENCY-FACTS in the shar
 - ``mock_aws`` is started first (starting it wipes moto's state), then the ``keyvalues`` table is created, then a
   ``ThreadedMotoServer`` on 127.0.0.1 in the same process: it shares the in-process state, so other processes (the
   replicator, boto3, the AWS CLI with ``--endpoint-url``) reach this region's table and its stream over HTTP.
-- The gateway is a stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 keep-alive with TCP_NODELAY (without it every
-  keep-alive response waits for a delayed ACK, ~40 ms). It turns each request into a REST proxy (v1) event
-  (``events.py``) and calls the handler modules in-process, whose boto3 client goes through in-process moto:
-  ~1 ms of CPU a request instead of ~2.2 ms through moto's HTTP server.
+- The gateway is the project's HTTP kit (``backend/local/web``: uvicorn, HTTP/1.1 keep-alive) serving
+  ``gateway/stage.py``: it turns each request into a REST proxy (v1) event (``gateway/events.py``) and calls the
+  handler modules in-process, whose boto3 client goes through in-process moto: ~1 ms of CPU a request instead of
+  ~2.2 ms through moto's HTTP server.
 - The network model: every answer under the stage is delayed by a jittered RTT from the current client location to
-  this region (a sleep in the request's own thread, so requests don't queue behind each other); "down" answers 503
-  on every route, health included, as an outage would.
+  this region (``web.with_network_delay``); "down" answers 503 on every route, health included, as an outage would.
 
 On start it prints one line to stdout: ``READY {"region":…, "api": "http://127.0.0.1:P/dev", "dynamodb": …,
 "admin": …}``. SIGTERM or SIGINT stops it.
 
-Admin routes (loopback only, not under the stage, never delayed):
-``GET/POST /__admin/config`` {"network", "client_location", "down", "clock_offset_ms", "jitter_fraction"},
-``POST /__admin/reset`` (drop and recreate the table), ``POST /__admin/stream/trim`` {"upto": seq|null}.
+Admin routes (loopback only, not under the stage, never delayed): ``region_admin.py``.
 """
 
 from __future__ import annotations
@@ -35,11 +32,13 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from backend.local import events, network
-from backend.local.loopback import is_loopback
+from backend.local import network
+from backend.local.gateway import events
+from backend.local.gateway.stage import stage_app
 from backend.local.memory import return_free_heap_to_the_os
+from backend.local.region_admin import admin_routes
+from backend.local.web import WebServer
 
 TABLE_NAME = "keyvalues"
 # Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
@@ -169,101 +168,6 @@ class LambdaContext:
         return 6000
 
 
-class GatewayHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
-    disable_nagle_algorithm = True  # see the module docstring: otherwise ~40 ms per keep-alive response
-    server_version = "local-apigateway"
-    sys_version = ""
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format, *args):  # noqa: A002 - stdlib signature; quiet by default
-        pass
-
-    # -- plumbing -----------------------------------------------------------------------------------------------
-
-    def send_error(self, code, message=None, explain=None):
-        # Called by http.server for requests it cannot parse; its default answer is an HTML page.
-        self.close_connection = True
-        self._send(events.protocol_error(code, message or self.responses.get(code, ("Error",))[0]))
-
-    def _send(self, response: events.HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    def _read_body(self) -> bytes | None:
-        """The request body; None if it is larger than API Gateway accepts (the connection is then closed)."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, size = [], 0
-            while True:
-                line = self.rfile.readline(65537)
-                length = int(line.split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                size += length
-                if size > events.MAX_PAYLOAD_BYTES:
-                    self.close_connection = True
-                    return None
-                chunks.append(self.rfile.read(length))
-                self.rfile.readline(65537)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("negative Content-Length")
-        if length > events.MAX_PAYLOAD_BYTES:
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length else b""
-
-    # -- verbs ----------------------------------------------------------------------------------------------------
-
-    def do_GET(self):  # noqa: N802
-        self._dispatch()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
-
-    def _dispatch(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            self.close_connection = True
-            self._send(
-                events.HttpResponse(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
-            )
-            return
-        path = events.request_target(self.path)
-        if path.startswith("/__admin/"):
-            self._send(self.server.region_server.admin(self.command, path, body, is_loopback(self.client_address[0])))
-            return
-        region_server = self.server.region_server
-        # The network's round trip comes on top of the processing time, half on the way in and half on the way
-        # out, as on a real path: the function acts mid-way, which is what the lag probe's one-way correction
-        # (dashboard/lag_probe.py) assumes of a real network too.
-        # Behind the geo router, the router adds the delay of the whole path (events.HOP_HEADER).
-        delay = 0.0 if self.headers.get(events.HOP_HEADER) else region_server.settings.delay_s()
-        if delay > 0:
-            time.sleep(delay / 2)
-        response = region_server.serve(
-            self.command, path, list(self.headers.items()), body, self.client_address[0]
-        )
-        if delay > 0:
-            time.sleep(delay / 2)
-        self._send(response)
-
-
-class GatewayHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 class RegionServer:
     """A region: in-process moto + its HTTP endpoint + the API gateway. ``start()``, ``api_url``, ``stop()``."""
 
@@ -283,8 +187,7 @@ class RegionServer:
         self.table_name = table_name
         self._mock = None
         self._moto_server = None
-        self._gateway: GatewayHTTPServer | None = None
-        self._gateway_thread: threading.Thread | None = None
+        self._gateway: WebServer | None = None
         self._reset_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -305,12 +208,7 @@ class RegionServer:
         threading.Thread(target=self._untrack_periodically, name="moto-untrack", daemon=True).start()
         self._moto_server = ThreadedMotoServer(ip_address=self.host, port=self.dynamodb_port, verbose=False)
         self._moto_server.start()
-        self._gateway = GatewayHTTPServer((self.host, self.port), GatewayHandler)
-        self._gateway.region_server = self
-        self._gateway_thread = threading.Thread(
-            target=self._gateway.serve_forever, name="gateway", daemon=True
-        )
-        self._gateway_thread.start()
+        self._gateway = WebServer(stage_app(self, admin_routes(self)), self.host, self.port, "gateway").start()
         self._warm_up()
         return self
 
@@ -322,8 +220,7 @@ class RegionServer:
 
     def stop(self) -> None:
         if self._gateway is not None:
-            self._gateway.shutdown()
-            self._gateway.server_close()
+            self._gateway.stop()
             self._gateway = None
         if self._moto_server is not None:
             self._moto_server.stop()
@@ -331,13 +228,15 @@ class RegionServer:
 
     def close(self) -> None:
         """Closes the listening sockets without waiting for the serving threads (the process is about to exit)."""
-        for server in (self._gateway, getattr(self._moto_server, "_server", None)):
-            if server is not None:
-                server.socket.close()
+        if self._gateway is not None:
+            self._gateway.close()
+        moto_http = getattr(self._moto_server, "_server", None)
+        if moto_http is not None:
+            moto_http.socket.close()
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._gateway.server_address[:2]
+        return self._gateway.address
 
     @property
     def api_url(self) -> str:
@@ -428,51 +327,13 @@ class RegionServer:
             return events.internal_server_error(request_id)
         return events.response_from_result(result, request_id)
 
-    def admin(self, method: str, raw_path: str, body: bytes | None, loopback: bool) -> events.HttpResponse:
-        if not loopback:
-            return _json(403, {"error": "the admin API answers loopback clients only"})
-        path = raw_path.split("?", 1)[0]
-        try:
-            document = json.loads(body) if body and body.strip() else {}
-        except ValueError:
-            return _json(400, {"error": "the body is not valid JSON"})
-        if path == "/__admin/config" and method == "GET":
-            return _json(200, self.settings.snapshot())
-        if path == "/__admin/config" and method in ("POST", "PUT"):
-            try:
-                self.settings.update(document)
-            except ValueError as error:
-                return _json(400, {"error": str(error)})
-            return _json(200, self.settings.snapshot())
-        if path == "/__admin/reset" and method == "POST":
-            self.reset()
-            return _json(200, {"region": self.region, "reset": True})
-        if path == "/__admin/stream/trim" and method == "POST":
-            from backend.local import stream_janitor
+    def trim_stream(self, body: bytes) -> tuple[int, dict]:
+        """``POST /__admin/stream/trim``: (status, answer)."""
+        from backend.local import stream_janitor
 
-            status, answer = stream_janitor.handle_trim_request(
-                self.region, self.table_name, body, iterator_max_age_s=ITERATOR_MAX_AGE_S
-            )
-            return _json(status, answer)
-        if path == "/__admin/status" and method == "GET":
-            return _json(200, {**self.describe(), **self.settings.snapshot(), "rss_bytes": rss_bytes()})
-        return _json(404, {"error": f"no admin route {method} {path}"})
-
-
-def _json(status: int, document: dict) -> events.HttpResponse:
-    return events.HttpResponse(status, [("Content-Type", "application/json")], json.dumps(document).encode())
-
-
-def rss_bytes(pid: int | str = "self") -> int:
-    """Resident set size of a process (Linux /proc), in bytes; 0 if unknown."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+        return stream_janitor.handle_trim_request(
+            self.region, self.table_name, body, iterator_max_age_s=ITERATOR_MAX_AGE_S
+        )
 
 
 def _environment_for_handlers(region: str, table_name: str) -> None:

@@ -3,7 +3,7 @@
 The stack is a real ``LocalCloud`` (two regions, replicator, geo router, control API) on 127.0.0.1. Its listening
 sockets are read from ``/proc/<pid>/net/tcp{,6}`` (the namespace's sockets) matched by inode with the sockets in
 ``/proc/<pid>/fd`` (the process's own). A non-loopback peer cannot be produced on this machine, so the refusal is
-tested by running the real request handlers on a TCP connection under a client address of our choosing.
+tested by running the real ASGI apps of the endpoints on a request from a client address of our choosing.
 
 Logs: every child process gets a ``sitecustomize`` that turns logging on at INFO (their own ``basicConfig`` at
 WARNING is then a no-op), and the cloud starts with marker AWS credentials; marker values are written, read,
@@ -12,12 +12,12 @@ replicated and deleted; then no log file may hold a marker or a credential.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import socket
 import textwrap
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,8 +26,10 @@ import pytest
 import requests
 
 from backend.local.cloud import LocalCloud
-from backend.local.control import ControlHandler
-from backend.local.region import GatewayHandler, RegionServer
+from backend.local.control.routes import control_app
+from backend.local.gateway.stage import stage_app
+from backend.local.region import RegionServer
+from backend.local.region_admin import admin_routes
 from backend.local.replicator import _AdminHandler
 
 UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: never a listener of ours, never a peer we trust
@@ -177,44 +179,28 @@ class _Recorder:
         raise AssertionError(f"a refused client reached {name}")
 
 
-def _tcp_pair() -> tuple[socket.socket, socket.socket]:
-    """A real TCP connection over loopback: (server side, client side)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        server_side, _ = listener.accept()
-    return server_side, client
-
-
-def serve_one(handler_class, client_ip: str, request: bytes, server) -> tuple[int, dict]:
-    """Runs a real request handler on a loopback TCP connection as if ``client_ip`` had connected; returns (status, JSON body)."""
-    ours, theirs = _tcp_pair()
-    with ours, theirs:
-        theirs.sendall(request)
-        theirs.shutdown(socket.SHUT_WR)
-        worker = threading.Thread(target=handler_class, args=(ours, (client_ip, 40000), server), daemon=True)
-        worker.start()
-        worker.join(10)
-        assert not worker.is_alive(), "the handler did not finish"
-        ours.shutdown(socket.SHUT_WR)
-        raw = b""
-        while chunk := theirs.recv(65536):
-            raw += chunk
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, json.loads(body) if body else {}
-
-
-def http_request(method: str, path: str, document=None) -> bytes:
+def serve_one(app, client_ip: str, method: str, path: str, document=None) -> tuple[int, dict]:
+    """Runs the real ASGI app of an endpoint on one request as if ``client_ip`` had connected; (status, JSON body)."""
     body = json.dumps(document).encode() if document is not None else b""
-    return (
-        f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": (client_ip, 40000), "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
 
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-class _ControlServerStub:
-    def __init__(self, control):
-        self.control = control
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(payload) if payload else {}
 
 
 NOT_LOOPBACK = [
@@ -236,9 +222,7 @@ LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1"]
 )
 def test_control_api_refuses_non_loopback_clients(client_ip, method, path, document):
     control = _Recorder()
-    status, body = serve_one(
-        ControlHandler, client_ip, http_request(method, path, document), _ControlServerStub(control)
-    )
+    status, body = serve_one(control_app(control), client_ip, method, path, document)
     assert status == 403
     assert "loopback" in body["error"]
     assert control.touched == []
@@ -251,22 +235,15 @@ class _StatusOnly:
 
 @pytest.mark.parametrize("client_ip", LOOPBACK)
 def test_control_api_answers_all_of_127_8_and_ipv6_loopback(client_ip):
-    status, body = serve_one(
-        ControlHandler, client_ip, http_request("GET", "/status"), _ControlServerStub(_StatusOnly())
-    )
+    status, body = serve_one(control_app(_StatusOnly()), client_ip, "GET", "/status")
     assert (status, body) == (200, {"regions": {}})
-
-
-class _GatewayServerStub:
-    def __init__(self, region_server):
-        self.region_server = region_server
 
 
 @pytest.mark.parametrize("client_ip", NOT_LOOPBACK)
 def test_region_admin_api_refuses_non_loopback_clients(client_ip):
     region = RegionServer(US, mode="none")  # not started: the admin decision needs no table
-    request = http_request("POST", "/__admin/config", {"down": True, "clock_offset_ms": 5000})
-    status, body = serve_one(GatewayHandler, client_ip, request, _GatewayServerStub(region))
+    app = stage_app(region, admin_routes(region))
+    status, body = serve_one(app, client_ip, "POST", "/__admin/config", {"down": True, "clock_offset_ms": 5000})
     assert status == 403 and "loopback" in body["error"]
     assert region.settings.down is False and region.settings.clock_offset_ms == 0
 
@@ -274,8 +251,8 @@ def test_region_admin_api_refuses_non_loopback_clients(client_ip):
 @pytest.mark.parametrize("client_ip", ["127.0.0.2", "::1"])
 def test_region_admin_api_answers_loopback_clients(client_ip):
     region = RegionServer(US, mode="none")
-    request = http_request("POST", "/__admin/config", {"down": True})
-    status, body = serve_one(GatewayHandler, client_ip, request, _GatewayServerStub(region))
+    app = stage_app(region, admin_routes(region))
+    status, body = serve_one(app, client_ip, "POST", "/__admin/config", {"down": True})
     assert status == 200 and body["down"] is True
     assert region.settings.down is True
 

@@ -4,15 +4,16 @@ record what they are told: every operation reaches the right processes, in the r
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
+from stand_in import SeenRequest, StandIn
 
-from backend.local.control import ControlClient, ControlError, ControlServer, LocalCloudControl
-from backend.local.router import GeoRouter, HealthChecker
+from backend.local.control import ControlClient, ControlError
+from backend.local.control.operations import LocalCloudControl
+from backend.local.control.routes import control_app
+from backend.local.routing.geo import GeoRouter
+from backend.local.routing.health import HealthChecker
+from backend.local.web import WebServer
 
 US, EU = "us-west-2", "eu-central-1"
 
@@ -23,43 +24,22 @@ class Recorder:
     def __init__(self, name: str, log: list):
         self.name, self.log = name, log
         self.config = {"down": False, "clock_offset_ms": 0}
-        outer = self
+        self.stand_in = StandIn(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                if self.command != "GET":
-                    outer.log.append((outer.name, self.command, self.path, body))
-                if self.path == "/__admin/config" and body:
-                    outer.config.update(body)
-                payload = json.dumps(
-                    outer.config if self.path == "/__admin/config" else {"pairs": []}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_POST = do_PUT = do_GET  # noqa: N815
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+    def _answer(self, request: SeenRequest):
+        body = request.json()
+        if request.method != "GET":
+            self.log.append((self.name, request.method, request.path, body))
+        if request.path == "/__admin/config" and body:
+            self.config.update(body)
+        return 200, (self.config if request.path == "/__admin/config" else {"pairs": []})
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.stand_in.url
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.stand_in.stop()
 
 
 @pytest.fixture
@@ -76,7 +56,7 @@ def setup():
     health = HealthChecker({n: c["api"] for n, c in config["regions"].items()}, 1.0, 2)
     router = GeoRouter(health.region_urls, health, "Seattle", "none")
     control = LocalCloudControl(config, router, "http://127.0.0.1:1")
-    server = ControlServer(control).start()
+    server = WebServer(control_app(control)).start()
     yield ControlClient(server.url), log, router, server.url
     server.stop()
     for recorder in [*regions.values(), replicator]:

@@ -3,15 +3,15 @@ forwarding over real HTTP to stand-in regions on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
+from stand_in import SeenRequest, StandIn
 
-from backend.local import events
-from backend.local.router import GeoRouter, GlobalServer, HealthChecker, check_routing_settings
+from backend.local.gateway import events
+from backend.local.routing.endpoint import global_app
+from backend.local.routing.geo import GeoRouter
+from backend.local.routing.health import HealthChecker, check_routing_settings
+from backend.local.web import WebServer
 
 US, EU, AP = "us-west-2", "eu-central-1", "ap-southeast-2"
 
@@ -105,48 +105,26 @@ class StandInRegion:
         self.name = name
         self.health_status = 200
         self.seen: list[dict] = []
-        outer = self
+        self.stand_in = StandIn(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                record = {
-                    "region": outer.name,
-                    "method": self.command,
-                    "path": self.path,
-                    "body": body,
-                    "hop": self.headers.get(events.HOP_HEADER),
-                    "custom": self.headers.get("X-Custom"),
-                }
-                outer.seen.append(record)
-                status = outer.health_status if self.path.endswith("/_health") else 200
-                payload = json.dumps(record).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_POST = do_DELETE = do_OPTIONS = do_GET  # noqa: N815
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+    def _answer(self, request: SeenRequest):
+        record = {
+            "region": self.name,
+            "method": request.method,
+            "path": request.path,
+            "body": request.body.decode(),
+            "hop": request.headers.get(events.HOP_HEADER.lower()),
+            "custom": request.headers.get("x-custom"),
+        }
+        self.seen.append(record)
+        return (self.health_status if request.path.endswith("/_health") else 200), record
 
     @property
     def api(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/dev"
+        return self.stand_in.url + "/dev"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.stand_in.stop()
 
 
 @pytest.fixture
@@ -161,7 +139,7 @@ def stand_ins():
 def global_endpoint(stand_ins):
     health = HealthChecker({n: r.api for n, r in stand_ins.items()}, interval_s=0.05, failure_threshold=2)
     router = GeoRouter(health.region_urls, health, "Seattle", "none")
-    server = GlobalServer(router).start()
+    server = WebServer(global_app(router)).start()
     health.start()
     yield server
     health.stop()
@@ -196,7 +174,7 @@ def test_global_endpoint_answers_with_one_date_and_one_server_header(global_endp
     assert answer.status == 200
     assert len(answer.msg.get_all("Date")) == 1
     servers = answer.msg.get_all("Server")
-    assert len(servers) == 1 and servers[0].startswith("BaseHTTP/")  # the region's, as a client of AWS sees it
+    assert servers == ["stand-in"]  # the region's, as a client of AWS sees it
 
 
 def test_global_endpoint_fails_over_when_health_checks_fail_and_comes_back(global_endpoint, stand_ins):
@@ -223,7 +201,7 @@ def test_unreachable_region_is_a_503_naming_it(stand_ins):
         {US: "http://127.0.0.1:9/dev"}, interval_s=10, failure_threshold=2
     )  # port 9: refused
     router = GeoRouter(health.region_urls, health, "Seattle", "none")
-    server = GlobalServer(router).start()
+    server = WebServer(global_app(router)).start()
     try:
         answer = requests.get(f"{server.url}/k", timeout=10)
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.local import events
+from backend.local.gateway import events
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "apigw_rest_post_testkey.json").read_text())
 

@@ -1,0 +1,5 @@
+import sys
+
+from backend.local.control.process import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""One region's API Gateway stage as an HTTP app: every request becomes a proxy event for the Lambda handlers.
+
+The region (``backend.local.region``) decides the answer (``serve``: routing, the handler, the event and response
+conversion in ``events``); this app only reads the request, applies the network model's delay and writes the
+answer. The handler runs in the event loop itself: a call takes ~1 ms of CPU under in-process moto, and the GIL
+would serialize a thread pool anyway, so inline is the fastest (bench: one region's GET ceiling under wrk). The
+delay is an asyncio sleep, so slow answers never queue behind each other.
+
+The region's admin routes are mounted under ``/__admin`` (loopback only, never delayed).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import Mount, Route
+
+from backend.local.gateway import events
+from backend.local.web import HTTPError, raw_response, read_body, web_app, with_network_delay
+
+SERVER_NAME = "local-apigateway"
+
+
+class _Stage:
+    """Every method and path of the stage (a plain ASGI app, so Starlette routes any method to it)."""
+
+    def __init__(self, region):
+        self.region = region
+
+    async def __call__(self, scope, receive, send):
+        request = Request(scope, receive)
+        close = False
+        try:
+            body = await read_body(request)
+        except HTTPError as error:
+            if error.status != 413:
+                raise
+            body, close = None, True  # the region answers API Gateway's 413; the rest was never read
+        target = scope["raw_path"].decode("ascii")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("ascii")
+        client = scope.get("client")
+        # Behind the geo router, the router adds the delay of the whole path (events.HOP_HEADER).
+        delay = 0.0 if events.HOP_HEADER in request.headers else self.region.settings.delay_s()
+
+        async def answer():
+            result = self.region.serve(
+                request.method, target, list(request.headers.items()), body, client[0] if client else ""
+            )
+            headers = result.headers + ([("Connection", "close")] if close else [])
+            return raw_response(result.status, headers, result.body)
+
+        response = await with_network_delay(delay, answer)
+        await response(scope, receive, send)
+
+
+def stage_app(region, admin_routes: list):
+    """The region's HTTP app: ``/__admin/...`` (``admin_routes``, loopback only), then the stage for the rest."""
+    admin = web_app(admin_routes, SERVER_NAME, loopback_only=True)
+    return web_app(
+        [Mount("/__admin", app=admin), Route("/{path:path}", _Stage(region))], SERVER_NAME, error_field="message"
+    )

@@ -1,0 +1,205 @@
+"""The one way every local endpoint declares routes, reads bodies, answers errors and applies network delay.
+
+Every emulator endpoint (a region's API Gateway stage and admin API, the geo router, the control API, the
+replicator's admin API) is a Starlette app made by ``web_app`` and served by ``server.WebServer``:
+
+- routes are Starlette ``Route``s; an endpoint may be ``async`` (the request path: never blocks the event loop
+  longer than one call of an in-process handler) or plain ``def`` (admin work that may block: Starlette runs it in
+  its thread pool);
+- ``read_body`` is the one body reader with the one size limit (``MAX_BODY_BYTES``, API Gateway's 10 MB payload
+  limit); ``read_json_object`` builds on it for the JSON admin APIs;
+- ``HTTPError`` raised anywhere becomes ``{"<error_field>": message}`` with its status; any other exception a JSON
+  500 (logged), never a traceback or an HTML page to the client: one place, ``_json_errors``;
+- ``with_network_delay`` is the one place the network model's delay is applied to an answer;
+- every answer carries ``Server`` (the app's name) and ``Date`` unless the endpoint set its own (the geo router
+  passes the region's through, as a client of Route 53 + API Gateway sees them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from backend.local.limits import MAX_BODY_BYTES
+from backend.local.loopback import is_loopback
+
+log = logging.getLogger("backend.local.web")
+
+
+class HTTPError(Exception):
+    """An answer other than success: ``status`` and a message for the client; ``close`` ends the connection."""
+
+    def __init__(self, status: int, message: str, close: bool = False):
+        super().__init__(message)
+        self.status, self.message, self.close = status, message, close
+
+
+def json_response(status: int, document, headers: dict | None = None) -> Response:
+    return Response(json.dumps(document), status, headers=headers, media_type="application/json")
+
+
+class RawResponse:
+    """An answer with its header list as given (a repeated name is kept); Content-Length from the body.
+
+    What the gateway's ``events.HttpResponse`` and the geo router's forwarded answers need: Starlette's
+    ``Response`` takes a dict of headers and would merge repeated ones."""
+
+    def __init__(self, status: int, headers, body: bytes):
+        self.status, self.headers, self.body = status, headers, body
+
+    async def __call__(self, scope, receive, send):
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.headers
+            if name.lower() != "content-length"
+        ]
+        headers.append((b"content-length", str(len(self.body)).encode("ascii")))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def raw_response(status: int, headers, body: bytes) -> RawResponse:
+    return RawResponse(status, headers, body)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, chunked or not; ``HTTPError(413)`` (closing the connection) above ``limit`` bytes.
+
+    A declared Content-Length over the limit is refused before reading: the client may never send it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPError(413, "body too large", close=True)
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPError(413, "body too large", close=True)
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left, or the parser refused the rest of the body (and answered it)
+        raise HTTPError(400, "the request ended before its body", close=True) from None
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dict:
+    """The body as a JSON object (``{}`` when empty); ``HTTPError(400)`` for anything else."""
+    raw = await read_body(request, limit)
+    try:
+        document = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise HTTPError(400, "the body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise HTTPError(400, "the body must be a JSON object")
+    return document
+
+
+async def with_network_delay(seconds: float, answer: Callable[[], Awaitable[Response]]) -> Response:
+    """``answer()`` delayed by a round trip: half on the way in, half on the way out, as on a real path.
+
+    The function acts mid-way, which is what the lag probe's one-way correction (dashboard engine) assumes of a
+    real network too. Sleeping in the event loop keeps slow answers from queueing behind each other."""
+    if seconds > 0:
+        await asyncio.sleep(seconds / 2)
+    response = await answer()
+    if seconds > 0:
+        await asyncio.sleep(seconds / 2)
+    return response
+
+
+def web_app(routes: list[BaseRoute], server_name: str, error_field: str = "error",
+            loopback_only: bool = False) -> Starlette:
+    """A Starlette app with the kit's error answers, default headers and, for admin APIs, the loopback rule."""
+
+    def error(status: int, message: str, close: bool = False, headers: dict | None = None) -> Response:
+        extra = dict(headers or {})
+        if close:
+            extra["Connection"] = "close"
+        return json_response(status, {error_field: message}, extra)
+
+    async def on_http_error(request: Request, exc: HTTPError) -> Response:
+        return error(exc.status, exc.message, exc.close)
+
+    async def on_routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+            return error(405, message, headers=exc.headers)
+        return error(exc.status_code, f"no route {request.method} {request.url.path}")
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("%s: %s %s failed", server_name, request.method, request.url.path)
+        return error(500, f"{type(exc).__name__}: {exc}")
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPError: on_http_error, StarletteHTTPException: on_routing_error, Exception: on_crash},
+    )
+    app.add_middleware(_DefaultHeaders, server_name=server_name)
+    if loopback_only:
+        app.add_middleware(_LoopbackOnly, error_field=error_field)
+    return app
+
+
+class _DefaultHeaders:
+    """Adds ``Server`` and ``Date`` to an answer that has none (pure ASGI: no per-request objects)."""
+
+    def __init__(self, app, server_name: str):
+        self.app, self.server = app, server_name.encode("latin-1")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_defaults(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                names = {name.lower() for name, _ in headers}
+                if b"server" not in names:
+                    headers.append((b"server", self.server))
+                if b"date" not in names:
+                    headers.append((b"date", _http_date()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_defaults)
+
+
+class _LoopbackOnly:
+    """Admin and control APIs answer loopback clients only (``loopback.py`` is the rule)."""
+
+    def __init__(self, app, error_field: str):
+        self.app, self.error_field = app, error_field
+
+    async def __call__(self, scope, receive, send):
+        client = scope.get("client")
+        if scope["type"] == "http" and not is_loopback(client[0] if client else None):
+            body = json.dumps({self.error_field: "this API answers loopback clients only"}).encode()
+            await send({"type": "http.response.start", "status": 403, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    """RFC 7231 date, computed once a second."""
+    global _date_cache
+    import time
+
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return _date_cache[1]

@@ -1,0 +1,53 @@
+"""Test stand-ins for other parts of the cloud (a region, an admin API), served by the project's own HTTP kit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.routing import Route
+
+from backend.local.web import WebServer, raw_response, web_app
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    path: str  # the raw target, query included, as a region would see it
+    headers: dict  # lower-case names
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
+
+
+class _Endpoint:
+    def __init__(self, answer):
+        self.answer = answer
+
+    async def __call__(self, scope, receive, send):
+        request = Request(scope, receive)
+        target = scope["raw_path"].decode("ascii")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("ascii")
+        seen = SeenRequest(request.method, target, dict(request.headers), await request.body())
+        status, document = await run_in_threadpool(self.answer, seen)
+        payload = document if isinstance(document, bytes) else json.dumps(document).encode()
+        await raw_response(status, [("Content-Type", "application/json")], payload)(scope, receive, send)
+
+
+class StandIn:
+    """``StandIn(answer)``: every request goes to ``answer(SeenRequest) -> (status, document or bytes)``."""
+
+    def __init__(self, answer: Callable[[SeenRequest], tuple[int, object]]):
+        self.server = WebServer(web_app([Route("/{path:path}", _Endpoint(answer))], "stand-in")).start()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
