@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from backend.local import chaos, chaos_faults
+from backend.local.chaos import faults as chaos_faults
+from backend.local.chaos import runner as chaos
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """The pure parts of the fault injector: when replication counts as drained, and the fault kinds' names."""
 
-from backend.local import chaos_faults
+from backend.local.chaos import faults as chaos_faults
 
 
 def status(backlogs=None, repairs=None, pushbacks=None, backfill=()):

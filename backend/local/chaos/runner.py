@@ -34,7 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from backend.local import chaos_checker, chaos_faults
+from backend.local.chaos import checker as chaos_checker
+from backend.local.chaos import faults as chaos_faults
 
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
 REQUEST_TIMEOUT_S = 5.0

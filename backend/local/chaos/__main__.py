@@ -1,0 +1,5 @@
+import sys
+
+from backend.local.chaos.runner import main
+
+sys.exit(main())
