@@ -1,6 +1,6 @@
 """The checker of a fault run's history. Pure: events and the final state in, a report (a dict) out.
 
-History events (one JSON object a line, written by ``chaos.py``), in the order they happened:
+History events (one JSON object a line, as ``history.py`` records them), in the order they happened:
 
     {"t": 1.234, "process": "c0", "type": "invoke", "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2"}
     {"t": 1.240, "process": "c0", "type": "ok",     "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2",
