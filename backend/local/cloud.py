@@ -34,10 +34,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backend.local import network as network_model
+from backend.local.contracts import DEFAULT_ENDPOINTS_FILE as DEFAULT_ENDPOINTS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1")
-DEFAULT_ENDPOINTS_FILE = Path(".local/endpoints.json")
 PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 5.0
 

@@ -26,6 +26,7 @@ import math
 import random
 import unicodedata
 from dataclasses import dataclass
+from typing import ClassVar
 
 EARTH_RADIUS_KM = 6371.0
 FIBER_SPEED_KM_PER_S = 200_000.0
@@ -46,34 +47,40 @@ class Location:
     lon: float
 
 
+class _Place:
+    """What a region and a city share: a point on Earth (``lat``, ``lon``) and a field that names it there."""
+
+    _location_name: ClassVar[str]  # the field whose value is the location's display name
+    lat: float
+    lon: float
+
+    @property
+    def location(self) -> Location:
+        return Location(getattr(self, self._location_name), self.lat, self.lon)
+
+
 @dataclass(frozen=True)
-class Region:
+class Region(_Place):
     """An AWS commercial region: its code, AWS's display name, and the city it sits next to."""
 
+    _location_name: ClassVar[str] = "city"
     code: str
     name: str
     city: str
     lat: float
     lon: float
 
-    @property
-    def location(self) -> Location:
-        return Location(self.city, self.lat, self.lon)
-
 
 @dataclass(frozen=True)
-class City:
+class City(_Place):
     """A place where a client may sit."""
 
+    _location_name: ClassVar[str] = "name"
     name: str
     country: str
     continent: str
     lat: float
     lon: float
-
-    @property
-    def location(self) -> Location:
-        return Location(self.name, self.lat, self.lon)
 
 
 # Approximate coordinates of the metro area each region is in (AWS publishes the metro, not the data-centre sites).

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from backend.local import chaos, chaos_faults
+from backend.local.chaos import faults, runner
+from backend.local.chaos.report import render
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     history = tmp_path_factory.mktemp("chaos") / "history.jsonl"
-    run = chaos.ChaosRun(
+    run = runner.ChaosRun(
         seconds=6,
         regions=("us-west-2", "eu-central-1"),
         clients=3,
@@ -38,7 +39,7 @@ def short_run(tmp_path_factory):
 def test_every_kind_of_fault_was_injected_and_healed(short_run):
     report, _, _ = short_run
     assert report["fault_errors"] == []
-    assert set(report["faults"]) == set(chaos_faults.KINDS)
+    assert set(report["faults"]) == set(faults.KINDS)
 
 
 def test_the_regions_converge_after_healing(short_run):
@@ -69,7 +70,7 @@ def test_the_history_is_jsonl_with_every_operation_completed_once(short_run):
 
 def test_the_report_renders_with_its_figures(short_run):
     report, _, _ = short_run
-    text = chaos.render(report, "python -m backend.local.chaos --seconds 6")
+    text = render(report, "python -m backend.local.chaos --seconds 6")
     assert "Result: **PASS**" in text
     assert "| acknowledged writes lost" in text
     assert "us-west-2 -> eu-central-1" in text

@@ -2,7 +2,7 @@
 
 import itertools
 
-from backend.local.chaos_checker import check, quantiles, version_of
+from backend.local.chaos.checker import check, quantiles, version_of
 
 R1, R2 = "eu-central-1", "us-west-2"
 

@@ -1,6 +1,6 @@
 """The pure parts of the fault injector: when replication counts as drained, and the fault kinds' names."""
 
-from backend.local import chaos_faults
+from backend.local.chaos import faults
 
 
 def status(backlogs=None, repairs=None, pushbacks=None, backfill=()):
@@ -20,24 +20,24 @@ def status(backlogs=None, repairs=None, pushbacks=None, backfill=()):
 
 
 def test_no_status_is_never_idle():
-    assert not chaos_faults.replication_idle(None)
+    assert not faults.replication_idle(None)
 
 
 def test_idle_everywhere_needs_no_backlog_repair_pushback_or_backfill():
-    assert chaos_faults.replication_idle(status())
-    assert not chaos_faults.replication_idle(status(backlogs={("a", "b"): 1}))
-    assert not chaos_faults.replication_idle(status(repairs={"b": 2}))
-    assert not chaos_faults.replication_idle(status(pushbacks={"a": 1}))
-    assert not chaos_faults.replication_idle(status(backfill=["a"]))
+    assert faults.replication_idle(status())
+    assert not faults.replication_idle(status(backlogs={("a", "b"): 1}))
+    assert not faults.replication_idle(status(repairs={"b": 2}))
+    assert not faults.replication_idle(status(pushbacks={"a": 1}))
+    assert not faults.replication_idle(status(backfill=["a"]))
 
 
 def test_drained_from_one_source_ignores_the_other_sources_and_backfills_elsewhere():
     # a region about to be killed only needs its own records read out; a peer's backfill copies from others
-    assert chaos_faults.replication_idle(status(backlogs={("b", "a"): 5}, backfill=["b"]), only_source="a")
-    assert not chaos_faults.replication_idle(status(backlogs={("a", "b"): 5}), only_source="a")
-    assert not chaos_faults.replication_idle(status(repairs={"a": 1}), only_source="a")
+    assert faults.replication_idle(status(backlogs={("b", "a"): 5}, backfill=["b"]), only_source="a")
+    assert not faults.replication_idle(status(backlogs={("a", "b"): 5}), only_source="a")
+    assert not faults.replication_idle(status(repairs={"a": 1}), only_source="a")
 
 
 def test_every_kind_has_an_injector():
-    for kind in chaos_faults.KINDS:
-        assert callable(chaos_faults.inject.__globals__["inject_" + kind.replace("-", "_")])
+    for kind in faults.KINDS:
+        assert callable(faults.inject.__globals__["inject_" + kind.replace("-", "_")])

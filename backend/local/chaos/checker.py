@@ -1,6 +1,6 @@
 """The checker of a fault run's history. Pure: events and the final state in, a report (a dict) out.
 
-History events (one JSON object a line, written by ``chaos.py``), in the order they happened:
+History events (one JSON object a line, as ``history.py`` records them), in the order they happened:
 
     {"t": 1.234, "process": "c0", "type": "invoke", "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2"}
     {"t": 1.240, "process": "c0", "type": "ok",     "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2",
@@ -47,67 +47,12 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
     ops = [e for e in events if e.get("type") in ("invoke", "ok", "fail", "info")]
     operations = Counter(f"{e['f']}:{e['type']}" for e in ops if e["type"] != "invoke")
     faults = Counter(e["kind"] for e in events if e.get("type") == "fault" and e.get("f") == "start")
-
-    # -- what was written: every invoked value (it may have happened), and what was acknowledged
-    invoked_values: dict[str, set[str]] = defaultdict(set)
-    failed_values: dict[str, set[str]] = defaultdict(set)
-    acknowledged: list[dict] = []
-    for event in ops:
-        if event["f"] != "write":
-            continue
-        if event["type"] == "invoke":
-            invoked_values[event["key"]].add(event["value"])
-        elif event["type"] == "fail":
-            failed_values[event["key"]].add(event["value"])
-        elif event["type"] == "ok":
-            acknowledged.append(event)
-
-    # -- convergence: every region holds the same items
+    invoked_values, failed_values, acknowledged = _writes(ops)
     regions = sorted(final)
-    states = [_normalise(final[r]) for r in regions]
-    converged = all(state == states[0] for state in states[1:]) if states else True
-    divergent_keys = sorted(
-        {key for state in states for key in state if any(s.get(key) != state.get(key) for s in states)}
-    )
-
-    # -- lost: an acknowledged write whose version is above what a region finally holds for its key
-    lost = []
-    for write in acknowledged:
-        mine = version_of(write)
-        for region in regions:
-            held = version_of(final[region].get(write["key"]))
-            if held is None or held < mine:
-                lost.append(
-                    {
-                        "key": write["key"],
-                        "value": write["value"],
-                        "writtenAt": write["writtenAt"],
-                        "region": write["region"],
-                        "missing_in": region,
-                        "holds": held,
-                    }
-                )
+    converged, divergent_keys = _convergence(final)
+    lost = _lost(acknowledged, final)
     lost_writes = {(entry["key"], entry["value"]) for entry in lost}
-
-    # -- reads: never written, or of a write that certainly failed
-    reads = [e for e in ops if e["f"] == "read" and e["type"] == "ok"]
-    final_reads = [
-        {"key": key, "value": item.get("value"), "process": f"final-{region}"}
-        for region in regions
-        for key, item in final[region].items()
-    ]
-    never_written, failed_visible = [], []
-    for read in reads + final_reads:
-        value = read.get("value")
-        if value is None:
-            continue
-        if value not in invoked_values.get(read["key"], ()):
-            never_written.append({"key": read["key"], "value": value, "process": read.get("process")})
-        elif value in failed_values.get(read["key"], ()):
-            failed_visible.append({"key": read["key"], "value": value, "process": read.get("process")})
-
-    stale = _stale_reads(ops)
-    lag = _lag(events)
+    never_written, failed_visible = _bad_reads(ops, final, invoked_values, failed_values)
     return {
         "regions": regions,
         "operations": dict(sorted(operations.items())),
@@ -125,10 +70,79 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
         "never_written_examples": never_written[:10],
         "failed_write_visible": len(failed_visible),
         "failed_write_visible_examples": failed_visible[:10],
-        "stale_reads": stale,
-        "lag_ms": lag,
+        "stale_reads": _stale_reads(ops),
+        "lag_ms": _lag(events),
         "convergence_s": convergence_s,
     }
+
+
+def _writes(ops: list[dict]) -> tuple[dict[str, set[str]], dict[str, set[str]], list[dict]]:
+    """What was written: every invoked value per key (it may have happened), the values whose write certainly
+    failed, and the acknowledged writes."""
+    invoked_values: dict[str, set[str]] = defaultdict(set)
+    failed_values: dict[str, set[str]] = defaultdict(set)
+    acknowledged: list[dict] = []
+    for event in ops:
+        if event["f"] != "write":
+            continue
+        if event["type"] == "invoke":
+            invoked_values[event["key"]].add(event["value"])
+        elif event["type"] == "fail":
+            failed_values[event["key"]].add(event["value"])
+        elif event["type"] == "ok":
+            acknowledged.append(event)
+    return invoked_values, failed_values, acknowledged
+
+
+def _convergence(final: dict[str, dict[str, dict]]) -> tuple[bool, list[str]]:
+    """Convergence: every region holds the same items; and the keys on which two regions differ."""
+    states = [_normalise(final[r]) for r in sorted(final)]
+    converged = all(state == states[0] for state in states[1:]) if states else True
+    divergent_keys = sorted(
+        {key for state in states for key in state if any(s.get(key) != state.get(key) for s in states)}
+    )
+    return converged, divergent_keys
+
+
+def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[dict]:
+    """Lost: an acknowledged write whose version is above what a region finally holds for its key."""
+    lost = []
+    for write in acknowledged:
+        mine = version_of(write)
+        for region in sorted(final):
+            held = version_of(final[region].get(write["key"]))
+            if held is None or held < mine:
+                lost.append(
+                    {
+                        "key": write["key"],
+                        "value": write["value"],
+                        "writtenAt": write["writtenAt"],
+                        "region": write["region"],
+                        "missing_in": region,
+                        "holds": held,
+                    }
+                )
+    return lost
+
+
+def _bad_reads(ops, final, invoked_values, failed_values) -> tuple[list[dict], list[dict]]:
+    """Reads (the clients' and the final state's) of a value never written, or of a write that certainly failed."""
+    reads = [e for e in ops if e["f"] == "read" and e["type"] == "ok"]
+    final_reads = [
+        {"key": key, "value": item.get("value"), "process": f"final-{region}"}
+        for region in sorted(final)
+        for key, item in final[region].items()
+    ]
+    never_written, failed_visible = [], []
+    for read in reads + final_reads:
+        value = read.get("value")
+        if value is None:
+            continue
+        if value not in invoked_values.get(read["key"], ()):
+            never_written.append({"key": read["key"], "value": value, "process": read.get("process")})
+        elif value in failed_values.get(read["key"], ()):
+            failed_visible.append({"key": read["key"], "value": value, "process": read.get("process")})
+    return never_written, failed_visible
 
 
 def _normalise(state: dict[str, dict]) -> dict[str, Version | None]:

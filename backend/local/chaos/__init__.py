@@ -1,0 +1,21 @@
+"""History-checked fault runs against the local cloud (Jepsen-style, on processes on 127.0.0.1).
+
+    python -m backend.local.chaos --minutes 10 --report docs/RELIABILITY.md [--history run.jsonl] [--seed 1]
+    python -m backend.local.chaos --seconds 25                  # the short run of `make test`
+
+What it does (``runner.py``):
+
+1. starts a ``LocalCloud`` (3 regions by default, network model off so the machine's time goes to operations);
+2. K client threads write unique values (``c<client>-<n>``) to fresh keys and to a few hot keys (conflicts across
+   regions), through the regions' endpoints and the global endpoint, and read keys back; every operation is
+   recorded as invoke / ok / fail / info events (``history.py``, ``clients.py``; ``checker.py`` says what they
+   mean);
+3. a lag probe writes a fresh key in one region and polls another until it is visible (replication lag per pair);
+4. a fault schedule injects the faults of ``faults.py`` one at a time, each healed before the next;
+5. after the last heal and the end of the workload: waits for quiescence (the replicator idle and every region's
+   table identical: the convergence time), reads every key in every region through the API, and checks the
+   history (``checker.check``); ``report.py`` renders the Markdown report.
+
+Exit status 0 when the run converged with no lost acknowledged write and no never-written value, 1 otherwise,
+2 on bad arguments.
+"""

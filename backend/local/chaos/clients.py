@@ -1,0 +1,109 @@
+"""The clients' side of a fault run: one keep-alive connection per thread, recorded writes and reads, and the
+scan of a region's table that tells when the regions agree.
+
+Every call says what happened in the history's terms: ``ok``, ``fail`` (certainly not applied) or ``info``
+(maybe applied), so that the checker never counts an indeterminate write as lost or as never written.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import quote, urlsplit
+
+from backend.local.chaos.history import History
+from backend.local.contracts import TABLE_NAME
+
+REQUEST_TIMEOUT_S = 5.0
+
+
+class Endpoint:
+    """One keep-alive HTTP/1.1 connection to a base URL, for one thread. ``call`` says what happened:
+
+    ("ok", status, document) when an answer came; ("fail", None, reason) when the request certainly never reached
+    the server (refused or no connection); ("info", None, reason) when it may have (timeout, reset after sending)."""
+
+    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT_S):
+        parts = urlsplit(base_url)
+        self.host, self.port, self.prefix = parts.hostname, parts.port, parts.path.rstrip("/")
+        self.timeout = timeout
+        self.connection: http.client.HTTPConnection | None = None
+
+    def call(self, method: str, key: str, body: dict | None = None):
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.connection.connect()
+            except OSError as error:
+                self.close()
+                return "fail", None, f"connect: {type(error).__name__}"
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if payload else {}
+        try:
+            self.connection.request(
+                method, f"{self.prefix}/{quote(key, safe='')}", body=payload, headers=headers
+            )
+            response = self.connection.getresponse()
+            raw = response.read()
+            if response.will_close:
+                self.close()
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            return "info", None, type(error).__name__
+        try:
+            document = json.loads(raw) if raw else {}
+        except ValueError:
+            document = {"raw": raw[:200].decode(errors="replace")}
+        return "ok", response.status, document
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def write(history: History, endpoint: Endpoint, process: str, op: int, target: str, key: str, value: str):
+    """One recorded write. A 200 is ok; a 4xx certainly wrote nothing (fail); a 5xx may have (info)."""
+    base = {"process": process, "op": op, "f": "write", "key": key, "value": value, "target": target}
+    history.record(type="invoke", **base)
+    outcome, status, document = endpoint.call("POST", key, {"value": value})
+    if outcome == "ok" and status == 200:
+        return history.record(
+            type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"), **base
+        )
+    if outcome == "ok":
+        kind = "fail" if status < 500 else "info"
+        return history.record(type=kind, error=f"HTTP {status}", **base)
+    return history.record(type=outcome, error=document, **base)
+
+
+def read(history: History, endpoint: Endpoint, process: str, op: int, target: str, key: str):
+    """One recorded read: a 200 or a 404 is ok (a 404 reads nothing: value null); anything else failed."""
+    base = {"process": process, "op": op, "f": "read", "key": key, "target": target}
+    history.record(type="invoke", **base)
+    outcome, status, document = endpoint.call("GET", key)
+    if outcome == "ok" and status == 200:
+        return history.record(
+            type="ok", value=document.get("value"), region=document.get("readRegion"),
+            writtenAt=document.get("writtenAt"), writeRegion=document.get("writeRegion"), **base,
+        )  # fmt: skip
+    if outcome == "ok" and status == 404:
+        return history.record(type="ok", value=None, region=target if target != "global" else None, **base)
+    return history.record(type="fail", error=f"HTTP {status}" if outcome == "ok" else document, **base)
+
+
+def scan_table(client) -> dict[str, dict]:
+    """One region's table, every item as {key: {"value", "region", "writtenAt"}} (consistent reads)."""
+    items, start = {}, None
+    while True:
+        page = client.scan(TableName=TABLE_NAME, ConsistentRead=True,
+                           **({"ExclusiveStartKey": start} if start else {}))  # fmt: skip
+        for item in page.get("Items", []):
+            items[item["key"]["S"]] = {
+                "value": item.get("value", {}).get("S"),
+                "region": item.get("region", {}).get("S"),
+                "writtenAt": int(item["writtenAt"]["N"]) if "writtenAt" in item else None,
+            }
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items

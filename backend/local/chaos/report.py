@@ -1,0 +1,232 @@
+"""The Markdown report of a fault run (``docs/RELIABILITY.md``), from the checker's report plus the run's settings.
+
+``render`` builds it from a report dict; ``rerender`` does it again from a report saved with ``--json`` (no run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def passed(report: dict) -> bool:
+    return (
+        report["converged"]
+        and report["lost_acknowledged_writes"] == 0
+        and report["never_written_reads"] == 0
+        and report["failed_write_visible"] == 0
+        and not report["fault_errors"]
+    )
+
+
+DESIGN_NOTES = """
+## How the run works and how to read it
+
+- **History.** Every client operation is an `invoke` event and one completion: `ok` (it happened; a write's
+  answer carries its `writtenAt` and region), `fail` (it certainly did not: connection refused, a 4xx) or `info`
+  (unknown: a timeout, a connection reset after the request was sent, a 5xx). An `info` write may or may not be
+  applied, so a read may return its value without counting as "never written". `--history FILE.jsonl` keeps it.
+- **Order of versions.** Last writer wins on (`writtenAt`, region), and at equal (`writtenAt`, region) on the value,
+  exactly as the replicator decides (`backend/local/replication.py`). A write is *lost* when a region finally holds
+  a lower version of its key (or nothing): being overwritten by a higher version is LWW working, not a loss. A
+  region with a skewed clock (the `clock-offset` fault) really does make later writes lose, as on AWS.
+- **Faults** (`backend/local/chaos/faults.py`), one at a time, healed before the next: replication paused into a
+  region (control API); the replicator killed with `kill -9` and restarted on its checkpoints; a region's process
+  killed with `kill -9` and started again on the same ports; a region stopped with `SIGSTOP` then `SIGCONT`; a
+  region's writer clock moved ahead or behind.
+- **A killed region comes back empty** (moto keeps nothing) and is refilled by the replicator's backfill from its
+  peers, as AWS fills a new replica. DynamoDB's storage survives any crash of the compute in front of it; moto's
+  doesn't, so before the kill the region is fenced (replication into it paused, its endpoint answering 503) until
+  the replicator has read its stream to the end. Without the fence, a write acknowledged in the last ~15-50 ms
+  before the kill (one stream poll) would exist only in the killed process: an artefact of the emulator, not of
+  the design, which the fence removes.
+- **Quiescence and the final read.** After the last heal and the end of the workload the run waits until the
+  replicator is idle and every region's table scan is identical (the convergence time), then reads every key in
+  every region through the API; that final state is what the checker compares.
+- **Lag** is measured by a probe that writes a key in one region and polls another every 10 ms through the API, so
+  it includes up to one poll interval and one GET; samples taken while a fault was active are kept apart.
+- **Stale reads** are counted, not failed: global tables promise eventual consistency. A read served by the region
+  that acknowledged the newer write is only stale after that region was killed and not yet backfilled.
+
+## Bugs this run found (fixed, with regression tests)
+
+- moto numbered stream records `len(items) + start` before appending them, with no lock: two concurrent writes in
+  a region (gateway threads and moto's HTTP threads) got the same sequence number, and the replicator, which
+  skips a sequence number it has already read, never replicated the second write. Found as acknowledged writes
+  missing in one region after healing, with the replicator idle. Fixed by `backend/local/moto_writes.py` (moto's
+  DynamoDB writes under one lock in the region process, conditions included);
+  `tests/functional/test_chaos_moto_writes.py` reproduces 13 duplicate numbers in 480 concurrent puts without it.
+  (The replication engineer found the same race in parallel: `stream_janitor.install()` also serializes
+  `StreamShard.add`, and the replicator now tells records apart by `eventID` at equal sequence numbers.)
+- A backfill that waited while its region was fenced (the next restart of the same region) finished into the
+  new, empty table with only its remaining items and cleared the "backfill pending" flag: the first 10-minute run
+  ended with eu-central-1 missing 700 of 1,645 keys while the replicator reported itself idle. A backfill now
+  counts as done only if the target's table (its stream ARN) is the one it began copying into;
+  `tests/functional/test_chaos_backfill.py` (21 of 40 items without the fix).
+- Every replicator restart began a backfill from its first item again; under load (3,400 conditional puts at
+  20-50 ms each) it never finished between two kills about 70 s apart. It now skips what the target already
+  holds (same file: 40 puts without the change, 11 with it).
+- The fault injector itself: a region-restart fence that could not drain in time was left in place (the region
+  answering 503 and replication into it paused for the rest of the run). It is now undone before the error is
+  reported, and the drain waits up to 60 s.
+"""
+
+
+def _load_text(load: dict | None) -> str:
+    if not load:
+        return "not recorded"
+    if "text" in load:
+        return load["text"]
+    return f"{load['start']} at the start, {load['end']} at the end"
+
+
+def _header(report: dict, command: str) -> list[str]:
+    s = report["settings"]
+    verdict = "PASS" if passed(report) else "FAIL"
+    return [
+        "# Reliability: history-checked fault runs of the local cloud",
+        "",
+        f"Result: **{verdict}**. Reproduce with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Workload: {s['write_fraction']:.0%} of each client's operations are writes of unique values, to its own "
+        f"{s['keys_per_client']} keys or ({s['hot_fraction']:.0%} of writes) to {s['hot_keys']} hot keys every client writes (conflicts "
+        f"across regions), through a random region's endpoint or the global one, and reads back its recent keys and "
+        f"the hot ones; {s['think_ms']:.0f} ms between operations.",
+        "",
+        f"Run: {s['seconds'] / 60:.1f} minutes of workload ({report['wall_s']} s wall clock with start-up, quiescence "
+        f"and final reads), regions {', '.join(s['regions'])}, {s['clients']} client threads + 1 lag probe, seed "
+        f"{s['seed']}, network model `{s['network']}`, each fault {s['fault_s']} s then {s['gap_s']} s healed, "
+        f"request timeout {s['request_timeout_s']} s (a timeout is `info`: indeterminate). Machine: "
+        f"{os.cpu_count()} cores, shared; 1-minute load average {_load_text(report.get('load_average'))}.",
+    ]
+
+
+def _checks(report: dict) -> list[str]:
+    return [
+        "## Checks",
+        "",
+        "| check | result |",
+        "|---|---|",
+        f"| every region identical after healing (converged) | {'yes' if report['converged'] else 'NO'} "
+        f"({report['divergent_key_count']} divergent keys) |",
+        f"| acknowledged writes lost (not superseded by a higher (writtenAt, region) write) | "
+        f"{report['lost_acknowledged_writes']} (of {report['acknowledged_writes']} acknowledged) |",
+        f"| values read that were never written | {report['never_written_reads']} |",
+        f"| values read whose write had certainly failed | {report['failed_write_visible']} |",
+        f"| convergence time after the last heal and the end of the workload | "
+        f"{report['convergence_s'] if report['convergence_s'] is not None else 'not reached'} s |",
+        f"| final state read through the API equals each region's table scan | {report['scan_matches_api']} |",
+        f"| items per region at the end | {', '.join(f'{r}: {n}' for r, n in report['items_per_region'].items())} |",
+        f"| faults that could not be injected or healed | {len(report['fault_errors'])} |",
+    ]
+
+
+def _operations_and_faults(report: dict) -> list[str]:
+    return [
+        "## Operations",
+        "",
+        "| operation:outcome | count |",
+        "|---|---|",
+        *[f"| {name} | {count} |" for name, count in report["operations"].items()],
+        f"| **total** | {report['operations_total']} |",
+        "",
+        f"Keys written: {report['keys']}. Reads include the final read of every key in every region.",
+        "",
+        "## Faults injected",
+        "",
+        "| kind | count |",
+        "|---|---|",
+        *[f"| {kind} | {count} |" for kind, count in report["faults"].items()],
+    ]
+
+
+def _stale_reads(report: dict) -> list[str]:
+    return [
+        "## Stale reads",
+        "",
+        "A read is stale when a write of its key was acknowledged before the read began and the read returned an older "
+        "version or nothing. Expected under asynchronous replication (global tables promise eventual consistency); "
+        "counted, not failed.",
+        "",
+        f"- reads: {report['stale_reads']['reads']}; stale: {report['stale_reads']['total']} "
+        f"(served by the region that acknowledged the newer write: {report['stale_reads']['same_region']}; "
+        f"by another region: {report['stale_reads']['other_region']})",
+    ]
+
+
+def _lag(report: dict) -> list[str]:
+    lines = [
+        "## Replication lag per pair (lag probe, ms from the write's acknowledgement to the first read that sees it)",
+        "",
+        "| pair | samples | p50 | p90 | p99 | max | no-fault p50 | no-fault p99 | not seen in 15 s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for pair, lag in report["lag_ms"].items():
+        a, q = lag["all"], lag["no_fault"]
+        lines.append(
+            f"| {pair} | {a['count']} | {a['p50']} | {a['p90']} | {a['p99']} | {a['max']} | {q['p50']} | {q['p99']} "
+            f"| {lag['not_seen']} |"
+        )
+    return lines
+
+
+def _replicator_latency(report: dict) -> list[str]:
+    return [
+        "The replicator's own ReplicationLatency (CloudWatch's metric: from the source stream record's creation to the "
+        "apply; since the replicator's last restart). It counts catch-up: records held while replication into a region "
+        "was paused (the replication-pause and region-restart faults) and records read again after a kill are applied "
+        "late, so its tail measures how long faults held changes back, not steady-state lag; the probe's no-fault "
+        "columns above are the steady-state figures (and include the machine's load: see the load average).",
+        "",
+        "| pair | applied | p50 | p99 | max |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {p['source']} -> {p['destination']} | {p['count']} | {p['p50_ms']} | {p['p99_ms']} | {p['max_ms']} |"
+            for p in report.get("replicator_pairs", [])
+        ],
+    ]
+
+
+def _problems(report: dict) -> list[str]:
+    lines = []
+    if report["fault_errors"]:
+        lines += ["", "## Fault errors", "", *[f"- {e}" for e in report["fault_errors"]]]
+    for name in ("lost_examples", "never_written_examples", "divergent_keys"):
+        if report.get(name):
+            lines += ["", f"## {name}", "", "```", json.dumps(report[name], indent=1)[:3000], "```"]
+    return lines
+
+
+def render(report: dict, command: str) -> str:
+    """The report as Markdown (docs/RELIABILITY.md)."""
+    sections = [
+        _header(report, command),
+        _checks(report),
+        _operations_and_faults(report),
+        _stale_reads(report),
+        _lag(report),
+        _replicator_latency(report),
+        DESIGN_NOTES.strip("\n").splitlines(),
+    ]
+    lines = [line for number, section in enumerate(sections) for line in ([""] if number else []) + section]
+    return "\n".join(lines + _problems(report)) + "\n"
+
+
+def rerender(json_path: str, report_path: str | None) -> int:
+    """``--from-json``: the report saved with ``--json`` rendered again (and written to ``report_path``)."""
+    try:
+        saved = json.loads(Path(json_path).read_text())
+        text = render(saved, saved.get("command", "python -m backend.local.chaos"))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"error: {json_path} is not a report saved by --json: {error!r}", file=sys.stderr)
+        return 2
+    if report_path:
+        Path(report_path).write_text(text)
+    print(text)
+    return 0 if passed(saved) else 1
