@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.routing import Route
 
 from backend.local.web import WebServer, raw_response, web_app
 
@@ -43,7 +42,7 @@ class StandIn:
     """``StandIn(answer)``: every request goes to ``answer(SeenRequest) -> (status, document or bytes)``."""
 
     def __init__(self, answer: Callable[[SeenRequest], tuple[int, object]]):
-        self.server = WebServer(web_app([Route("/{path:path}", _Endpoint(answer))], "stand-in")).start()
+        self.server = WebServer(web_app([], "stand-in", fallback=_Endpoint(answer))).start()
 
     @property
     def url(self) -> str:

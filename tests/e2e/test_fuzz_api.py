@@ -11,6 +11,8 @@ Budget: ``FUZZ_EXAMPLES`` examples per operation and mode (default 40; ~25 s in 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -139,3 +141,15 @@ def test_valid_requests_get_documented_answers(schema, region_url):
 def test_invalid_requests_are_rejected_with_documented_errors(schema, region_url):
     seen = fuzz(schema, region_url, GenerationMode.NEGATIVE, [*CHECKS, negative_data_rejection])
     assert seen["POST /{key}"].get(400, 0) >= EXAMPLES // 2, seen
+
+
+def test_the_schemathesis_cli_with_its_default_checks_and_phases_passes(region_url):
+    """``schemathesis run docs/openapi.yaml`` as a user would run it: examples, coverage (undeclared methods,
+    boundary keys) and fuzzing, every default check. A fixed seed makes a failure reproducible."""
+    cli = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [str(cli), "run", str(OPENAPI), "--url", region_url, "--seed", "20261201", "--no-color"],
+        capture_output=True, text=True, timeout=300, cwd=OPENAPI.parent.parent,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout and "Coverage" in result.stdout

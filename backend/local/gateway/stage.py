@@ -12,7 +12,7 @@ The region's admin routes are mounted under ``/__admin`` (loopback only, never d
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 
 from backend.local.gateway import events
 from backend.local.web import HTTPError, raw_response, read_body, web_app, with_network_delay
@@ -57,5 +57,5 @@ def stage_app(region, admin_routes: list):
     """The region's HTTP app: ``/__admin/...`` (``admin_routes``, loopback only), then the stage for the rest."""
     admin = web_app(admin_routes, SERVER_NAME, loopback_only=True)
     return web_app(
-        [Mount("/__admin", app=admin), Route("/{path:path}", _Stage(region))], SERVER_NAME, error_field="message"
+        [Mount("/__admin", app=admin)], SERVER_NAME, error_field="message", fallback=_Stage(region)
     )

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.routing import Route
 
 from backend.local.gateway.events import HOP_HEADER
 from backend.local.routing.geo import GeoRouter
@@ -104,4 +103,4 @@ class _GlobalEndpoint:
 def global_app(router: GeoRouter):
     """The global endpoint's app: every request goes to the region ``router`` chooses."""
     endpoint = _GlobalEndpoint(router, Forwarder(router.region_urls))
-    return web_app([Route("/{path:path}", endpoint)], SERVER_NAME, error_field="message")
+    return web_app([], SERVER_NAME, error_field="message", fallback=endpoint)

@@ -116,8 +116,11 @@ async def with_network_delay(seconds: float, answer: Callable[[], Awaitable[Resp
 
 
 def web_app(routes: list[BaseRoute], server_name: str, error_field: str = "error",
-            loopback_only: bool = False) -> Starlette:
-    """A Starlette app with the kit's error answers, default headers and, for admin APIs, the loopback rule."""
+            loopback_only: bool = False, fallback=None) -> Starlette:
+    """A Starlette app with the kit's error answers, default headers and, for admin APIs, the loopback rule.
+
+    ``fallback`` (an ASGI app) answers every request no route matches, whatever its method or path: a stage or a
+    forwarder must see any path, and a route pattern's ``.*`` would not match a decoded newline."""
 
     def error(status: int, message: str, close: bool = False, headers: dict | None = None) -> Response:
         extra = dict(headers or {})
@@ -143,6 +146,8 @@ def web_app(routes: list[BaseRoute], server_name: str, error_field: str = "error
         routes=routes,
         exception_handlers={HTTPError: on_http_error, StarletteHTTPException: on_routing_error, Exception: on_crash},
     )
+    if fallback is not None:
+        app.router.default = fallback
     app.add_middleware(_DefaultHeaders, server_name=server_name)
     if loopback_only:
         app.add_middleware(_LoopbackOnly, error_field=error_field)
