@@ -114,7 +114,7 @@ def _serve(region: str) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from backend.local import stream_janitor
+    from backend.local.dynamodb import streams as stream_janitor
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
