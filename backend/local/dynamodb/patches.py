@@ -13,6 +13,7 @@ Nothing outside ``backend/local/dynamodb`` reaches into moto.
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -291,4 +292,8 @@ def close_server_socket(server) -> None:
     """Closes a started ThreadedMotoServer's listening socket without waiting for its thread."""
     werkzeug_server = getattr(server, "_server", None)
     if werkzeug_server is not None:
+        try:  # close() alone leaves it listening while the serving thread's poll() holds it (up to 0.5 s)
+            werkzeug_server.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         werkzeug_server.socket.close()
