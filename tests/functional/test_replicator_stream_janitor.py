@@ -138,7 +138,7 @@ def test_a_checkpoint_of_a_previous_table_trims_nothing(stream):
 
 
 def test_concurrent_writes_get_distinct_sequence_numbers(stream):
-    """moto's add() reads len(items) and appends in two steps; the janitor's lock makes it one."""
+    """moto's add() reads len(items) and appends in two steps; the serialized_writes patch's lock makes it one."""
     dynamodb, streams, arn, shard = stream
     import threading
 
