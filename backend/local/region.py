@@ -34,17 +34,13 @@ import time
 import uuid
 
 from backend.local import network
+from backend.local.contracts import TABLE_NAME
+from backend.local.dynamodb import LocalDynamoDB
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
-from backend.local.memory import return_free_heap_to_the_os
 from backend.local.region_admin import admin_routes
 from backend.local.web import WebServer
 
-TABLE_NAME = "keyvalues"
-# Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
-# idle), and re-seeks from its checkpoint if one was freed under it; moto stores one per get_records call, so at
-# 100-300 polls/s a 60 s window kept 6,000-18,000 of them (+25 MB measured over 30,000 polls a region).
-ITERATOR_MAX_AGE_S = 10.0
 log = logging.getLogger("backend.local.region")
 
 
@@ -119,32 +115,6 @@ def _install_clock(offset_ms: float) -> None:
         _runtime.set_clock(time.time)
 
 
-class _Untracked(list):
-    """A list that keeps nothing: what moto's model classes get instead of their ``instances_tracked`` list."""
-
-    def append(self, item) -> None:
-        pass
-
-
-def untrack_moto_instances() -> int:
-    """Stops moto from keeping every model instance it ever created; returns how many classes were changed.
-
-    moto 5.2.5's ``BaseModel.__new__`` appends each instance (every DynamoDB item version, stream record and shard
-    iterator) to a per-class list that only its dashboard and ``reset`` read. Nothing else frees them, so a region
-    grew ~5 MB per 1,000 writes even with its stream trimmed. Classes appear as moto imports them, so this runs
-    again periodically.
-    """
-    from moto.core.model_instances import model_data
-
-    changed = 0
-    for models in list(model_data.values()):
-        for model in list(models.values()):
-            if not isinstance(model.__dict__.get("instances_tracked"), _Untracked):
-                model.instances_tracked = _Untracked()
-                changed += 1
-    return changed
-
-
 def _handler_for(kind: str, method: str):
     from backend.handlers import delete_key, get_key, health, set_key
 
@@ -185,54 +155,29 @@ class RegionServer:
         self.region = self.settings.region.code
         self.host, self.port, self.dynamodb_port = host, port, dynamodb_port
         self.table_name = table_name
-        self._mock = None
-        self._moto_server = None
+        self._dynamodb = LocalDynamoDB(self.region, table_name, host, dynamodb_port)
         self._gateway: WebServer | None = None
-        self._reset_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def start(self) -> RegionServer:
         _environment_for_handlers(self.region, self.table_name)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # werkzeug logs every request otherwise
-        from moto import mock_aws
-        from moto.server import ThreadedMotoServer
-
-        from backend.local.moto_writes import serialize_dynamodb_writes
-
-        self._mock = mock_aws()
-        self._mock.start()  # first: it wipes moto's state
-        serialize_dynamodb_writes()  # moto's writes race under our threads (duplicate stream sequence numbers)
-        self._create_table()
-        untrack_moto_instances()
-        threading.Thread(target=self._untrack_periodically, name="moto-untrack", daemon=True).start()
-        self._moto_server = ThreadedMotoServer(ip_address=self.host, port=self.dynamodb_port, verbose=False)
-        self._moto_server.start()
+        self._dynamodb.start()
         self._gateway = WebServer(stage_app(self, admin_routes(self)), self.host, self.port, "gateway").start()
         self._warm_up()
         return self
-
-    def _untrack_periodically(self, interval_s: float = 5.0) -> None:
-        while self._mock is not None:
-            time.sleep(interval_s)
-            untrack_moto_instances()
-            return_free_heap_to_the_os()
 
     def stop(self) -> None:
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
-        if self._moto_server is not None:
-            self._moto_server.stop()
-            self._moto_server = None
+        self._dynamodb.stop()
 
     def close(self) -> None:
         """Closes the listening sockets without waiting for the serving threads (the process is about to exit)."""
         if self._gateway is not None:
             self._gateway.close()
-        moto_http = getattr(self._moto_server, "_server", None)
-        if moto_http is not None:
-            moto_http.socket.close()
+        self._dynamodb.close()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -250,8 +195,7 @@ class RegionServer:
 
     @property
     def dynamodb_url(self) -> str:
-        host, port = self._moto_server.get_host_and_port()
-        return f"http://{host}:{port}"
+        return self._dynamodb.url
 
     def describe(self) -> dict:
         return {
@@ -263,16 +207,6 @@ class RegionServer:
 
     # -- the table ------------------------------------------------------------------------------------------
 
-    def _client(self):
-        import boto3
-
-        return boto3.client("dynamodb", region_name=self.region)
-
-    def _create_table(self) -> None:
-        from backend.store import table_definition
-
-        self._client().create_table(**table_definition(self.table_name))
-
     def _warm_up(self) -> None:
         """One call through the handler path now, so the first real request doesn't pay moto's ~300 ms load."""
         result = self.serve("GET", f"/{events.STAGE}/_health", [], b"", "127.0.0.1")
@@ -283,13 +217,7 @@ class RegionServer:
 
     def reset(self) -> None:
         """Drops and recreates the table (a new stream, as on AWS), so the region holds no data."""
-        with self._reset_lock:
-            client = self._client()
-            try:
-                client.delete_table(TableName=self.table_name)
-            except client.exceptions.ResourceNotFoundException:
-                pass
-            self._create_table()
+        self._dynamodb.reset()
         from backend.handlers import _runtime
 
         _runtime.reset()
@@ -329,11 +257,7 @@ class RegionServer:
 
     def trim_stream(self, body: bytes) -> tuple[int, dict]:
         """``POST /__admin/stream/trim``: (status, answer)."""
-        from backend.local import stream_janitor
-
-        return stream_janitor.handle_trim_request(
-            self.region, self.table_name, body, iterator_max_age_s=ITERATOR_MAX_AGE_S
-        )
+        return self._dynamodb.trim(body)
 
 
 def _environment_for_handlers(region: str, table_name: str) -> None:

@@ -2,7 +2,7 @@
 
 A region process here is the smallest stand-in for the local cloud's region server: moto's DynamoDB over HTTP
 (``ThreadedMotoServer``, state shared with the process) with the ``keyvalues`` table, plus the one admin route the
-replicator calls, ``POST /__admin/stream/trim``, backed by ``backend.local.stream_janitor``.
+replicator calls, ``POST /__admin/stream/trim``, backed by ``backend.local.dynamodb.streams``.
 
     python replication_support.py REGION      → prints {"dynamodb": url, "admin": url} when ready
 """
@@ -114,7 +114,7 @@ def _serve(region: str) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from backend.local import stream_janitor
+    from backend.local.dynamodb import streams as stream_janitor
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -1,4 +1,5 @@
-"""Regression tests of the races the chaos run found in moto's DynamoDB writes (fixed by backend.local.moto_writes).
+"""Regression tests of the races the chaos run found in moto's DynamoDB writes (fixed by the ``serialized_writes``
+patch, backend.local.dynamodb.patches).
 
 Both run concurrent writes against in-process moto, with the interpreter switching threads as often as it can, and
 check what DynamoDB guarantees: one stream record per write, each with its own sequence number; and a conditional
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.local import moto_writes
+from backend.local.dynamodb import patches
 from backend.store import table_definition
 
 
@@ -52,7 +53,7 @@ def _stream_records(client) -> list[dict]:
 
 
 def test_concurrent_puts_get_one_stream_record_each_with_its_own_sequence_number(table, fast_switching):
-    moto_writes.serialize_dynamodb_writes()
+    patches.install()
     per_thread = 60
 
     def writer(number):
@@ -73,7 +74,7 @@ def test_concurrent_puts_get_one_stream_record_each_with_its_own_sequence_number
 
 def test_a_conditional_put_never_replaces_a_newer_item_written_concurrently(table, fast_switching):
     """The replicator's put (only over an older item) races the handler's unconditional puts of newer versions."""
-    moto_writes.serialize_dynamodb_writes()
+    patches.install()
     rounds = 100
     violations = []
     in_step = threading.Barrier(2)  # both writers in the same round, so their writes really overlap
@@ -109,5 +110,5 @@ def test_a_conditional_put_never_replaces_a_newer_item_written_concurrently(tabl
 
 
 def test_serializing_twice_wraps_nothing_more(table):
-    moto_writes.serialize_dynamodb_writes()
-    assert moto_writes.serialize_dynamodb_writes() == 0
+    patches.install()
+    assert patches.install() == 0

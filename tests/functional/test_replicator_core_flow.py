@@ -316,7 +316,7 @@ def test_a_reset_recreating_tables_does_not_backfill(tables, make_replicator):
 
 def test_lost_iterators_and_trimmed_streams_are_survived(tables, make_replicator):
     """moto answers a freed iterator with an HTML 500: the replicator re-seeks from its checkpoint."""
-    from backend.local import stream_janitor
+    from backend.local.dynamodb import streams as stream_janitor
 
     replicator = make_replicator()
     stop = threading.Event()

@@ -6,7 +6,8 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local import stream_janitor
+from backend.local.dynamodb import patches
+from backend.local.dynamodb import streams as janitor
 from backend.store import table_definition
 
 TABLE = "janitor"
@@ -18,7 +19,7 @@ REGION = "eu-west-1"
 @pytest.fixture
 def stream(monkeypatch):
     monkeypatch.setitem(globals(), "REGION", next(FREE_REGIONS))
-    stream_janitor.install()  # as a region process does at startup
+    patches.install()  # as a region process does at startup
     with moto_server() as url:
         kwargs = {
             "region_name": REGION,
@@ -51,7 +52,7 @@ def test_trim_drops_records_but_keeps_sequence_numbers_and_positions(stream):
     sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     upto = sequence[49]
 
-    result = stream_janitor.trim_and_free(REGION, TABLE, str(upto))
+    result = janitor.trim_and_free(REGION, TABLE, str(upto))
 
     assert result["trimmed"] == 50 and result["records_stored"] == 50
     after = read(streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(upto))
@@ -63,7 +64,7 @@ def test_trim_drops_records_but_keeps_sequence_numbers_and_positions(stream):
         streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(sequence[-1])
     )
     assert [int(r["dynamodb"]["SequenceNumber"]) for r in latest] == [sequence[-1] + 1]
-    assert stream_janitor.trim_and_free(REGION, TABLE, str(upto))["trimmed"] == 0  # idempotent
+    assert janitor.trim_and_free(REGION, TABLE, str(upto))["trimmed"] == 0  # idempotent
 
 
 def test_iterators_are_freed_after_their_maximum_age(stream):
@@ -73,11 +74,11 @@ def test_iterators_are_freed_after_their_maximum_age(stream):
     ]
     for _ in range(300):  # idle polling, as the replicator does between writes
         iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
-    assert stream_janitor.stream_memory(REGION, TABLE)["iterators_stored"] >= 300
-    assert stream_janitor.free_iterators(REGION, max_age_s=10, now=1000.0) == 0  # first sight: only stamped
-    freed = stream_janitor.free_iterators(REGION, max_age_s=10, now=1011.0)
+    assert janitor.stream_memory(REGION, TABLE)["iterators_stored"] >= 300
+    assert janitor.free_iterators(REGION, max_age_s=10, now=1000.0) == 0  # first sight: only stamped
+    freed = janitor.free_iterators(REGION, max_age_s=10, now=1011.0)
     assert freed >= 300
-    assert stream_janitor.stream_memory(REGION, TABLE)["iterators_stored"] == 0
+    assert janitor.stream_memory(REGION, TABLE)["iterators_stored"] == 0
     # An iterator handed out after the sweep keeps working.
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")[
         "ShardIterator"
@@ -103,21 +104,21 @@ def test_memory_stays_bounded_over_many_polls_with_the_janitor(stream):
             for record in answer["Records"]:
                 last = record["dynamodb"]["SequenceNumber"]
         clock[0] += 30
-        stream_janitor.trim_and_free(REGION, TABLE, last, iterator_max_age_s=45, now=clock[0])
+        janitor.trim_and_free(REGION, TABLE, last, iterator_max_age_s=45, now=clock[0])
         gc.collect()
         counts.append(sum(isinstance(o, ShardIterator) for o in gc.get_objects()))
-    memory = stream_janitor.stream_memory(REGION, TABLE)
+    memory = janitor.stream_memory(REGION, TABLE)
     assert memory["records_stored"] == 0
     assert memory["iterators_stored"] <= 2 * 200 + 2
     assert max(counts[2:]) <= counts[1] + 5, counts  # flat after warm-up, not growing with polls
 
 
 def test_the_trim_request_is_validated():
-    assert stream_janitor.handle_trim_request(REGION, TABLE, b"{bad")[0] == 400
-    assert stream_janitor.handle_trim_request(REGION, TABLE, b"[1]")[0] == 400
-    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": "12a"}')[0] == 400
-    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": true}')[0] == 400
-    status, answer = stream_janitor.handle_trim_request(REGION, "no-such-table", b'{"upto": "5"}')
+    assert janitor.handle_trim_request(REGION, TABLE, b"{bad")[0] == 400
+    assert janitor.handle_trim_request(REGION, TABLE, b"[1]")[0] == 400
+    assert janitor.handle_trim_request(REGION, TABLE, b'{"upto": "12a"}')[0] == 400
+    assert janitor.handle_trim_request(REGION, TABLE, b'{"upto": true}')[0] == 400
+    status, answer = janitor.handle_trim_request(REGION, "no-such-table", b'{"upto": "5"}')
     assert status == 200 and answer["trimmed"] == 0
 
 
@@ -128,18 +129,16 @@ def test_a_checkpoint_of_a_previous_table_trims_nothing(stream):
     last = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")[-1]["dynamodb"]["SequenceNumber"]
     old_arn = arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
     body = f'{{"upto": "{last}", "stream": "{old_arn}"}}'
-    status, answer = stream_janitor.handle_trim_request(REGION, TABLE, body)
+    status, answer = janitor.handle_trim_request(REGION, TABLE, body)
     assert status == 200 and answer["stale_stream"] is True and answer["trimmed"] == 0
     assert answer["records_stored"] == 10
-    status, answer = stream_janitor.handle_trim_request(
-        REGION, TABLE, f'{{"upto": "{last}", "stream": "{arn}"}}'
-    )
+    status, answer = janitor.handle_trim_request(REGION, TABLE, f'{{"upto": "{last}", "stream": "{arn}"}}')
     assert answer["stale_stream"] is False and answer["trimmed"] == 10
-    assert stream_janitor.handle_trim_request(REGION, TABLE, b'{"upto": null, "stream": 5}')[0] == 400
+    assert janitor.handle_trim_request(REGION, TABLE, b'{"upto": null, "stream": 5}')[0] == 400
 
 
 def test_concurrent_writes_get_distinct_sequence_numbers(stream):
-    """moto's add() reads len(items) and appends in two steps; the janitor's lock makes it one."""
+    """moto's add() reads len(items) and appends in two steps; the serialized_writes patch's lock makes it one."""
     dynamodb, streams, arn, shard = stream
     import threading
 

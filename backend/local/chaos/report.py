@@ -55,11 +55,10 @@ DESIGN_NOTES = """
 - moto numbered stream records `len(items) + start` before appending them, with no lock: two concurrent writes in
   a region (gateway threads and moto's HTTP threads) got the same sequence number, and the replicator, which
   skips a sequence number it has already read, never replicated the second write. Found as acknowledged writes
-  missing in one region after healing, with the replicator idle. Fixed by `backend/local/moto_writes.py` (moto's
-  DynamoDB writes under one lock in the region process, conditions included);
+  missing in one region after healing, with the replicator idle. Fixed by the `serialized_writes` patch of
+  `backend/local/dynamodb/patches.py` (moto's DynamoDB writes under one lock in the region process, conditions included);
   `tests/functional/test_chaos_moto_writes.py` reproduces 13 duplicate numbers in 480 concurrent puts without it.
-  (The replication engineer found the same race in parallel: `stream_janitor.install()` also serializes
-  `StreamShard.add`, and the replicator now tells records apart by `eventID` at equal sequence numbers.)
+  (The same lock serializes `StreamShard.add`, and the replicator now tells records apart by `eventID` at equal sequence numbers.)
 - A backfill that waited while its region was fenced (the next restart of the same region) finished into the
   new, empty table with only its remaining items and cleared the "backfill pending" flag: the first 10-minute run
   ended with eu-central-1 missing 700 of 1,645 keys while the replicator reported itself idle. A backfill now

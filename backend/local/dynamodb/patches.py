@@ -1,0 +1,299 @@
+"""Every patch of moto in the local cloud, in one module: what each works around, why, and the moto internals it uses.
+
+All of them were written against moto ``MOTO_VERSION``. ``tests/functional/test_moto_adapter.py`` fails, naming the
+patch, when the installed moto is another version or when an internal listed in ``PATCHES`` is gone or changed
+shape. On a moto upgrade: read each patch's ``works_around`` against the new moto (it may have fixed the bug), adapt
+the patch, update its ``relies_on``, then bump its ``moto_version``.
+
+``install()`` applies the process-wide ones (idempotent); the stream janitor (``streams.py``) uses the accessors and
+the offset list below; ``LocalDynamoDB`` calls ``untrack_moto_instances`` periodically and ``close_server_socket``.
+Nothing outside ``backend/local/dynamodb`` reaches into moto.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+from dataclasses import dataclass
+
+MOTO_VERSION = "5.2.5"
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+@dataclass(frozen=True)
+class Reliance:
+    """One moto internal a patch relies on: ``module:Qualified.name``, its shape, and source text it must contain.
+
+    An attribute that is not on the class (set in ``__init__``) is checked as ``self.<name>`` in the class source."""
+
+    target: str
+    shape: str
+    source_contains: tuple[str, ...] = ()
+    parameters: tuple[str, ...] | None = None  # the exact parameter names, when the patch passes them through
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    moto_version: str
+    works_around: str
+    relies_on: tuple[Reliance, ...]
+
+
+_TABLE = "moto.dynamodb.models.table"
+_STREAMS = "moto.dynamodbstreams.models"
+_ADD_NUMBERS = "len(self.items) + self.starting_sequence_number"
+WRITE_OPERATIONS = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+PATCHES = {
+    patch.name: patch
+    for patch in (
+        Patch(
+            "serialized_writes",
+            MOTO_VERSION,
+            "moto does a write as several Python steps with no lock (read the item, check the condition, store the "
+            "new item, then StreamShard.add numbers the record len(items) + start *before* appending it). A region "
+            "serves its gateway threads and its moto server threads at once, so two writes interleave: two stream "
+            "records get the same sequence number (the replicator, deduping by sequence number, dropped the second: "
+            "the chaos run found acknowledged writes never replicated), and a conditional write (the replicator's "
+            "#ts < :ts) checks against an item a concurrent write replaces before it stores its own older one. "
+            "DynamoDB makes each item write atomic, conditions included, and numbers records in order.",
+            tuple(
+                Reliance(f"moto.dynamodb.models:DynamoDBBackend.{name}", "a method doing one whole write")
+                for name in WRITE_OPERATIONS
+            )
+            + (
+                Reliance(
+                    f"{_TABLE}:StreamShard.add",
+                    "numbers the record from len(items) then appends it, in two steps",
+                    (_ADD_NUMBERS, "self.items.append("),
+                    ("self", "old", "new"),
+                ),
+            ),
+        ),
+        Patch(
+            "untracked_instances",
+            MOTO_VERSION,
+            "BaseModel.__new__ appends every model instance (every DynamoDB item version, stream record and shard "
+            "iterator) to a per-class instances_tracked list that only moto's dashboard and reset read. Nothing else "
+            "frees them: a region grew ~5 MB per 1,000 writes even with its stream trimmed.",
+            (
+                Reliance("moto.core.model_instances:model_data", "dict: service -> class name -> class"),
+                Reliance(
+                    "moto.core.common_models:BaseModel.__new__",
+                    "appends each new instance to cls.instances_tracked",
+                    ("cls.instances_tracked.append(instance)",),
+                ),
+            ),
+        ),
+        Patch(
+            "stream_offset_list",
+            MOTO_VERSION,
+            "moto keeps every stream record forever (StreamShard.items) and computes a record's sequence number from "
+            "its position in that list, so records can't simply be removed: the list is swapped once for an "
+            "OffsetList that keeps the positions (len counts trimmed records) and drops the objects.",
+            (
+                Reliance(f"{_TABLE}:StreamShard.items", "the shard's records, a list indexed by position"),
+                Reliance(f"{_TABLE}:StreamShard.starting_sequence_number", "the number of position 0"),
+                Reliance(f"{_TABLE}:StreamShard.add", "numbers from len(items)", (_ADD_NUMBERS,)),
+                Reliance(f"{_TABLE}:StreamShard.get", "reads records by slice", ("self.items[start:end]",)),
+                Reliance(f"{_STREAMS}:ShardIterator.__init__", "LATEST: len(items)", ("stream_shard.items",)),
+                Reliance("moto.dynamodb.models:dynamodb_backends", "[account][region].tables: name -> Table"),
+                Reliance(f"{_TABLE}:Table.stream_shard", "the table's StreamShard, or None"),
+                Reliance(f"{_TABLE}:Table.latest_stream_label", "the stream ARN's last part"),
+                Reliance(f"{_TABLE}:Table.table_arn", "the table's ARN"),
+            ),
+        ),
+        Patch(
+            "shard_iterator_freeing",
+            MOTO_VERSION,
+            "every get_records call stores a new shard iterator that is never freed: 20,000 empty polls added 39.5 MB "
+            "of RSS. The janitor removes stored iterators older than a maximum age.",
+            (
+                Reliance(f"{_STREAMS}:dynamodbstreams_backends", "[account][region]: a streams backend"),
+                Reliance(f"{_STREAMS}:DynamoDBStreamsBackend.shard_iterators", "dict: ARN -> ShardIterator"),
+                Reliance(f"{_STREAMS}:ShardIterator.get", "stores the next iterator", ("shard_iterators[",)),
+            ),
+        ),
+        Patch(
+            "server_socket_close",
+            MOTO_VERSION,
+            "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
+            "waits for serve_forever): a region about to exit closes the socket of its private werkzeug server.",
+            (
+                Reliance(
+                    "moto.moto_server.threaded_moto_server:ThreadedMotoServer._server",
+                    "the werkzeug BaseWSGIServer (with .socket) once started",
+                    ("self._server = make_server(",),
+                ),
+            ),
+        ),
+    )
+}
+
+WRITE_LOCK = threading.RLock()  # reentrant: a transaction's steps call the other write operations
+_MARK = "_serialized_by_backend_local"
+
+
+def install() -> int:
+    """Applies the process-wide patches; returns how many moto functions it wrapped (0 once installed).
+
+    Call it after ``mock_aws().start()`` and before serving. The lock around the writes takes microseconds; the
+    request's boto3 and HTTP work around it stays concurrent."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
+
+    wrapped = 0
+    targets = [(DynamoDBBackend, name) for name in WRITE_OPERATIONS] + [(StreamShard, "add")]
+    with WRITE_LOCK:
+        for owner, name in targets:
+            original = getattr(owner, name)
+            if getattr(original, _MARK, False):
+                continue
+
+            @functools.wraps(original)
+            def locked(*args, _original=original, **kwargs):
+                with WRITE_LOCK:
+                    return _original(*args, **kwargs)
+
+            setattr(locked, _MARK, True)
+            setattr(owner, name, locked)
+            wrapped += 1
+    untrack_moto_instances()
+    return wrapped
+
+
+# -- untracked_instances --------------------------------------------------------------------------------------
+
+
+class _Untracked(list):
+    """A list that keeps nothing: what moto's model classes get instead of their ``instances_tracked`` list."""
+
+    def append(self, item) -> None:
+        pass
+
+
+def untrack_moto_instances() -> int:
+    """Stops moto from keeping every model instance it ever created; returns how many classes were changed.
+
+    Classes appear as moto imports them, and moto's reset puts plain lists back, so this runs again periodically."""
+    from moto.core.model_instances import model_data
+
+    changed = 0
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            if not isinstance(model.__dict__.get("instances_tracked"), _Untracked):
+                model.instances_tracked = _Untracked()
+                changed += 1
+    return changed
+
+
+# Classes of which moto creates an object per request or per write (moto.core.model_instances keeps them all).
+PER_REQUEST_MODELS = {"dynamodb": ("Item", "StreamRecord"), "dynamodbstreams": ("ShardIterator",)}
+
+
+def untrack_models() -> int:
+    """Drops moto's references to per-request objects now (the janitor's sweep). Returns how many were dropped."""
+    from moto.core.model_instances import model_data
+
+    dropped = 0
+    for service, names in PER_REQUEST_MODELS.items():
+        for name in names:
+            model = model_data.get(service, {}).get(name)
+            if model is not None:
+                dropped += len(model.instances_tracked)
+                # BaseModel.__new__ appends to whatever list is there now
+                model.instances_tracked = _Untracked()
+    return dropped
+
+
+# -- stream_offset_list ---------------------------------------------------------------------------------------
+
+
+class OffsetList(list):
+    """A list whose first ``offset`` elements were dropped but still count in ``len`` and in indexing by slices.
+
+    Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.offset = 0
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        with self._lock:
+            return self.offset + super().__len__()
+
+    def __getitem__(self, index):
+        with self._lock:
+            if isinstance(index, slice):
+                start, stop, step = index.start, index.stop, index.step
+                start = None if start is None else max(0, start - self.offset)
+                stop = None if stop is None else max(0, stop - self.offset)
+                return list.__getitem__(self, slice(start, stop, step))
+            if index < 0:
+                return list.__getitem__(self, index)
+            return list.__getitem__(self, index - self.offset)
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list.__getitem__(self, slice(None)))
+
+    def trim_through(self, position: int) -> int:
+        """Drops the elements at absolute positions < ``position``; returns how many were dropped."""
+        with self._lock:
+            count = min(max(0, position - self.offset), list.__len__(self))
+            if count:
+                del self[:count]  # list.__delitem__: not overridden, works on the stored elements
+                self.offset += count
+            return count
+
+    def stored(self) -> int:
+        return list.__len__(self)
+
+
+def offset_items(shard) -> OffsetList:
+    """The shard's records as an OffsetList, swapping moto's list once. The swap holds the write lock, so no
+    record is ever appended to a list that is being replaced (call ``install()`` first)."""
+    with WRITE_LOCK:  # no add() can run between copying the list and swapping it
+        if not isinstance(shard.items, OffsetList):
+            shard.items = OffsetList(shard.items)
+        return shard.items
+
+
+# -- the accessors the stream janitor uses ---------------------------------------------------------------------
+
+
+def table(region: str, table_name: str, account_id: str = DEFAULT_ACCOUNT_ID):
+    """moto's Table object, or None."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[account_id][region].tables.get(table_name)
+
+
+def stream_shard(region: str, table_name: str, account_id: str = DEFAULT_ACCOUNT_ID):
+    found = table(region, table_name, account_id)
+    return None if found is None else found.stream_shard
+
+
+def shard_iterators(region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> dict | None:
+    """The region's stored shard iterators (ARN → iterator), or None if its streams backend was never used."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    backends = dynamodbstreams_backends[account_id]
+    return backends[region].shard_iterators if region in backends else None
+
+
+# -- server_socket_close --------------------------------------------------------------------------------------
+
+
+def close_server_socket(server) -> None:
+    """Closes a started ThreadedMotoServer's listening socket without waiting for its thread."""
+    werkzeug_server = getattr(server, "_server", None)
+    if werkzeug_server is not None:
+        try:  # close() alone leaves it listening while the serving thread's poll() holds it (up to 0.5 s)
+            werkzeug_server.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        werkzeug_server.socket.close()

@@ -1,0 +1,162 @@
+"""The moto adapter (backend/local/dynamodb): its patches still fit the installed moto, and LocalDynamoDB works.
+
+The first tests fail loudly, naming the patch, when moto is upgraded or changes an internal a patch relies on:
+read that patch's ``works_around`` in patches.py against the new moto before touching anything else.
+"""
+
+import importlib
+import inspect
+import re
+import socket
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+
+from backend.local.dynamodb import LocalDynamoDB, patches
+from backend.store import table_definition
+
+RELIANCES = [(patch, reliance) for patch in patches.PATCHES.values() for reliance in patch.relies_on]
+
+
+def _resolve(target: str):
+    """(object, source) of ``module:Qualified.name``; for an attribute set in ``__init__``, (None, class source)."""
+    module_name, _, qualified = target.partition(":")
+    found = importlib.import_module(module_name)
+    parts = qualified.split(".")
+    for index, part in enumerate(parts):
+        if not hasattr(found, part) and inspect.isclass(found) and index == len(parts) - 1:
+            source = inspect.getsource(found)
+            assert re.search(rf"self\.{re.escape(part)}\s*[:=]", source), (
+                f"{found.__name__} never sets .{part}"
+            )
+            return None, source
+        found = getattr(found, part)
+    found = inspect.unwrap(found)
+    return found, (inspect.getsource(found) if callable(found) else "")
+
+
+@pytest.mark.parametrize("patch", patches.PATCHES.values(), ids=lambda patch: patch.name)
+def test_each_patch_targets_the_installed_moto_version(patch):
+    assert moto.__version__ == patch.moto_version, (
+        f"patch {patch.name!r} was written against moto {patch.moto_version}, but moto {moto.__version__} is "
+        f"installed. It works around: {patch.works_around} Check that against the new moto, then update the patch "
+        "and its moto_version in backend/local/dynamodb/patches.py."
+    )
+
+
+@pytest.mark.parametrize(
+    "patch, reliance", RELIANCES, ids=[f"{patch.name}-{reliance.target}" for patch, reliance in RELIANCES]
+)
+def test_each_moto_internal_a_patch_relies_on_is_there_with_its_shape(patch, reliance):
+    where = f"patch {patch.name!r} relies on {reliance.target} ({reliance.shape})"
+    try:
+        found, source = _resolve(reliance.target)
+    except (ImportError, AttributeError, AssertionError) as error:
+        pytest.fail(f"{where}, which is gone in moto {moto.__version__}: {error}")
+    for text in reliance.source_contains:
+        assert text in source, f"{where}: its source no longer contains {text!r} (moto {moto.__version__})"
+    if reliance.parameters is not None:
+        parameters = tuple(inspect.signature(found).parameters)
+        assert parameters == reliance.parameters, f"{where}: its parameters are now {parameters}"
+
+
+@pytest.fixture
+def moto_table(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-west-1")
+        client.create_table(**table_definition("shapes"))
+        yield client
+
+
+def test_moto_objects_have_the_types_the_patches_rely_on(moto_table):
+    from moto.core.model_instances import model_data
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    moto_table.put_item(TableName="shapes", Item={"key": {"S": "k"}})
+    table = patches.table("us-west-1", "shapes")
+    assert table is dynamodb_backends[patches.DEFAULT_ACCOUNT_ID]["us-west-1"].tables["shapes"], (
+        "stream_offset_list"
+    )
+    shard = patches.stream_shard("us-west-1", "shapes")
+    assert isinstance(shard.items, list) and len(shard.items) == 1, "stream_offset_list: StreamShard.items"
+    assert isinstance(shard.starting_sequence_number, int), "stream_offset_list: starting_sequence_number"
+    assert isinstance(
+        dynamodbstreams_backends[patches.DEFAULT_ACCOUNT_ID]["us-west-1"].shard_iterators, dict
+    ), "shard_iterator_freeing: DynamoDBStreamsBackend.shard_iterators"
+    assert "Item" in model_data["dynamodb"] and "StreamRecord" in model_data["dynamodb"], (
+        "untracked_instances"
+    )
+    assert isinstance(model_data["dynamodb"]["Item"].instances_tracked, list), "untracked_instances"
+
+
+def test_install_wraps_each_write_once_and_keeps_the_originals_reachable(moto_table):
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard
+
+    patches.install()
+    assert patches.install() == 0, "serialized_writes: install() is not idempotent"
+    targets = [(DynamoDBBackend, name) for name in patches.WRITE_OPERATIONS] + [(StreamShard, "add")]
+    for owner, name in targets:
+        wrapper = getattr(owner, name)
+        assert getattr(wrapper, patches._MARK, False), (
+            f"serialized_writes: {owner.__name__}.{name} is not wrapped"
+        )
+        assert not getattr(wrapper.__wrapped__, patches._MARK, False), (
+            f"{owner.__name__}.{name} wrapped twice"
+        )
+    assert patches.untrack_moto_instances() == 0, "untracked_instances: install() left classes tracked"
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _http_client(url: str, region: str):
+    return boto3.client(
+        "dynamodb", region_name=region, endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def test_local_dynamodb_serves_its_table_over_http_resets_and_stops():
+    dynamodb = LocalDynamoDB("ap-southeast-2", port=0).start()
+    try:
+        host, port = dynamodb.url.removeprefix("http://").rsplit(":", 1)
+        assert host == "127.0.0.1" and int(port) > 0
+        client = _http_client(dynamodb.url, "ap-southeast-2")
+        assert client.list_tables()["TableNames"] == ["keyvalues"]
+        client.put_item(TableName="keyvalues", Item={"key": {"S": "k"}, "value": {"S": "v"}})
+        assert (
+            dynamodb.client().get_item(TableName="keyvalues", Key={"key": {"S": "k"}})["Item"]["value"]["S"]
+            == "v"
+        )
+        status, answer = dynamodb.trim(b'{"upto": null}')
+        assert status == 200 and answer["records_stored"] == 1 and answer["trimmed"] == 0
+        assert dynamodb.trim(b"{bad")[0] == 400
+
+        dynamodb.reset()
+
+        assert client.scan(TableName="keyvalues")["Count"] == 0
+        assert dynamodb.trim(b"{}")[1]["records_stored"] == 0  # a new table, a new stream
+    finally:
+        dynamodb.stop()
+    assert not _accepts_connections(host, int(port))
+
+
+def test_local_dynamodb_close_shuts_the_listening_socket():
+    dynamodb = LocalDynamoDB("ap-southeast-1", table_name="other", port=0).start()
+    host, port = dynamodb.url.removeprefix("http://").rsplit(":", 1)
+    try:
+        assert _http_client(dynamodb.url, "ap-southeast-1").list_tables()["TableNames"] == ["other"]
+        dynamodb.close()
+        assert not _accepts_connections(host, int(port))
+    finally:
+        dynamodb.stop()
