@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local.replicator import RegionClients, Replicator
+from backend.local.replication.replicator import RegionClients, Replicator
 from backend.store import table_definition
 
 REGIONS = ("us-west-2", "eu-central-1")

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local.dynamo_wire import STREAMS, WireClient, WireError
+from backend.local.replication.wire import STREAMS, WireClient, WireError
 from backend.store import table_definition
 
 TABLE = "keyvalues"

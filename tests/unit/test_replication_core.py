@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backend.local.replication import (
+from backend.local.replication.decisions import (
     DELETE,
     PUT,
     REPLICA_DELETE_MARK,

@@ -1,6 +1,6 @@
 """The replicator's bookkeeping of what it read, without any server: duplicates, re-reads, per-pair floors."""
 
-from backend.local.replicator import Replicator
+from backend.local.replication.replicator import Replicator
 
 REGIONS = {"eu-central-1": "http://127.0.0.1:1", "us-west-2": "http://127.0.0.1:2"}
 

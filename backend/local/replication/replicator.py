@@ -1,6 +1,6 @@
 """The local global-tables replicator: reads every region's DynamoDB stream and applies the changes elsewhere.
 
-    python -m backend.local.replicator --config FILE
+    python -m backend.local.replication --config FILE
 
 Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1:P", ...}, "state_dir": "...",
 "admin_host": "127.0.0.1", "admin_port": 0, "network": "realistic"|"none", "delay": "auto"|<ms>,
@@ -9,7 +9,7 @@ Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1
 "appliers": 4 (per destination), "tombstone_ttl_s": 3600}.
 When ready it prints one line ``{"ready": true, "admin": "http://127.0.0.1:P"}``; SIGTERM stops it cleanly.
 
-How it moves records (the decisions themselves are in ``replication.py``, which is pure):
+How it moves records (the decisions themselves are in ``decisions.py``, which is pure):
 
 - one reader thread per source region polls its stream (moto has one shard per table) and turns each record into
   entries of per-pair FIFO queues (source → destination, and source → itself for repairs), due at the record's
@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from backend.local import replication
-from backend.local.dynamo_wire import DYNAMODB, STREAMS, WireClient
 from backend.local.json_api import BadBody, read_json_object, send_json
 from backend.local.loopback import is_loopback
-from backend.local.marked_deletes import MarkedDeletes, new_mark
 from backend.local.memory import return_free_heap_to_the_os
-from backend.local.replication import Action, Change, Tombstones
+from backend.local.replication import decisions as replication
+from backend.local.replication.decisions import Action, Change, Tombstones
+from backend.local.replication.marked_deletes import MarkedDeletes, new_mark
+from backend.local.replication.wire import DYNAMODB, STREAMS, WireClient
 
 log = logging.getLogger("backend.local.replicator")
 
@@ -168,7 +168,7 @@ def _quantile(values: list[int], q: float) -> int | None:
 
 class RegionClients:
     """The DynamoDB and Streams clients of one region's endpoint, shared by the threads (each thread keeps its own
-    keep-alive connection). They speak the wire protocol directly: see ``dynamo_wire.py`` for why not boto3."""
+    keep-alive connection). They speak the wire protocol directly: see ``wire.py`` for why not boto3."""
 
     def __init__(self, region: str, endpoint: str):
         access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
@@ -966,7 +966,7 @@ class _AdminHandler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m backend.local.replicator", description=__doc__.split("\n")[0]
+        prog="python -m backend.local.replication", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--config", required=True, help="JSON config file")
     parser.add_argument("--log-level", default=os.environ.get("REPLICATOR_LOG_LEVEL", "WARNING"))
