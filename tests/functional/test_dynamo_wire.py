@@ -22,6 +22,8 @@ def moto_url():
         )
         boto.create_table(**table_definition(TABLE))
         yield url
+        # moto's state is the process's: the next module (the backfill test) creates this table again.
+        boto.delete_table(TableName=TABLE)
 
 
 def item(key, value, ts):
