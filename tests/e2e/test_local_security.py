@@ -28,7 +28,7 @@ import requests
 from backend.local.cloud import LocalCloud
 from backend.local.control import ControlHandler
 from backend.local.region import GatewayHandler, RegionServer
-from backend.local.replication.replicator import _AdminHandler
+from backend.local.replication.admin import _AdminHandler
 
 UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: never a listener of ours, never a peer we trust
 
@@ -358,7 +358,7 @@ def _all_logs(directory: Path) -> str:
 
 @pytest.mark.parametrize("host", [UNSPECIFIED, "::", "192.168.1.20", "example.com", 7])
 def test_replicator_refuses_to_bind_its_admin_api_off_loopback(tmp_path, host):
-    from backend.local.replication.replicator import ConfigError, load_config
+    from backend.local.replication.config import ConfigError, load_config
 
     config = {"regions": {US: "http://127.0.0.1:1", EU: "http://127.0.0.1:2"}, "state_dir": str(tmp_path)}
     path = tmp_path / "replicator.json"

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from backend.local.replication import decisions
+from backend.local.replication.applier import apply_change
 from backend.local.replication.decisions import DELETE, PUT, REPLICA_DELETE_MARK, Change, Version
-from backend.local.replication.replicator import apply_change
 from backend.store import table_definition
 
 TABLE = "keyvalues"

@@ -10,7 +10,6 @@ from backend.local.replication.decisions import (
     REPLICA_DELETE_MARK,
     Action,
     Change,
-    Tombstones,
     Version,
     accepts,
     creation_ms,
@@ -18,6 +17,7 @@ from backend.local.replication.decisions import (
     item_version,
     replica_mark,
 )
+from backend.local.replication.tombstones import Tombstones
 
 WEST, CENTRAL = "us-west-2", "eu-central-1"
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from backend.local.replication import decisions
-from backend.local.replication.decisions import REPLICA_DELETE_MARK, Action, Change, Tombstones
+from backend.local.replication.decisions import REPLICA_DELETE_MARK, Action, Change
+from backend.local.replication.tombstones import Tombstones
 
 REGIONS = ("ap-northeast-1", "eu-central-1", "us-west-2")
 KEYS = ("a", "b", "c")
