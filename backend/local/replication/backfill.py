@@ -1,7 +1,8 @@
 """Backfill of a region whose table was recreated (its process restarted: moto keeps nothing): every other region's
 items are copied into it with the same conditional puts, as adding a replica to a global table does.
 
-Rules the long chaos run taught (each has a regression test in tests/functional/test_chaos_backfill.py):
+Rules the long chaos run taught (regression tests: tests/functional/test_chaos_backfill.py for the fencing and
+the resuming, tests/unit/test_replication_config.py and test_replicator_core_flow.py for the reset grace):
 
 - the copy is fenced by the target's table incarnation (its stream ARN): if the region restarts again meanwhile,
   the copy went partly into a table that is gone, so it is not done and starts again;
