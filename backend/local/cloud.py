@@ -273,7 +273,7 @@ class LocalCloud:
         }
         config_path = self.state_dir / "replicator.json"
         config_path.write_text(json.dumps(config, indent=2))
-        self._spawn("replicator", ["-m", "backend.local.replicator", "--config", str(config_path)], None)
+        self._spawn("replicator", ["-m", "backend.local.replication", "--config", str(config_path)], None)
 
     def kill_replicator(self) -> None:
         """SIGKILLs the replicator (a crash, for tests of its checkpoints)."""

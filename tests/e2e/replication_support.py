@@ -87,7 +87,7 @@ def start_region(region: str) -> Process:
 def start_replicator(config: dict, config_path: Path) -> Process:
     config_path.write_text(json.dumps(config))
     return Process(
-        [sys.executable, "-m", "backend.local.replicator", "--config", str(config_path)],
+        [sys.executable, "-m", "backend.local.replication", "--config", str(config_path)],
         log=config_path.with_suffix(".log"),
         ready_timeout=90.0,  # a shared 2-core machine under load can take this long to import boto3
     )

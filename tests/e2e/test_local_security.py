@@ -30,7 +30,7 @@ from backend.local.control.routes import control_app
 from backend.local.gateway.stage import stage_app
 from backend.local.region import RegionServer
 from backend.local.region_admin import admin_routes
-from backend.local.replicator import _AdminHandler
+from backend.local.replication.admin import admin_app
 
 UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: never a listener of ours, never a peer we trust
 
@@ -261,8 +261,7 @@ def test_region_admin_api_answers_loopback_clients(client_ip):
 @pytest.mark.parametrize("method, path", [("GET", "/status"), ("POST", "/pause"), ("POST", "/reset")])
 def test_replicator_admin_api_refuses_non_loopback_clients(client_ip, method, path):
     replicator = _Recorder()
-    handler = type("Handler", (_AdminHandler,), {"replicator": replicator})
-    status, body = serve_one(handler, client_ip, http_request(method, path, {"region": US}), server=None)
+    status, body = serve_one(admin_app(replicator), client_ip, method, path, {"region": US})
     assert status == 403 and "loopback" in body["error"]
     assert replicator.touched == []
 
@@ -335,7 +334,7 @@ def _all_logs(directory: Path) -> str:
 
 @pytest.mark.parametrize("host", [UNSPECIFIED, "::", "192.168.1.20", "example.com", 7])
 def test_replicator_refuses_to_bind_its_admin_api_off_loopback(tmp_path, host):
-    from backend.local.replicator import ConfigError, load_config
+    from backend.local.replication.config import ConfigError, load_config
 
     config = {"regions": {US: "http://127.0.0.1:1", EU: "http://127.0.0.1:2"}, "state_dir": str(tmp_path)}
     path = tmp_path / "replicator.json"

@@ -66,7 +66,7 @@ def test_a_bad_config_is_a_clear_error_not_a_traceback(tmp_path, config, message
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(config))
     result = subprocess.run(
-        [sys.executable, "-m", "backend.local.replicator", "--config", str(path)],
+        [sys.executable, "-m", "backend.local.replication", "--config", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -78,7 +78,7 @@ def test_a_bad_config_is_a_clear_error_not_a_traceback(tmp_path, config, message
 
 def test_a_missing_config_file_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "backend.local.replicator", "--config", str(tmp_path / "nope.json")],
+        [sys.executable, "-m", "backend.local.replication", "--config", str(tmp_path / "nope.json")],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local.replicator import RegionClients, Replicator
+from backend.local.replication.replicator import Replicator
 from backend.store import table_definition
 
 REGIONS = ("us-west-2", "eu-central-1")
@@ -62,9 +62,8 @@ def replicator_owing_a_backfill(moto_url, tmp_path, dst) -> Replicator:
         "state_dir": str(tmp_path),
         "network": "none",
     }
-    replicator = Replicator(config)
-    replicator.clients = {region: RegionClients(region, moto_url) for region in REGIONS}
-    replicator.backfill_pending.add(dst)
+    replicator = Replicator(config)  # its clients of each region exist from construction, unstarted
+    replicator.backfill.request(dst)
     return replicator
 
 
@@ -73,8 +72,8 @@ def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
     replicator = replicator_owing_a_backfill(moto_url, tmp_path, dst)
     calls = []
     before_each_call(replicator.clients[dst].dynamodb, calls.append)
-    replicator._backfill(dst)
-    assert replicator.backfill_pending == set()
+    replicator.backfill.run(dst)
+    assert replicator.backfill.pending() == []
     return calls.count("PutItem")
 
 
@@ -119,8 +118,8 @@ def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, 
 
     before_each_call(replicator.clients["eu-central-1"].dynamodb, restart_region_midway)
     for _attempt in range(3):  # the worker starts the backfill again while it is pending
-        if not replicator.backfill_pending:
+        if not replicator.backfill.pending():
             break
-        replicator._backfill("eu-central-1")
-    assert replicator.backfill_pending == set()
+        replicator.backfill.run("eu-central-1")
+    assert replicator.backfill.pending() == []
     assert len(tables["eu-central-1"].scan(TableName=TABLE)["Items"]) == 40

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local.dynamo_wire import STREAMS, WireClient, WireError
+from backend.local.replication.wire import STREAMS, WireClient, WireError
 from backend.store import table_definition
 
 TABLE = "keyvalues"
@@ -22,6 +22,8 @@ def moto_url():
         )
         boto.create_table(**table_definition(TABLE))
         yield url
+        # moto's state is the process's: the next module (the backfill test) creates this table again.
+        boto.delete_table(TableName=TABLE)
 
 
 def item(key, value, ts):

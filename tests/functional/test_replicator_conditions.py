@@ -1,4 +1,4 @@
-"""The conditional writes the replicator sends agree with ``replication.accepts`` (the rule the model test uses),
+"""The conditional writes the replicator sends agree with ``decisions.accepts`` (the rule the model test uses),
 on moto's DynamoDB, for any stored item and any incoming change."""
 
 import os
@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from backend.local import replication
-from backend.local.replication import DELETE, PUT, REPLICA_DELETE_MARK, Change, Version
-from backend.local.replicator import apply_change
+from backend.local.replication import decisions
+from backend.local.replication.applier import apply_change
+from backend.local.replication.decisions import DELETE, PUT, REPLICA_DELETE_MARK, Change, Version
 from backend.store import table_definition
 
 TABLE = "keyvalues"
@@ -65,7 +65,7 @@ def test_conditional_writes_match_the_rule(dynamodb, current, incoming, is_delet
     winner = apply_change(dynamodb, TABLE, change, tombstone)
 
     stored = dynamodb.get_item(TableName=TABLE, Key={"key": {"S": "k"}}).get("Item")
-    if replication.accepts(current, tombstone, change):
+    if decisions.accepts(current, tombstone, change):
         assert stored == (None if is_delete else item(incoming))
         assert winner is None
     else:

@@ -9,8 +9,9 @@ import boto3
 import pytest
 from moto_support import moto_server
 
-from backend.local.replication import REPLICA_DELETE_MARK
-from backend.local.replicator import AdminServer, Replicator
+from backend.local.replication.admin import AdminServer
+from backend.local.replication.decisions import REPLICA_DELETE_MARK
+from backend.local.replication.replicator import Replicator
 from backend.store import table_definition
 
 REGIONS = ("us-west-2", "eu-central-1", "ap-northeast-1")

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from backend.local.marked_deletes import KEEP_S, MarkedDeletes, new_mark
+from backend.local.replication.marked_deletes import KEEP_S, MarkedDeletes, new_mark
 
 
 def test_marks_are_unique_per_attempt_and_keep_the_version():

@@ -4,13 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backend.local.replication import (
+from backend.local.replication.decisions import (
     DELETE,
     PUT,
     REPLICA_DELETE_MARK,
     Action,
     Change,
-    Tombstones,
     Version,
     accepts,
     creation_ms,
@@ -18,6 +17,7 @@ from backend.local.replication import (
     item_version,
     replica_mark,
 )
+from backend.local.replication.tombstones import Tombstones
 
 WEST, CENTRAL = "us-west-2", "eu-central-1"
 

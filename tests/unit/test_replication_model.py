@@ -3,7 +3,7 @@
 Three simulated regions hold items exactly as DynamoDB stores them and append stream records exactly as moto emits
 them (INSERT / MODIFY / REMOVE with images and a creation time). Local writes are unconditional, as the handler's
 are, and use a per-region clock that may be skewed. A simulated replicator drives the real core
-(``replication.decide``, ``accepts``, ``Tombstones``): it reads records in order per region, and the network
+(``decisions.decide``, ``accepts``, ``Tombstones``): it reads records in order per region, and the network
 delivers its changes delayed, reordered and duplicated, and holds them back from partitioned regions.
 
 The model is a plain dictionary: for each key, every acknowledged write with its version; the expected value of a key
@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from backend.local import replication
-from backend.local.replication import REPLICA_DELETE_MARK, Action, Change, Tombstones
+from backend.local.replication import decisions
+from backend.local.replication.decisions import REPLICA_DELETE_MARK, Action, Change
+from backend.local.replication.tombstones import Tombstones
 
 REGIONS = ("ap-northeast-1", "eu-central-1", "us-west-2")
 KEYS = ("a", "b", "c")
@@ -120,7 +121,7 @@ class ReplicationMachine(RuleBasedStateMachine):
         record = source.stream[source.read]
         source.read += 1
         key = record["dynamodb"]["Keys"]["key"]["S"]
-        decision = replication.decide(record, region, self.tombstones.get(key))
+        decision = decisions.decide(record, region, self.tombstones.get(key))
         if decision.action is Action.SKIP:
             return True
         change = decision.change
@@ -131,7 +132,7 @@ class ReplicationMachine(RuleBasedStateMachine):
         else:
             self.replications += 1
         self.in_flight.extend(
-            (region, dst, change) for dst in replication.destinations(decision, region, REGIONS)
+            (region, dst, change) for dst in decisions.destinations(decision, region, REGIONS)
         )
         return True
 
@@ -151,8 +152,8 @@ class ReplicationMachine(RuleBasedStateMachine):
         """What the replicator's conditional writes do in the destination (mark + delete for a delete)."""
         target = self.regions[destination]
         current_item = target.items.get(change.key)
-        current = replication.item_version(current_item)
-        if replication.accepts(current, self.tombstones.get(change.key), change):
+        current = decisions.item_version(current_item)
+        if decisions.accepts(current, self.tombstones.get(change.key), change):
             if change.is_delete:
                 marked = dict(current_item, **{REPLICA_DELETE_MARK: {"S": change.version.as_text()}})
                 target.write(change.key, marked, self.now)

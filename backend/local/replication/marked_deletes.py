@@ -20,7 +20,7 @@ import uuid
 
 KEEP_S = 600.0  # a failed attempt whose REMOVE never comes (a client's put replaced the marked item) is forgotten
 # A REMOVE with our mark exists only once the mark is set, so what is left of that attempt is its delete call:
-# at most two tries of the wire client's 10 s timeout (dynamo_wire.py). Waiting longer never happens.
+# at most two tries of the wire client's 10 s timeout (wire.py). Waiting longer never happens.
 WAIT_S = 25.0
 
 

@@ -25,7 +25,7 @@ What the replicator reads is a stream record of one region. ``decide`` says what
   later version would be lost and an older put could come back.
 
 A local delete is timestamped by the record's ``ApproximateCreationDateTime``. Deletes leave a tombstone
-(key → newest delete version) so that an older put still in flight cannot resurrect the key.
+(key → newest delete version, ``tombstones.py``) so that an older put still in flight cannot resurrect the key.
 
 Applying a change in a destination is a conditional write: ``put_condition`` / ``delete_mark_condition`` build the
 DynamoDB expressions, and ``accepts`` is the same rule in Python (the model-based test uses it; a functional test
@@ -265,40 +265,3 @@ def delete_marked_condition(change: Change, mark: str | None = None) -> dict:
         "ExpressionAttributeNames": {"#m": REPLICA_DELETE_MARK},
         "ExpressionAttributeValues": {":m": {"S": mark or change.version.as_text()}},
     }
-
-
-class Tombstones:
-    """Newest delete version per key, so an older put still in flight can't bring a deleted key back.
-
-    Bounded by ``prune``: tombstones older than a horizon are dropped (a put older than that would have to have
-    been in flight, e.g. into a paused region, for longer than the horizon)."""
-
-    def __init__(self, entries: dict[str, Version] | None = None):
-        self._entries: dict[str, Version] = dict(entries or {})
-
-    def get(self, key: str) -> Version | None:
-        return self._entries.get(key)
-
-    def record(self, key: str, version: Version) -> None:
-        current = self._entries.get(key)
-        if current is None or version > current:
-            self._entries[key] = version
-
-    def prune(self, older_than_ms: int) -> int:
-        stale = [key for key, version in self._entries.items() if version.ts < older_than_ms]
-        for key in stale:
-            del self._entries[key]
-        return len(stale)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def to_json(self) -> dict:
-        return {key: version.as_text() for key, version in self._entries.items()}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Tombstones:
-        return cls({key: Version.from_text(text) for key, text in (data or {}).items()})

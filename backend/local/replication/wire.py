@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 import time
 from urllib.parse import urlsplit
@@ -167,3 +168,13 @@ class WireClient:
         code = str(document.get("__type", f"HTTP{status}")).rsplit("#", 1)[-1]
         message = str(document.get("message") or document.get("Message") or "")
         raise _BY_CODE.get(code, WireError)(status, code, message, document)
+
+
+class RegionClients:
+    """The DynamoDB and Streams clients of one region's endpoint, shared by the threads (each thread keeps its own
+    keep-alive connection). They speak the wire protocol directly: see the top of this module for why not boto3."""
+
+    def __init__(self, region: str, endpoint: str):
+        access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
+        self.dynamodb = WireClient(endpoint, region, DYNAMODB, access_key=access_key)
+        self.streams = WireClient(endpoint, region, STREAMS, access_key=access_key)
