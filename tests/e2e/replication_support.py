@@ -109,12 +109,13 @@ def get_json(url: str, timeout: float = 5.0) -> dict:
 def _serve(region: str) -> None:
     import logging
     import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import boto3
     from moto.server import ThreadedMotoServer
+    from starlette.routing import Route
 
     from backend.local.dynamodb import streams as stream_janitor
+    from backend.local.web import WebServer, json_response, read_body, web_app
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -131,39 +132,22 @@ def _serve(region: str) -> None:
         aws_secret_access_key="x",
     ).create_table(**table_definition(TABLE))
 
-    class Admin(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    async def memory(request):
+        return json_response(200, stream_janitor.stream_memory(region, TABLE))
 
-        def do_GET(self):  # noqa: N802
-            if self.path == "/__admin/stream/memory":
-                return self._send(200, stream_janitor.stream_memory(region, TABLE))
-            return self._send(404, {"error": "no such path"})
+    async def trim(request):
+        return json_response(*stream_janitor.handle_trim_request(region, TABLE, await read_body(request)))
 
-        def do_POST(self):  # noqa: N802
-            if self.path != "/__admin/stream/trim":
-                return self._send(404, {"error": "no such path"})
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self._send(*stream_janitor.handle_trim_request(region, TABLE, body))
-
-        def _send(self, status, document):
-            data = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    admin = ThreadingHTTPServer(("127.0.0.1", 0), Admin)
-    threading.Thread(target=admin.serve_forever, daemon=True).start()
+    routes = [Route("/__admin/stream/memory", memory), Route("/__admin/stream/trim", trim, methods=["POST"])]
+    admin = WebServer(web_app(routes, "test-region-admin", loopback_only=True)).start()
     print(
-        json.dumps({"dynamodb": dynamodb_url, "admin": f"http://127.0.0.1:{admin.server_address[1]}"}),
+        json.dumps({"dynamodb": dynamodb_url, "admin": admin.url}),
         flush=True,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
-    admin.shutdown()
+    admin.stop()
     moto.stop()
 
 

@@ -1,8 +1,8 @@
 """The replicator's wire-protocol client against a real moto server on 127.0.0.1, and against a server that drops
 kept-alive connections."""
 
+import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -97,29 +97,30 @@ def test_rejects_an_endpoint_that_is_not_http():
         WireClient("ftp://127.0.0.1:1", "eu-central-1")
 
 
-class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+class _ClosesAfterEachAnswer(socketserver.StreamRequestHandler):
     """Answers HTTP/1.1 without "Connection: close", then closes: what a region process that restarted looks like
-    to a client holding a kept-alive connection."""
+    to a client holding a kept-alive connection. Raw TCP, so nothing adds a header or keeps the connection."""
 
-    protocol_version = "HTTP/1.1"
     seen = 0
 
-    def do_POST(self):  # noqa: N802
+    def handle(self):
+        headers = {}
+        self.rfile.readline()  # the request line
+        while (line := self.rfile.readline().strip()):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.rfile.read(int(headers.get("content-length", 0)))
         type(self).seen += 1
-        self.rfile.read(int(self.headers["Content-Length"]))
         body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.close_connection = True
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    def log_message(self, format, *args):  # noqa: A002
-        pass
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
 
 
 def test_a_dropped_keep_alive_connection_is_reopened_once():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    server = _Server(("127.0.0.1", 0), _ClosesAfterEachAnswer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -134,7 +135,7 @@ def test_a_dropped_keep_alive_connection_is_reopened_once():
 
 
 def test_a_server_that_is_gone_raises_a_connection_error():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    server = _Server(("127.0.0.1", 0), _ClosesAfterEachAnswer)
     port = server.server_address[1]
     server.server_close()
     with pytest.raises(OSError):
