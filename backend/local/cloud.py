@@ -5,8 +5,8 @@
         cloud.control     # a ControlClient
 
 Processes (each in its own process group, each with PR_SET_PDEATHSIG so that even a SIGKILL of the parent doesn't
-orphan it): one per region (``region.py``), the replicator (``replicator.py``, when there are 2 regions or more) and
-the global process (geo router + control API, ``control.py``). Regions start in parallel; the replicator and the
+orphan it; ``children.py``): one per region (``region.py``), the replicator (``replication/``, when there are 2
+regions or more) and the global process (geo router + control API, ``control/process.py``). Regions start in parallel; the replicator and the
 global process start once the regions are up.
 
 Ports: ``port=0`` takes free ports. With ``port=P``: global P, control P+1, then for region i (in the given order)
@@ -19,12 +19,10 @@ would kill the children early.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,16 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backend.local import network as network_model
+from backend.local.children import Child, LocalCloudError, die_with_parent, free_port, signal_group
 from backend.local.contracts import DEFAULT_ENDPOINTS_FILE as DEFAULT_ENDPOINTS_FILE
+from backend.local.contracts import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1")
-PR_SET_PDEATHSIG = 1
 STOP_GRACE_S = 5.0
-
-
-class LocalCloudError(RuntimeError):
-    """The local cloud could not start; the message says which part and why (with its log's last lines)."""
 
 
 def check_regions(regions) -> list[str]:
@@ -57,77 +52,6 @@ def check_regions(regions) -> list[str]:
     if len(set(regions)) != len(regions):
         raise ValueError(f"a region is listed twice: {', '.join(regions)}")
     return regions
-
-
-def _die_with_parent(parent_pid: int):
-    """preexec_fn: SIGTERM this child when the spawning thread of the parent ends (Linux only)."""
-
-    def setup():
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent_pid:  # the parent died between fork and prctl
-            os._exit(1)
-
-    return setup
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
-class _Child:
-    """A child process, the line it printed when ready, and its log file."""
-
-    def __init__(self, name: str, popen: subprocess.Popen, log_path: Path, ready_prefix: str | None):
-        self.name, self.popen, self.log_path = name, popen, log_path
-        self.ready_prefix = ready_prefix
-        self.ready_info: dict | None = None
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, name=f"stdout-{name}", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for (
-            raw
-        ) in self.popen.stdout:  # keeps draining after ready, so a chatty child never blocks on its pipe
-            line = raw.decode(errors="replace").strip()
-            if self.ready_info is not None:
-                continue
-            try:
-                if self.ready_prefix and line.startswith(self.ready_prefix):
-                    self.ready_info = json.loads(line[len(self.ready_prefix) :])
-                elif self.ready_prefix is None and line.startswith("{"):
-                    document = json.loads(line)
-                    if document.get("ready"):
-                        self.ready_info = document
-            except ValueError:
-                continue
-            if self.ready_info is not None:
-                self._ready.set()
-        self._ready.set()  # EOF: the child exited
-
-    def wait_ready(self, deadline: float) -> dict:
-        self._ready.wait(max(0.0, deadline - time.monotonic()))
-        if self.ready_info is None:
-            code = self.popen.poll()
-            state = f"exited with code {code}" if code is not None else "is not ready in time"
-            raise LocalCloudError(f"{self.name} {state}; last lines of {self.log_path}:\n{self.log_tail()}")
-        return self.ready_info
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
 
 
 class LocalCloud:
@@ -175,7 +99,7 @@ class LocalCloud:
         }
         self.replicate = len(self.regions) >= 2 if replicate is None else replicate
         self.startup_timeout_s = startup_timeout_s
-        self.children: dict[str, _Child] = {}
+        self.children: dict[str, Child] = {}
         self.endpoints: dict = {}
         self.region_info: dict[str, dict] = {}
         self.startup_s: float | None = None
@@ -220,7 +144,7 @@ class LocalCloud:
                 self.region_info[region] = self.children[f"region {region}"].wait_ready(deadline)
             if self.replicate:
                 self._replicator_port = (
-                    (self.port + 2 + 2 * len(self.regions)) if self.port else _free_port(self.host)
+                    (self.port + 2 + 2 * len(self.regions)) if self.port else free_port(self.host)
                 )
                 self._start_replicator()
             global_config = {
@@ -297,13 +221,13 @@ class LocalCloud:
         with self._lock:
             children = list(self.children.values())
             for child in children:
-                _signal_group(child.popen, signal.SIGTERM)
+                signal_group(child.popen, signal.SIGTERM)
             deadline = time.monotonic() + STOP_GRACE_S
             for child in children:
                 try:
                     child.popen.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    _signal_group(child.popen, signal.SIGKILL)
+                    signal_group(child.popen, signal.SIGKILL)
                     child.popen.wait(STOP_GRACE_S)
                 if child.popen.stdout:
                     child.popen.stdout.close()
@@ -335,7 +259,7 @@ class LocalCloud:
     def pids(self) -> dict[str, int]:
         return {name: child.pid for name, child in self.children.items()}
 
-    def _spawn(self, name: str, args: list[str], ready_prefix: str | None) -> _Child:
+    def _spawn(self, name: str, args: list[str], ready_prefix: str | None) -> Child:
         log_path = self.state_dir / "logs" / (name.replace(" ", "-") + ".log")
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
@@ -356,19 +280,16 @@ class LocalCloud:
                 stdout=subprocess.PIPE,
                 stderr=log_file,
                 process_group=0,
-                preexec_fn=_die_with_parent(parent),
+                preexec_fn=die_with_parent(parent),
             ).result()
         finally:
             log_file.close()
-        child = _Child(name, popen, log_path, ready_prefix)
+        child = Child(name, popen, log_path, ready_prefix)
         self.children[name] = child
         return child
 
     def _write_endpoints_file(self) -> None:
-        self.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.endpoints_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.endpoints, indent=2) + "\n")
-        temporary.replace(self.endpoints_file)
+        Endpoints.from_json(self.endpoints).write(self.endpoints_file)
 
     def _endpoints_file_is_ours(self) -> bool:
         try:
@@ -392,10 +313,3 @@ class LocalCloud:
         return "\n".join(lines)
 
 
-def _signal_group(popen: subprocess.Popen, signum: int) -> None:
-    if popen.poll() is not None:
-        return
-    try:
-        os.killpg(popen.pid, signum)  # the child leads its own group (process_group=0)
-    except (ProcessLookupError, PermissionError):
-        pass
