@@ -29,7 +29,7 @@ TARGET_S = 2.0
 
 def synthetic_run(samples_per_target: int, targets=("us-west-2", "eu-central-1"), seed: int = 1):
     """A finished latency run in the engine's schema: lognormal latencies, Server-Timing split, 0.5% errors."""
-    from dashboard import samples
+    from dashboard.measure import samples
 
     rng = np.random.default_rng(seed)
     rows = []

@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import targets as target_sources
 from dashboard import ui
-from dashboard.targets import TargetError, TargetSet
+from dashboard.measure import targets as target_sources
+from dashboard.measure.targets import TargetError, TargetSet
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def shared_local_cloud() -> dict:
             pass  # stale file from a stopped cloud: start our own
     from backend.local.cloud import LocalCloud
 
-    # It writes .local/endpoints.json too, so `python -m dashboard.probe` can measure the cloud the app shows;
+    # It writes .local/endpoints.json too, so `python -m dashboard.measure` can measure the cloud the app shows;
     # the file is removed when the cloud stops.
     cloud = LocalCloud(endpoints_file=default)
     cloud.start()

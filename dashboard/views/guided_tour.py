@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard import session, tour
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import session
+from dashboard.measure import tour
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import TargetError
 
 st.title("Guided tour")
 st.caption(

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, session, ui
-from dashboard.targets import GLOBAL, TargetError
-from dashboard.timed_client import TimedClient
+from dashboard.measure.targets import GLOBAL, TargetError
+from dashboard.measure.timed_client import TimedClient
 
 st.title("Playground")
 st.caption("The walkthrough's `curl` commands: write a key in one region, read it back from any region.")

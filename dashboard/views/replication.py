@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, lag_probe, session, ui
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import charts, session, ui
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes import lag as lag_probe
+from dashboard.measure.targets import TargetError
 
 st.title("Replication lag")
 st.caption(

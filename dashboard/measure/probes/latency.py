@@ -15,8 +15,8 @@ key_prefix="probe-lat", on_sample=None, timeout_s=10.0, read_fraction=0.5, seed=
 * ``progress(done, total, message)`` and ``on_sample(row)`` are called from the calling thread (Streamlit-safe);
   ``stop`` is an optional ``threading.Event`` that ends the run early (the samples so far are returned).
 
-Returns the samples (``dashboard.samples`` schema) sorted by ``elapsed_s``; summarize them with
-``dashboard.stats.summarize(df)`` (``warm_only=True`` for connection-setup-free figures).
+Returns the samples (``dashboard.measure.samples`` schema) sorted by ``elapsed_s``; summarize them with
+``dashboard.measure.stats.summarize(df)`` (``warm_only=True`` for connection-setup-free figures).
 
 ``physical_floor_ms(target_name, client_location, target_set=None)`` is the round trip at the speed of light in
 fiber (no route inflation, no processing) from the client location to the target's region, from the local cloud's
@@ -33,10 +33,12 @@ import time
 
 import pandas as pd
 
-from dashboard import samples
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from backend.local import network
+from dashboard.measure import samples
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient
 
 OPERATIONS = ("read", "write", "mix")
 WRITE_KEYS = 32
@@ -177,8 +179,6 @@ def _seed_read_keys(target_set: TargetSet, targets, key: str, value: str, timeou
 
 def _location(client_location):
     """A network-model Location from a city / region code / "lat,lon" text, a (lat, lon) pair, or a Location."""
-    from backend.local import network
-
     if isinstance(client_location, str):
         return network.parse_location(client_location)
     if isinstance(client_location, (tuple, list)) and len(client_location) == 2:
@@ -192,10 +192,6 @@ def _location(client_location):
 def _region_figure(
     kind: str, target_name: str, client_location, target_set: TargetSet | None
 ) -> float | None:
-    try:
-        from backend.local import network
-    except ImportError:  # the engine also runs where the local cloud is not installed
-        return None
     figure = network.fiber_floor_rtt_ms if kind == "floor" else network.modelled_rtt_ms
     try:
         location = _location(client_location)

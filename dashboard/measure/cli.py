@@ -1,15 +1,15 @@
-"""``python -m dashboard.probe``: the measurement engine on the command line.
+"""``python -m dashboard.measure``: the measurement engine on the command line.
 
-    python -m dashboard.probe latency  [--only us-west-2,global] [--operation read|write|mix] [--count 100]
+    python -m dashboard.measure latency  [--only us-west-2,global] [--operation read|write|mix] [--count 100]
                                        [--concurrency 4] [--rate R] [--client-location Seattle] [--warm-only]
-    python -m dashboard.probe lag      --source us-west-2 [--destinations eu-central-1] [--probes 10] [--timeout 10]
-    python -m dashboard.probe conflict [--regions us-west-2,eu-central-1] [--trials 20]
-    python -m dashboard.probe failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
+    python -m dashboard.measure lag      --source us-west-2 [--destinations eu-central-1] [--probes 10] [--timeout 10]
+    python -m dashboard.measure conflict [--regions us-west-2,eu-central-1] [--trials 20]
+    python -m dashboard.measure failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
                                        [--observe]
 
 Where to send requests (any subcommand; one of):
 ``--endpoints-file PATH`` (default ``.local/endpoints.json``, written by ``python -m backend.local up``),
-``--targets FILE`` (JSON or TOML, see ``dashboard.targets``), or ``--stack NAME --regions a,b`` (CloudFormation
+``--targets FILE`` (JSON or TOML, see ``dashboard.measure.targets``), or ``--stack NAME --regions a,b`` (CloudFormation
 outputs; AWS credentials from the usual chain, ``--profile`` to pick one).
 
 Output: a progress bar on a terminal (plain progress lines on stderr otherwise), a summary table on stdout, and with
@@ -28,9 +28,10 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from dashboard import samples, stats
-from dashboard._runner import ProbeError
-from dashboard.targets import GLOBAL, TargetError, check_reachable, load_targets
+from backend.local.contracts import TABLE_NAME
+from dashboard.measure import samples, stats
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import GLOBAL, TargetError, check_reachable, load_targets
 
 
 class ProgressPrinter:
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     parser = _Parser(
-        prog="python -m dashboard.probe",
+        prog="python -m dashboard.measure",
         description="Measure latency, replication lag, conflicts and failover of the multi-region key-value API.",
         allow_abbrev=False,
     )
@@ -127,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     lag.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for each value (default 10)"
     )
-    lag.add_argument("--table", default="keyvalues", help="table name for CloudWatch (default keyvalues)")
+    lag.add_argument("--table", default=TABLE_NAME, help=f"table name for CloudWatch (default {TABLE_NAME})")
 
     conflict = commands.add_parser(
         "conflict", parents=[common], help="concurrent writes to one key in regions"
@@ -164,13 +165,11 @@ def _session(profile):
 
 
 def _control(target_set):
-    """The local cloud's control client, or None (AWS, or the control module is not available)."""
+    """The local cloud's control client, or None on AWS (no control URL)."""
     if not target_set.control_url:
         return None
-    try:
-        from backend.local.control import ControlClient
-    except ImportError:
-        return None
+    from backend.local.control import ControlClient
+
     return ControlClient(target_set.control_url)
 
 
@@ -200,7 +199,7 @@ def _client_location(args, control):
 
 
 def cmd_latency(args, target_set, progress) -> int:
-    from dashboard.latency_run import floors, run_latency
+    from dashboard.measure.probes.latency import floors, run_latency
 
     names = _csv_list(args.only) or target_set.names()
     target_set.require(names)
@@ -237,7 +236,7 @@ def _no_success(df) -> int:
 
 
 def cmd_lag(args, target_set, progress) -> int:
-    from dashboard.lag_probe import lag_summary, reference_lag, run_lag
+    from dashboard.measure.probes.lag import lag_summary, reference_lag, run_lag
 
     source = args.source or next(iter(target_set.regions))
     destinations = _csv_list(args.destinations) or [r for r in target_set.regions if r != source]
@@ -289,7 +288,7 @@ def _lag_failed(df) -> int:
 
 
 def cmd_conflict(args, target_set, progress) -> int:
-    from dashboard.conflict_probe import run_conflict
+    from dashboard.measure.probes.conflict import run_conflict
 
     regions = _csv_list(args.regions) if args.stack is None else None
     regions = regions or list(target_set.regions)
@@ -331,7 +330,7 @@ def _conflict_failed(results) -> int:
 
 
 def cmd_failover(args, target_set, progress) -> int:
-    from dashboard.failover_probe import run_failover
+    from dashboard.measure.probes.failover import run_failover
 
     control = None if args.observe else _control(target_set)
     if control is None and not args.observe:

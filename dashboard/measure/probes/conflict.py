@@ -9,7 +9,7 @@ returns ``(results, timeline)``:
   (the order the local cloud and DynamoDB global tables use); ``follows_lww``; ``losers`` (regions whose write
   lost, comma-separated); ``write_spread_ms`` (max - min writtenAt of the competing writes: how close the race
   was); ``converged``; ``converge_ms`` (from the last write's commit to the poll round that first saw every region
-  agree, moments estimated as in ``dashboard.lag_probe``) with ``resolution_ms`` (the time between that round and
+  agree, moments estimated as in ``dashboard.measure.probes.lag``) with ``resolution_ms`` (the time between that round and
   the previous one); ``error``.
 * ``timeline`` -- every poll (``TIMELINE_COLUMNS``): trial, round, elapsed_s, region, value, write_region,
   written_at, status: what each region showed over time, for the "each region's value until they agree" chart.
@@ -30,10 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.lag_probe import moment_of
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient, TimedResult
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes.lag import moment_of
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient, TimedResult
 
 RESULT_COLUMNS = [
     "trial",

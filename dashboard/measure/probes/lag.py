@@ -6,7 +6,7 @@ source -> destination pair (probes, seen, timeouts, lag p50 / p90 / p99 / max, m
 ``reference_lag(target_set, source, destinations, start, end, control=None)`` gives the system's own figures for
 the same window (``REFERENCE_COLUMNS`` per pair): the local cloud's control API (its replicator's
 ``ReplicationLatency`` samples, from the source's stream record to the apply in the destination), or CloudWatch's
-``ReplicationLatency`` on AWS (``dashboard.aws``; per-minute averages, so p50 there is a median of averages). Timeouts are rows with ``status="timeout"`` (and ``lag_low_ms``: the lag was at least
+``ReplicationLatency`` on AWS (``dashboard.measure.aws``; per-minute averages, so p50 there is a median of averages). Timeouts are rows with ``status="timeout"`` (and ``lag_low_ms``: the lag was at least
 that), never dropped; a failed write gives ``status="write_failed"`` rows.
 
 Method
@@ -49,9 +49,11 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient, TimedResult
+from backend.local.contracts import TABLE_NAME
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient, TimedResult
 
 LAG_COLUMNS = [
     "probe",
@@ -513,7 +515,7 @@ def reference_lag(
     start,
     end,
     control=None,
-    table_name: str = "keyvalues",
+    table_name: str = TABLE_NAME,
     session=None,
 ) -> pd.DataFrame | None:
     """The system's own replication latency for [start, end] (aware datetimes): the local cloud's control API
@@ -526,7 +528,7 @@ def reference_lag(
         return local_reference(document, source, destinations, start.timestamp(), end.timestamp())
     if target_set.is_local:
         return None
-    from dashboard import aws
+    from dashboard.measure import aws
 
     # CloudWatch keeps per-minute points stamped at the start of their minute: widen to whole minutes around it.
     metrics = aws.replication_latency_pairs(

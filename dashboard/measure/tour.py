@@ -22,9 +22,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import charts, conflict_probe, failover_probe, lag_probe
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from dashboard import charts
+from dashboard.measure.probes import conflict as conflict_probe
+from dashboard.measure.probes import failover as failover_probe
+from dashboard.measure.probes import lag as lag_probe
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient
 
 # How long step 2 waits for the paused write to arrive once replication is back ("typically within a second").
 CATCH_UP_TIMEOUT_S = 10.0

@@ -3,7 +3,7 @@
 ``run_failover(target_set, region_to_fail=None, control=None, duration_s=30.0, rate=10.0, down_at_s=5.0,
 up_at_s=None, progress=None, on_sample=None, ...)`` returns ``(timeline, summary)``:
 
-* ``timeline`` -- the samples (``dashboard.samples`` schema, target ``global``) plus ``phase``
+* ``timeline`` -- the samples (``dashboard.measure.samples`` schema, target ``global``) plus ``phase``
   (``before`` | ``down`` | ``after``): which region served each request (the router's served-region header, else
   ``readRegion`` of the answer) and every error, over ``elapsed_s``.
 * ``summary`` -- a dict: ``failed_region``; ``initial_region`` (the region serving before the outage);
@@ -36,10 +36,11 @@ import time
 
 import pandas as pd
 
-from dashboard import samples
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from dashboard.measure import samples
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient
 
 
 def _control_call(control, names: tuple[str, ...], region: str):
