@@ -26,7 +26,6 @@ network model (``backend.local.network``); for ``global`` it is the floor to the
 
 from __future__ import annotations
 
-import queue
 import random
 import threading
 import time
@@ -37,6 +36,7 @@ from backend.local import network
 from dashboard.measure import samples
 from dashboard.measure.common import Progress, positive_float, positive_int, run_id
 from dashboard.measure.errors import ProbeError
+from dashboard.measure.pool import RequestPool, client_for
 from dashboard.measure.targets import GLOBAL, TargetSet
 from dashboard.measure.timed_client import TimedClient
 
@@ -97,68 +97,31 @@ def run_latency(
     if any(op == "read" for _, op, _ in jobs):
         _seed_read_keys(target_set, targets, keys["read"], value, timeout_s)
 
-    results: queue.Queue = queue.Queue()
-    next_job = iter(range(total))
-    job_lock = threading.Lock()
-    halt = threading.Event()  # set when the caller's loop fails, so workers don't outlive the run
     start = time.perf_counter()
 
-    def stopped() -> bool:
-        return halt.is_set() or (stop is not None and stop.is_set())
+    def send(index: int, clients: dict) -> dict:
+        target, op, key = jobs[index]
+        client = client_for(
+            clients, target, lambda: TimedClient(target, target_set.url(target), timeout_s, epoch=epoch)
+        )
+        result = client.read(key) if op == "read" else client.write(key, value)
+        row = result.row
+        if op == "read" and row["status"] == 404:
+            # The key was written before the run: its absence is a failure here, not a clean answer.
+            row["ok"] = False
+            row["error"] = "the key written before the run is missing here (its write failed?)"
+        return row
 
-    def worker():
-        clients: dict[str, TimedClient] = {}
-        try:
-            while not stopped():
-                with job_lock:
-                    index = next(next_job, None)
-                if index is None:
-                    return
-                if rate is not None:
-                    delay = start + index / rate - time.perf_counter()
-                    if delay > 0 and (halt.wait(delay) or stopped()):
-                        return
-                target, op, key = jobs[index]
-                client = clients.get(target)
-                if client is None:
-                    client = clients[target] = TimedClient(
-                        target, target_set.url(target), timeout_s, epoch=epoch
-                    )
-                result = client.read(key) if op == "read" else client.write(key, value)
-                row = result.row
-                if op == "read" and row["status"] == 404:
-                    # The key was written before the run: its absence is a failure here, not a clean answer.
-                    row["ok"] = False
-                    row["error"] = "the key written before the run is missing here (its write failed?)"
-                results.put(row)
-        finally:
-            for client in clients.values():
-                client.close()
-            results.put(None)  # this worker is done
-
-    threads = [
-        threading.Thread(target=worker, name=f"latency-{n}", daemon=True)
-        for n in range(min(concurrency, total))
-    ]
-    for thread in threads:
-        thread.start()
-    rows, finished = [], 0
-    try:
-        while finished < len(threads):
-            row = results.get()
-            if row is None:
-                finished += 1
-                continue
+    rows = []
+    pool = RequestPool(
+        total, concurrency, send, rate, start, stop, name="latency", join_timeout_s=timeout_s + 1
+    )
+    with pool:
+        for row in pool.rows():
             rows.append(row)
             if on_sample is not None:
                 on_sample(row)
             report(len(rows), f"{len(rows)}/{total} requests")
-    except BaseException:
-        halt.set()
-        raise
-    finally:
-        for thread in threads:
-            thread.join(timeout=timeout_s + 1)
     report(len(rows), f"done: {len(rows)} requests in {time.perf_counter() - start:.2f} s", force=True)
     df = samples.to_frame(rows)
     return df.sort_values("elapsed_s", kind="stable").reset_index(drop=True)
