@@ -236,7 +236,9 @@ def _no_success(df) -> int:
 
 
 def cmd_lag(args, target_set, progress) -> int:
-    from dashboard.measure.probes.lag import lag_summary, reference_lag, run_lag
+    from dashboard.measure.probes.lag import run_lag
+    from dashboard.measure.probes.lag_math import lag_summary
+    from dashboard.measure.probes.lag_reference import reference_lag
 
     source = args.source or next(iter(target_set.regions))
     destinations = _csv_list(args.destinations) or [r for r in target_set.regions if r != source]

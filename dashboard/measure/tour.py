@@ -26,6 +26,7 @@ from dashboard import charts
 from dashboard.measure.probes import conflict as conflict_probe
 from dashboard.measure.probes import failover as failover_probe
 from dashboard.measure.probes import lag as lag_probe
+from dashboard.measure.probes.lag_math import lag_summary
 from dashboard.measure.targets import GLOBAL, TargetSet
 from dashboard.measure.timed_client import TimedClient
 
@@ -204,7 +205,7 @@ def step_replication(ctx: TourContext) -> StepResult:
     lags = lag_probe.run_lag(
         ctx.targets, ctx.home, [r for r in ctx.regions if r != ctx.home], probes=5, timeout_s=10.0
     )
-    summary_table = lag_probe.lag_summary(lags)
+    summary_table = lag_summary(lags)
     seen = lags[lags["status"] == "seen"]
     p50 = float(seen["lag_ms"].median()) if not seen.empty else float("nan")
     ok = (table["status"] == 200).all() and len(seen) == len(lags)

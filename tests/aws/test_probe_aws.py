@@ -15,7 +15,9 @@ import pytest
 
 from dashboard.measure import stats
 from dashboard.measure.probes.conflict import run_conflict
-from dashboard.measure.probes.lag import lag_summary, reference_lag, run_lag
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.probes.lag_reference import reference_lag
 from dashboard.measure.probes.latency import run_latency
 from dashboard.measure.targets import check_reachable, load_cloudformation
 

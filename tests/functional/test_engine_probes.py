@@ -16,7 +16,8 @@ from dashboard.measure import stats
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes.conflict import run_conflict
 from dashboard.measure.probes.failover import run_failover
-from dashboard.measure.probes.lag import lag_summary, run_lag
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
 from dashboard.measure.probes.latency import run_latency
 from dashboard.measure.targets import GLOBAL, from_mapping
 from dashboard.measure.timed_client import TimedClient

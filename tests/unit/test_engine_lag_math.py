@@ -8,7 +8,7 @@ import pytest
 from dashboard.measure import samples
 from dashboard.measure.probes.conflict import lww_winner
 from dashboard.measure.probes.failover import analyze
-from dashboard.measure.probes.lag import (
+from dashboard.measure.probes.lag_math import (
     dense_window,
     lag_from_polls,
     lag_summary,
@@ -165,7 +165,7 @@ def test_failover_observed_without_control_infers_the_outage_window():
 
 
 def test_local_reference_keeps_the_writes_made_in_the_window():
-    from dashboard.measure.probes.lag import local_reference
+    from dashboard.measure.probes.lag_reference import local_reference
 
     document = {
         "metric": "ReplicationLatency",
