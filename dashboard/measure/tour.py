@@ -1,8 +1,9 @@
 """The guided tour: the walkthrough's story, step by step, live on the local cloud. Pure logic, no Streamlit.
 
 Each step has a title, a short explanation for the audience, and a `run(ctx)` that drives the engine and the
-local cloud's control API and returns a `StepResult` (a one-line verdict, a table, a figure). The page only draws
-them, so the tour is testable without a browser and the story lives in one place.
+local cloud's control API and returns a `StepResult` (a one-line verdict, a table, and a `Chart`: which chart of
+`dashboard.charts` to draw from which data). The page only draws them, so the tour is testable without a browser,
+the story lives in one place, and the engine stays free of drawing code.
 
 The story (two regions, `home` and `away`, the walkthrough's us-west-2 and eu-central-1 by default):
 1. Isolated regions: replication paused, a key written in `home` is missing in `away` (the walkthrough's error).
@@ -20,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboard import charts
+from backend.local import network
 from dashboard.measure.probes import conflict as conflict_probe
 from dashboard.measure.probes import failover as failover_probe
 from dashboard.measure.probes import lag as lag_probe
@@ -35,12 +35,21 @@ CATCH_UP_TIMEOUT_S = 10.0
 GEO_READS = 5
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A chart to draw: ``dashboard.charts.<kind>(data, **options)``."""
+
+    kind: str
+    data: pd.DataFrame
+    options: dict = field(default_factory=dict)
+
+
 @dataclass
 class StepResult:
     ok: bool
     summary: str
     table: pd.DataFrame | None = None
-    figure: go.Figure | None = None
+    chart: Chart | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -106,8 +115,6 @@ def current_location(control) -> str | None:
 
 def city_near(region: str) -> str:
     """The client city nearest to a region in the network model (where a user of that region would sit)."""
-    from backend.local import network
-
     return min(
         network.CITIES, key=lambda name: network.distance_km(network.CITIES[name], network.region(region))
     )
@@ -180,8 +187,10 @@ def step_isolated(ctx: TourContext) -> StepResult:
         if ok
         else f"Unexpected: {ctx.home} answered {home['status']}, {ctx.away} answered {away['status']}."
     )
-    figure = charts.region_latency_bars(table, title=f"Reading '{ctx.key}' in each region (replication off)")
-    return StepResult(ok, summary, table, figure)
+    chart = Chart(
+        "region_latency_bars", table, {"title": f"Reading '{ctx.key}' in each region (replication off)"}
+    )
+    return StepResult(ok, summary, table, chart)
 
 
 def step_replication(ctx: TourContext) -> StepResult:
@@ -217,7 +226,7 @@ def step_replication(ctx: TourContext) -> StepResult:
         ok,
         summary,
         summary_table.reset_index().round(1),
-        charts.lag_distribution(lags, title=f"Replication lag from {ctx.home}"),
+        Chart("lag_distribution", lags, {"title": f"Replication lag from {ctx.home}"}),
         {"lags": lags, "caught_up_ms": caught_up_ms},
     )
 
@@ -261,8 +270,10 @@ def step_geo(ctx: TourContext) -> StepResult:
         )
         + "."
     )
-    figure = charts.geo_reads(reads, title="One URL, the nearest region: reads through the global endpoint")
-    return StepResult(ok, summary, table, figure, {"reads": reads})
+    chart = Chart(
+        "geo_reads", reads, {"title": "One URL, the nearest region: reads through the global endpoint"}
+    )
+    return StepResult(ok, summary, table, chart, {"reads": reads})
 
 
 def step_conflict(ctx: TourContext) -> StepResult:
@@ -290,7 +301,7 @@ def step_conflict(ctx: TourContext) -> StepResult:
         bool(row["follows_lww"]),
         summary,
         table.round(1),
-        charts.value_timeline(observations, title="Each region's value until they agree"),
+        Chart("value_timeline", observations, {"title": "Each region's value until they agree"}),
         {"results": results, "timeline": timeline},
     )
 
@@ -324,7 +335,9 @@ def step_failover(
     if summary.get("up_at_s") is not None:
         events.append((summary["up_at_s"], f"{failed} up"))
     table = pd.DataFrame([{k: v for k, v in summary.items() if not isinstance(v, dict)}])
-    return StepResult(ok, text, table, charts.failover_timeline(timeline, events), {"timeline": timeline})
+    return StepResult(
+        ok, text, table, Chart("failover_timeline", timeline, {"events": events}), {"timeline": timeline}
+    )
 
 
 STEPS = [
