@@ -1,4 +1,4 @@
-"""Guided tour: the walkthrough's story, live on the local cloud, one button per step (see dashboard/measure/tour.py)."""
+"""Guided tour: the walkthrough's story, live on the local cloud, one button per step (see dashboard/measure/tour/)."""
 
 import streamlit as st
 
