@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+# Run as `python -m bench.…` from the repository root (or with the project installed): no sys.path edits.
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 APP = ROOT / "dashboard" / "app.py"
 LATENCY_PAGE = "views/latency.py"
