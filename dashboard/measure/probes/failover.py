@@ -150,6 +150,7 @@ class _Outage:
         self.control = control
         self.region = region
         self._fallback = fallback
+        # (elapsed_s, what) still to do
         self._actions = [(down_at_s, "down"), (up_at_s, "up")] if control is not None else []
         self.done: dict[str, float] = {}  # what -> elapsed_s when it was done
 
