@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install test lint bench chaos fuzz package policy up run clean
+.PHONY: install test lint bench chaos fuzz package policy up probe run clean
 
 install: $(STAMP)
 
@@ -42,8 +42,12 @@ package: $(STAMP)
 policy: package
 	$(BIN)/cfn-lint --append-rules deploy/policy .serverless/$(REGION)/cloudformation-template-update-stack.json
 
+# The installed entry points; ARGS passes options through (make up ARGS="--network none").
 up: $(STAMP)
-	$(BIN)/python -m backend.local up
+	$(BIN)/mrkv-local up $(ARGS)
+
+probe: $(STAMP)
+	$(BIN)/mrkv-probe $(ARGS)
 
 run: $(STAMP)
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port $(PORT) \

@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+# Run as `python -m bench.…` from the repository root (or with the project installed): no sys.path edits.
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 APP = ROOT / "dashboard" / "app.py"
 LATENCY_PAGE = "views/latency.py"
@@ -29,7 +27,7 @@ TARGET_S = 2.0
 
 def synthetic_run(samples_per_target: int, targets=("us-west-2", "eu-central-1"), seed: int = 1):
     """A finished latency run in the engine's schema: lognormal latencies, Server-Timing split, 0.5% errors."""
-    from dashboard import samples
+    from dashboard.measure import samples
 
     rng = np.random.default_rng(seed)
     rows = []

@@ -27,9 +27,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# Run as `python -m bench.…` from the repository root (or with the project installed): no sys.path edits.
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 REGIONS = ["us-west-2", "eu-central-1", "ap-northeast-1"]
 TARGET_OVERHEAD_P50_MS = 1.0
@@ -51,7 +50,7 @@ def _bare_get_loop(url: str, key: str, n: int) -> list[tuple[float, float]]:
             out.append(((ended - started) * 1000.0, response.getheader("Server-Timing")))
     finally:
         conn.close()
-    from dashboard.timed_client import parse_server_timing
+    from dashboard.measure.timed_client import parse_server_timing
 
     return [(latency, parse_server_timing(header).get("app", float("nan"))) for latency, header in out]
 
@@ -100,10 +99,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from backend.local.cloud import LocalCloud
-    from dashboard import stats
-    from dashboard.latency_run import run_latency
-    from dashboard.targets import from_mapping
-    from dashboard.timed_client import TimedClient
+    from dashboard.measure import stats
+    from dashboard.measure.probes.latency import run_latency
+    from dashboard.measure.targets import from_mapping
+    from dashboard.measure.timed_client import TimedClient
 
     with LocalCloud(regions=REGIONS, network="none") as cloud:
         targets = from_mapping(cloud.endpoints, "local cloud (network none)")

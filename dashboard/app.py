@@ -7,18 +7,12 @@ It draws the sidebar (environment, client location, network, region switches, ex
 in the navigation. Every page reads the environment from `session.current()`; nothing here measures.
 """
 
-import sys
-from pathlib import Path
+# No sys.path edits: `import dashboard.…` and `import backend.…` resolve because the project is installed
+# (`pip install -e .`) or because it is started from the repository root (`python -m streamlit run …`, as
+# `make run` does, puts the current directory on sys.path; tests set PYTHONPATH).
+import streamlit as st
 
-# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repository: add the root so that
-# `import dashboard.…` and `import backend.…` work however the app is started.
-_ROOT = Path(__file__).resolve().parent.parent
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import streamlit as st  # noqa: E402
-
-from dashboard import session  # noqa: E402
+from dashboard import session
 
 # No page_icon and no page icons: Streamlit turns the current page's icon into the favicon and fetches it
 # from fonts.gstatic.com (Material) or a CDN (emoji), and the app must work offline.

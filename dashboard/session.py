@@ -1,129 +1,45 @@
-"""Where the dashboard's requests go, and what it has measured so far.
+"""The Streamlit side of the environment and of the measurements: caching, session state, the sidebar.
 
-* The local cloud is started once per Streamlit server (`st.cache_resource`), reused by every browser session,
-  and stopped when the cache releases it or the server exits (`atexit`), so `make run` leaves no process behind.
-  If a local cloud is already running (`python -m backend.local up` wrote `.local/endpoints.json` and it answers),
-  the app uses that one instead of starting its own, and never stops it.
+* The local cloud is started once per Streamlit server (`st.cache_resource` over
+  `dashboard.measure.environment.find_or_start_local_cloud`), reused by every browser session, and stopped when
+  the cache releases it or the server exits (`atexit`), so `make run` leaves no process behind. If a local cloud
+  is already running (`python -m backend.local up` wrote `.local/endpoints.json` and it answers), the app uses
+  that one instead of starting its own, and never stops it.
 * `current()` is the environment every page uses: a target set, and in local mode the control client.
 * Measurements live in the browser session (`st.session_state`), so two people on one server do not mix runs;
-  the sidebar exports them as CSV or JSON and clears them.
+  the sidebar exports them as CSV or JSON (`dashboard.measure.exports`) and clears them.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
-import logging
-import os
-import threading
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import targets as target_sources
+from backend.local import network
 from dashboard import ui
-from dashboard.targets import TargetError, TargetSet
+from dashboard.measure import environment, exports
+from dashboard.measure.environment import Environment
 
-log = logging.getLogger(__name__)
-
-# Set to an endpoints file to use an already running local cloud (tests, or `python -m backend.local up`).
-ENDPOINTS_ENV = "MRKV_ENDPOINTS_FILE"
 MEASUREMENTS_KEY = "measurements"
 ENVIRONMENT_KEY = "environment"
 CLIENT_LOCATION_KEY = "client_location"
 LOCAL_STATUS_KEY = "local_cloud_status"
 
 
-@dataclass
-class Environment:
-    mode: str
-    targets: TargetSet | None = None
-    control: Any = None  # backend.local.control.ControlClient in local mode
-    error: str | None = None
-    pending: bool = False  # waiting for the user (e.g. to load the stacks), not a failure
-
-    @property
-    def ready(self) -> bool:
-        return self.targets is not None and self.error is None
-
-    @property
-    def regions(self) -> list[str]:
-        return list(self.targets.regions) if self.targets else []
-
-    @property
-    def is_local(self) -> bool:
-        return self.control is not None
-
-
 # ---------------------------------------------------------------------------------------------------------------
-# The local cloud: one per Streamlit server.
-
-
-class _OwnedCloud:
-    """A LocalCloud this process started, stopped exactly once (by the cache release or at exit)."""
-
-    def __init__(self, cloud):
-        self.cloud = cloud
-        self._stopped = False
-        self._lock = threading.Lock()
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        try:
-            self.cloud.stop()
-        except Exception:  # stopping is best effort: the processes may already be gone
-            log.exception("stopping the local cloud failed")
-
-
-def _still_running(resource) -> bool:
-    """cache_resource's validate: a cloud whose processes died (killed, crashed) is replaced on the next run."""
-    owned = resource.get("owned") if isinstance(resource, dict) else None
-    if not isinstance(owned, _OwnedCloud):
-        # Someone else's cloud: it is gone when its endpoints file is (`backend.local up` removes it on exit).
-        return Path(resource["endpoints_file"]).exists() if isinstance(resource, dict) else True
-    children = getattr(owned.cloud, "children", {}) or {}
-    alive = bool(children) and all(child.popen.poll() is None for child in children.values())
-    if not alive:
-        owned.stop()  # reap what is left before a new cloud takes over
-    return alive
-
-
-def _release(resource) -> None:
-    if isinstance(resource, dict) and isinstance(resource.get("owned"), _OwnedCloud):
-        resource["owned"].stop()
+# The environment.
 
 
 @st.cache_resource(
-    on_release=_release, validate=_still_running, show_spinner="Starting the local cloud (once per server)…"
+    on_release=environment.release,
+    validate=environment.still_running,
+    show_spinner="Starting the local cloud (once per server)…",
 )
 def shared_local_cloud() -> dict:
     """Endpoints of the local cloud for the whole server: an already running one, else one started here."""
-    configured = os.environ.get(ENDPOINTS_ENV)
-    if configured:
-        return {"endpoints_file": configured, "owned": None}
-    default = target_sources.DEFAULT_ENDPOINTS_FILE
-    if default.exists():
-        try:
-            running = target_sources.load_endpoints_file(default)
-            target_sources.check_reachable(running, timeout_s=1.0)
-            return {"endpoints_file": str(default), "owned": None}
-        except TargetError:
-            pass  # stale file from a stopped cloud: start our own
-    from backend.local.cloud import LocalCloud
-
-    # It writes .local/endpoints.json too, so `python -m dashboard.probe` can measure the cloud the app shows;
-    # the file is removed when the cloud stops.
-    cloud = LocalCloud(endpoints_file=default)
-    cloud.start()
-    owned = _OwnedCloud(cloud)
-    atexit.register(owned.stop)
-    return {"endpoints": cloud.endpoints, "owned": owned}
+    return environment.find_or_start_local_cloud()
 
 
 def _local_environment() -> Environment:
@@ -131,28 +47,7 @@ def _local_environment() -> Environment:
         shared = shared_local_cloud()
     except Exception as error:  # the cloud failed to start: say why instead of a traceback
         return Environment("local", error=f"The local cloud did not start: {error}")
-    try:
-        if "endpoints" in shared:
-            target_set = target_sources.from_mapping(shared["endpoints"], "local cloud")
-        else:
-            target_set = target_sources.load_endpoints_file(shared["endpoints_file"])
-    except TargetError as error:
-        return Environment("local", error=str(error))
-    control = None
-    if target_set.control_url:
-        from backend.local.control import ControlClient
-
-        control = ControlClient(target_set.control_url)
-    return Environment("local", targets=target_set, control=control)
-
-
-def _file_environment(path: str) -> Environment:
-    if not path:
-        return Environment("file", error="Enter the path of a targets file (JSON or TOML).")
-    try:
-        return Environment("file", targets=target_sources.load_targets_file(Path(path).expanduser()))
-    except TargetError as error:
-        return Environment("file", error=str(error))
+    return environment.local_environment(shared)
 
 
 def _cloudformation_environment(stack: str, regions: str) -> Environment:
@@ -161,13 +56,7 @@ def _cloudformation_environment(stack: str, regions: str) -> Environment:
     wanted = (stack, regions)
     label = "Reload stack outputs" if wanted in loaded else "Load stack outputs"
     if st.button(label, key="env_load_stack"):
-        try:
-            env = Environment("cloudformation", targets=target_sources.load_cloudformation(stack, regions))
-        except TargetError as error:
-            env = Environment("cloudformation", error=str(error))
-        except Exception as error:  # boto3 without credentials, no network...: a message, not a traceback
-            env = Environment("cloudformation", error=f"Could not read the stacks: {error}")
-        loaded[wanted] = env
+        loaded[wanted] = environment.cloudformation_environment(stack, regions)
     if wanted in loaded:
         return loaded[wanted]
     return Environment(
@@ -177,7 +66,7 @@ def _cloudformation_environment(stack: str, regions: str) -> Environment:
 
 def resolve(choice: ui.EnvironmentChoice) -> Environment:
     if choice.mode == "file":
-        return _file_environment(choice.targets_file)
+        return environment.file_environment(choice.targets_file)
     if choice.mode == "cloudformation":
         return _cloudformation_environment(choice.stack, choice.regions)
     return _local_environment()
@@ -189,21 +78,10 @@ def current() -> Environment:
     return env if env is not None else Environment("local", error="The environment is not set up yet.")
 
 
-def client_location() -> str | None:
+def client_location() -> str:
     """The client location chosen in the sidebar (a city of the network model), else the model's default."""
     chosen = st.session_state.get(CLIENT_LOCATION_KEY)
-    if chosen:
-        return chosen
-    network = _network_model()
-    return network.DEFAULT_CLIENT_LOCATION if network else None
-
-
-def _network_model():
-    try:
-        from backend.local import network
-    except ImportError:
-        return None
-    return network
+    return chosen or network.DEFAULT_CLIENT_LOCATION
 
 
 def network_mode() -> str | None:
@@ -251,39 +129,6 @@ def history() -> pd.DataFrame:
     return pd.DataFrame(measurements().get("history", []))
 
 
-def _frames_for_export() -> dict[str, pd.DataFrame]:
-    frames = {}
-    for name, value in measurements().items():
-        if isinstance(value, pd.DataFrame) and not value.empty:
-            frames[name] = value
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            frames[name] = pd.DataFrame(value)
-    return frames
-
-
-def export_csv(frames: dict[str, pd.DataFrame]) -> str:
-    """Every measured table in one CSV, with a `measurement` column saying which run each row belongs to."""
-    frames = [frame.assign(measurement=name) for name, frame in frames.items()]
-    if not frames:
-        return ""
-    merged = pd.concat(frames, ignore_index=True, sort=False)
-    for column in merged.columns:
-        if pd.api.types.is_datetime64_any_dtype(merged[column]):
-            merged[column] = merged[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return merged.to_csv(index=False)
-
-
-def export_json(frames: dict[str, pd.DataFrame]) -> str:
-    out = {}
-    for name, frame in frames.items():
-        frame = frame.copy()
-        for column in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                frame[column] = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        out[name] = json.loads(frame.to_json(orient="records", force_ascii=False))
-    return json.dumps(out, indent=1, ensure_ascii=False)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The sidebar.
 
@@ -317,7 +162,7 @@ def _local_controls(env: Environment) -> None:
 
 def export_controls() -> None:
     st.header("Measurements")
-    frames = _frames_for_export()
+    frames = exports.frames_for_export(measurements())
     if not frames:
         st.caption("Nothing measured yet.")
         return
@@ -326,7 +171,7 @@ def export_controls() -> None:
     # cost a CSV and a JSON serialisation on every rerun of every page.
     st.download_button(
         "Export CSV",
-        lambda: export_csv(frames),
+        lambda: exports.export_csv(frames),
         file_name="measurements.csv",
         mime="text/csv",
         key="export_csv",
@@ -334,7 +179,7 @@ def export_controls() -> None:
     )
     st.download_button(
         "Export JSON",
-        lambda: export_json(frames),
+        lambda: exports.export_json(frames),
         file_name="measurements.json",
         mime="application/json",
         key="export_json",
@@ -348,9 +193,6 @@ def export_controls() -> None:
 def _client_location_control(current: str | None) -> str | None:
     """The client location: in local mode it moves the local cloud's client; otherwise it is where you say you
     are, for the physical floors and the map."""
-    network = _network_model()
-    if network is None:
-        return None
     cities = sorted(network.CITIES)
     current = current or st.session_state.get(CLIENT_LOCATION_KEY) or network.DEFAULT_CLIENT_LOCATION
     if current not in cities:
@@ -386,8 +228,7 @@ def _draw_local_controls(env: Environment) -> None:
     location = _client_location_control(cloud_location)
     if location and location != cloud_location:
         control.set_client_location(location)
-    network = _network_model()
-    modes = list(network.NETWORK_MODES) if network else ["realistic", "none"]
+    modes = list(network.NETWORK_MODES)
     _sync_widget("network_realism", status.get("network"))
     mode = ui.realism_ui(modes, status.get("network"))
     if mode and mode != status.get("network"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard.targets import GLOBAL
+from dashboard.measure.targets import GLOBAL
 
 # Limits on what a run may ask for: big enough for a meaningful comparison, small enough that a slip of the
 # keyboard does not queue an hour of requests against a shared machine (or an AWS bill).

@@ -1,10 +1,11 @@
-"""Guided tour: the walkthrough's story, live on the local cloud, one button per step (see dashboard/tour.py)."""
+"""Guided tour: the walkthrough's story, live on the local cloud, one button per step (see dashboard/measure/tour/)."""
 
 import streamlit as st
 
-from dashboard import session, tour
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import charts, session
+from dashboard.measure import tour
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.targets import TargetError
 
 st.title("Guided tour")
 st.caption(
@@ -34,10 +35,15 @@ def run_step(step, ctx) -> None:
     st.session_state.setdefault(RESULTS_KEY, {})[step.id] = result
 
 
+def figure(chart: tour.Chart):
+    """The tour names its charts (the engine draws nothing): each kind is a function of dashboard.charts."""
+    return getattr(charts, chart.kind)(chart.data, **chart.options)
+
+
 def draw_result(step, result) -> None:
     (st.success if result.ok else st.error)(result.summary)
-    if result.figure is not None:
-        st.plotly_chart(result.figure, width="stretch", key=f"tour_chart_{step.id}")
+    if result.chart is not None:
+        st.plotly_chart(figure(result.chart), width="stretch", key=f"tour_chart_{step.id}")
     if result.table is not None and not result.table.empty:
         st.dataframe(result.table, hide_index=True, width="stretch", key=f"tour_table_{step.id}")
 

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from dashboard import charts, latency_run, session, stats, ui
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import charts, session, ui
+from dashboard.measure import stats
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes import latency as latency_run
+from dashboard.measure.targets import TargetError
 
 st.title("Latency")
 st.caption(

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, session, ui
-from dashboard.targets import GLOBAL, TargetError
-from dashboard.timed_client import TimedClient
+from dashboard.measure.targets import GLOBAL, TargetError
+from dashboard.measure.timed_client import TimedClient
 
 st.title("Playground")
 st.caption("The walkthrough's `curl` commands: write a key in one region, read it back from any region.")
@@ -41,6 +41,94 @@ def remember(result) -> None:
     )
 
 
+def send(env, action: str, target: str, key: str, value: str) -> None:
+    if not key:
+        st.error("Enter a key: the key is the URL path, it cannot be empty.")
+        return
+    try:
+        result = timed(env, target, action, key, value)
+    except TargetError as error:
+        st.error(str(error))
+        return
+    remember(result)
+    session.store("playground_last", {"result": result.row, "body": result.body})
+
+
+def draw_last(last: dict) -> None:
+    row, body = last["result"], last["body"]
+    left, right = st.columns([2, 1])
+    with left:
+        st.subheader(f"{row['operation'].upper()} {row['target']} → HTTP {row['status'] or 'no answer'}")
+        if body is not None:
+            st.json(body)
+        if row["status"] == 404:
+            # A clean answer, not a failure: the key is not (or not yet) in this region.
+            message = body.get("error") if isinstance(body, dict) else None
+            st.warning(f"Not found in {row['target']}: {message or 'no such key'}")
+        elif row["error"]:
+            st.error(row["error"])
+    with right:
+        st.metric("Latency", f"{row['latency_ms']:.1f} ms")
+        st.metric("Served by", row["served_region"] or "—")
+        if row["target"] == GLOBAL:
+            st.caption("The geo-routed endpoint picked the region nearest to the client location.")
+
+
+def read_everywhere(env, key: str, value: str) -> None:
+    if not key:
+        st.error("Enter a key to read everywhere.")
+        return
+    rows = []
+    for region in env.regions:
+        result = timed(env, region, "read", key, value)
+        remember(result)
+        body = result.body if isinstance(result.body, dict) else {}
+        rows.append(
+            {
+                "region": region,
+                "status": result.row["status"],
+                "value": body.get("value", "—" if result.row["status"] == 404 else result.row["error"]),
+                "writeRegion": body.get("writeRegion", ""),
+                "readRegion": body.get("readRegion", ""),
+                "writtenAt": body.get("writtenAt"),
+                "latency_ms": round(result.row["latency_ms"], 1),
+            }
+        )
+    session.store("read_everywhere", {"key": key, "rows": rows})
+
+
+def explain_everywhere(table: pd.DataFrame) -> None:
+    """What the regions' answers say: all the same, not replicated yet, different values, or no answer."""
+    answered = table[table["status"] == 200]
+    missing = table[table["status"] == 404]
+    failed = table[~table["status"].isin([200, 404])]
+    values = {str(v) for v in answered["value"]}
+    if not failed.empty:
+        st.error(
+            "No answer from "
+            + "; ".join(f"{r.region} (HTTP {r.status or 'none'}: {r.value})" for r in failed.itertuples())
+        )
+    if len(answered) == len(table) and len(values) == 1:
+        st.success(f"Every region answers the same value: {values.pop()!r}")
+    elif not missing.empty and not answered.empty:
+        st.info(
+            f"Not in {', '.join(missing['region'])} yet: replication is asynchronous (or paused into that "
+            "region). Read again in a moment."
+        )
+    elif len(values) > 1:
+        st.info("The regions answer different values for now: a newer write has not reached all of them.")
+
+
+def draw_everywhere(everywhere: dict) -> None:
+    st.subheader(f"Read everywhere: '{everywhere['key']}'")
+    table = pd.DataFrame(everywhere["rows"])
+    if "writtenAt" in table:
+        table["writtenAt"] = pd.to_datetime(table["writtenAt"], unit="ms", utc=True, errors="coerce")
+    explain_everywhere(table)
+    st.dataframe(table, hide_index=True, width="stretch", key="read_everywhere_table")
+    st.plotly_chart(charts.region_latency_bars(table), width="stretch", key="read_everywhere_chart")
+
+
 def main() -> None:
     env = session.require_environment()
     if env is None:
@@ -50,87 +138,16 @@ def main() -> None:
     action = ui.playground_actions_ui()
 
     if action in ("write", "read", "delete"):
-        if not key:
-            st.error("Enter a key: the key is the URL path, it cannot be empty.")
-        else:
-            try:
-                result = timed(env, target, action, key, value)
-            except TargetError as error:
-                st.error(str(error))
-            else:
-                remember(result)
-                session.store("playground_last", {"result": result.row, "body": result.body})
-
+        send(env, action, target, key, value)
     last = session.stored("playground_last")
     if last:
-        row, body = last["result"], last["body"]
-        left, right = st.columns([2, 1])
-        with left:
-            st.subheader(f"{row['operation'].upper()} {row['target']} → HTTP {row['status'] or 'no answer'}")
-            if body is not None:
-                st.json(body)
-            if row["status"] == 404:
-                # A clean answer, not a failure: the key is not (or not yet) in this region.
-                message = body.get("error") if isinstance(body, dict) else None
-                st.warning(f"Not found in {row['target']}: {message or 'no such key'}")
-            elif row["error"]:
-                st.error(row["error"])
-        with right:
-            st.metric("Latency", f"{row['latency_ms']:.1f} ms")
-            st.metric("Served by", row["served_region"] or "—")
-            if row["target"] == GLOBAL:
-                st.caption("The geo-routed endpoint picked the region nearest to the client location.")
+        draw_last(last)
 
     if action == "read_everywhere":
-        if not key:
-            st.error("Enter a key to read everywhere.")
-        else:
-            rows = []
-            for region in env.regions:
-                result = timed(env, region, "read", key, value)
-                remember(result)
-                body = result.body if isinstance(result.body, dict) else {}
-                rows.append(
-                    {
-                        "region": region,
-                        "status": result.row["status"],
-                        "value": body.get(
-                            "value", "—" if result.row["status"] == 404 else result.row["error"]
-                        ),
-                        "writeRegion": body.get("writeRegion", ""),
-                        "readRegion": body.get("readRegion", ""),
-                        "writtenAt": body.get("writtenAt"),
-                        "latency_ms": round(result.row["latency_ms"], 1),
-                    }
-                )
-            session.store("read_everywhere", {"key": key, "rows": rows})
-
+        read_everywhere(env, key, value)
     everywhere = session.stored("read_everywhere")
     if everywhere:
-        st.subheader(f"Read everywhere: '{everywhere['key']}'")
-        table = pd.DataFrame(everywhere["rows"])
-        if "writtenAt" in table:
-            table["writtenAt"] = pd.to_datetime(table["writtenAt"], unit="ms", utc=True, errors="coerce")
-        answered = table[table["status"] == 200]
-        missing = table[table["status"] == 404]
-        failed = table[~table["status"].isin([200, 404])]
-        values = {str(v) for v in answered["value"]}
-        if not failed.empty:
-            st.error(
-                "No answer from "
-                + "; ".join(f"{r.region} (HTTP {r.status or 'none'}: {r.value})" for r in failed.itertuples())
-            )
-        if len(answered) == len(table) and len(values) == 1:
-            st.success(f"Every region answers the same value: {values.pop()!r}")
-        elif not missing.empty and not answered.empty:
-            st.info(
-                f"Not in {', '.join(missing['region'])} yet: replication is asynchronous (or paused into that "
-                "region). Read again in a moment."
-            )
-        elif len(values) > 1:
-            st.info("The regions answer different values for now: a newer write has not reached all of them.")
-        st.dataframe(table, hide_index=True, width="stretch", key="read_everywhere_table")
-        st.plotly_chart(charts.region_latency_bars(table), width="stretch", key="read_everywhere_chart")
+        draw_everywhere(everywhere)
 
     history = session.history()
     if not history.empty:

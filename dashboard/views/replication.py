@@ -6,9 +6,12 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, lag_probe, session, ui
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import charts, session, ui
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes import lag as lag_probe
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.probes.lag_reference import reference_lag
+from dashboard.measure.targets import TargetError
 
 st.title("Replication lag")
 st.caption(
@@ -28,7 +31,7 @@ def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[
     ):
         return {}, ""  # loopback targets without a control API: there is no CloudWatch to ask
     try:
-        figures = lag_probe.reference_lag(
+        figures = reference_lag(
             env.targets, source, destinations, started, ended, control=env.control
         )
     except Exception as error:  # the metric is a bonus beside the probes: a failure is a note, not a stop
@@ -105,7 +108,7 @@ else:
 lags = session.stored("lag")
 if lags is not None and not lags.empty:
     reported = session.stored("lag_reported") or {}
-    summary = lag_probe.lag_summary(lags).reset_index()
+    summary = lag_summary(lags).reset_index()
     summary.insert(
         0, "pair", [f"{s} → {d}" for s, d in zip(summary["source"], summary["destination"], strict=True)]
     )

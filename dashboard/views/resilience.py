@@ -3,9 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, conflict_probe, failover_probe, session
-from dashboard._runner import ProbeError
-from dashboard.targets import TargetError
+from dashboard import charts, session
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes import conflict as conflict_probe
+from dashboard.measure.probes import failover as failover_probe
+from dashboard.measure.targets import TargetError
 
 st.title("Resilience")
 

@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, session, stats
+from backend.local import network
+from dashboard import charts, session
+from dashboard.measure import stats
 
 st.title("Map")
 st.caption(
@@ -17,15 +19,6 @@ MAP_CONFIG = {"topojsonURL": "/app/static/", "displaylogo": False}
 
 
 def main() -> None:
-    try:
-        from backend.local import network
-    except ImportError as error:  # the map needs the network model's coordinates
-        st.error(f"The network model is not available: {error}")
-        return
-    draw(network)
-
-
-def draw(network) -> None:
     env = session.current()
     if env.targets is not None:
         region_codes = env.regions

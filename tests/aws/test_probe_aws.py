@@ -5,7 +5,7 @@
 Reads the stack outputs in each region, then runs a small latency run, lag probes (with CloudWatch's
 ``ReplicationLatency`` beside them) and a conflict. Writes a handful of keys named ``probe-*``; nothing is deleted
 that the probes did not write. Failover is not run here: on AWS the outage is the user's to cause
-(``python -m dashboard.probe failover --observe``).
+(``python -m dashboard.measure failover --observe``).
 """
 
 import os
@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard import stats
-from dashboard.conflict_probe import run_conflict
-from dashboard.lag_probe import lag_summary, reference_lag, run_lag
-from dashboard.latency_run import run_latency
-from dashboard.targets import check_reachable, load_cloudformation
+from dashboard.measure import stats
+from dashboard.measure.probes.conflict import run_conflict
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.probes.lag_reference import reference_lag
+from dashboard.measure.probes.latency import run_latency
+from dashboard.measure.targets import check_reachable, load_cloudformation
 
 pytestmark = pytest.mark.aws
 

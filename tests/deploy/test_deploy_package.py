@@ -465,7 +465,7 @@ def test_domain_resources_only_when_the_domain_param_is_set(primary, secondary, 
     assert with_domain.template["Outputs"]["RegionalDomainName"]["Value"] == {
         "Fn::GetAtt": ["ApiRegionalDomainName", "RegionalDomainName"]
     }
-    # The dashboard's AWS target reads this output (dashboard/aws.py) to measure through the shared name.
+    # The dashboard's AWS target reads this output (dashboard/measure/aws.py) to measure through the shared name.
     assert with_domain.template["Outputs"]["CustomDomainUrl"]["Value"] == f"https://{DOMAIN}"
 
 

@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import stats
-from dashboard.conflict_probe import run_conflict
-from dashboard.failover_probe import run_failover
-from dashboard.lag_probe import lag_summary, reference_lag, run_lag
-from dashboard.latency_run import run_latency
-from dashboard.targets import GLOBAL, load_endpoints_file
+from dashboard.measure import stats
+from dashboard.measure.probes.conflict import run_conflict
+from dashboard.measure.probes.failover import run_failover
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.probes.lag_reference import reference_lag
+from dashboard.measure.probes.latency import run_latency
+from dashboard.measure.targets import GLOBAL, load_endpoints_file
 
 pytestmark = pytest.mark.e2e
 
@@ -210,7 +212,7 @@ def test_probe_cli_against_the_local_cloud(cloud, tmp_path):
         [
             sys.executable,
             "-m",
-            "dashboard.probe",
+            "dashboard.measure",
             "latency",
             "--endpoints-file",
             str(cloud.endpoints_file),

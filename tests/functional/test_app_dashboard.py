@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from backend.local.control import ControlClient
-from dashboard import stats
+from dashboard.measure import stats
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 REGIONS = ["us-west-2", "eu-central-1"]

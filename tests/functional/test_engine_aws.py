@@ -7,8 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dashboard import aws
-from dashboard.targets import GLOBAL, TargetError, load_cloudformation, load_targets
+from dashboard.measure import aws
+from dashboard.measure.targets import GLOBAL, TargetError, load_cloudformation, load_targets
 
 STACK = "serverless-keyvalue-dev"
 REGIONS = ["us-west-2", "eu-central-1"]

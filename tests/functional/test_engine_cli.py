@@ -1,4 +1,4 @@
-"""``python -m dashboard.probe`` as a real process against the in-process stand-in (HTTP on 127.0.0.1)."""
+"""``python -m dashboard.measure`` as a real process against the in-process stand-in (HTTP on 127.0.0.1)."""
 
 import json
 import os
@@ -30,7 +30,7 @@ def targets_file(monkeypatch, tmp_path):
 def probe(*args, timeout=120):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     return subprocess.run(
-        [sys.executable, "-m", "dashboard.probe", *map(str, args)],
+        [sys.executable, "-m", "dashboard.measure", *map(str, args)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from dashboard.timed_client import TimedClient
+from dashboard.measure.timed_client import TimedClient
 
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nServer-Timing: db;dur=1.5, app;dur=2.5\r\n"

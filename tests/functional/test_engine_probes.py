@@ -12,14 +12,15 @@ import pytest
 from engine_fakecloud import FakeCloud
 from moto import mock_aws
 
-from dashboard import stats
-from dashboard._runner import ProbeError
-from dashboard.conflict_probe import run_conflict
-from dashboard.failover_probe import run_failover
-from dashboard.lag_probe import lag_summary, run_lag
-from dashboard.latency_run import run_latency
-from dashboard.targets import GLOBAL, from_mapping
-from dashboard.timed_client import TimedClient
+from dashboard.measure import stats
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes.conflict import run_conflict
+from dashboard.measure.probes.failover import run_failover
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.probes.latency import run_latency
+from dashboard.measure.targets import GLOBAL, from_mapping
+from dashboard.measure.timed_client import TimedClient
 
 US, EU, AP = "us-west-2", "eu-central-1", "ap-northeast-1"
 

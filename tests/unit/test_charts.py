@@ -132,8 +132,8 @@ def test_breakdown_stacks_network_function_and_dynamodb():
 
 
 def test_charts_take_the_engines_sample_frames():
-    from dashboard import samples as engine_samples
-    from dashboard import stats
+    from dashboard.measure import samples as engine_samples
+    from dashboard.measure import stats
 
     frame = engine_samples.to_frame(
         synthetic_samples({"us-west-2": 40, "eu-central-1": 40}, failed=2)

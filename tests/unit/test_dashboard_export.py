@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from dashboard import session
+from dashboard.measure import exports
 
 
 def frames():
@@ -20,7 +20,7 @@ def frames():
 
 
 def test_csv_holds_every_row_tagged_with_its_measurement_and_iso_timestamps():
-    text = session.export_csv(frames())
+    text = exports.export_csv(frames())
     table = pd.read_csv(pd.io.common.StringIO(text))
     assert list(table["measurement"]) == ["latency", "latency", "lag"]
     assert table.loc[0, "timestamp"] == "2027-01-15T08:00:00.000000Z"
@@ -28,7 +28,7 @@ def test_csv_holds_every_row_tagged_with_its_measurement_and_iso_timestamps():
 
 
 def test_json_is_one_document_with_nulls_for_missing_values():
-    document = json.loads(session.export_json(frames()))
+    document = json.loads(exports.export_json(frames()))
     assert set(document) == {"latency", "lag"}
     assert document["latency"][1]["latency_ms"] is None
     assert document["latency"][0]["timestamp"] == "2027-01-15T08:00:00.000000Z"
@@ -36,5 +36,5 @@ def test_json_is_one_document_with_nulls_for_missing_values():
 
 
 def test_nothing_measured_exports_empty():
-    assert session.export_csv({}) == ""
-    assert json.loads(session.export_json({})) == {}
+    assert exports.export_csv({}) == ""
+    assert json.loads(exports.export_json({})) == {}

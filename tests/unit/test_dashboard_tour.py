@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashboard import tour
-from dashboard.targets import TargetSet
+from dashboard.measure import tour
+from dashboard.measure.targets import TargetSet
 
 TWO = TargetSet(
     {"us-west-2": "http://127.0.0.1:1/dev", "eu-central-1": "http://127.0.0.1:2/dev"},

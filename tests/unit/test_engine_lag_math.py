@@ -5,10 +5,16 @@ import math
 import pandas as pd
 import pytest
 
-from dashboard import samples
-from dashboard.conflict_probe import lww_winner
-from dashboard.failover_probe import analyze
-from dashboard.lag_probe import dense_window, lag_from_polls, lag_summary, poll_schedule, server_moment
+from dashboard.measure import samples
+from dashboard.measure.probes.conflict import lww_winner
+from dashboard.measure.probes.failover import analyze
+from dashboard.measure.probes.lag_math import (
+    dense_window,
+    lag_from_polls,
+    lag_summary,
+    poll_schedule,
+    server_moment,
+)
 
 
 def test_server_moment_sits_one_network_leg_before_the_answer():
@@ -159,7 +165,7 @@ def test_failover_observed_without_control_infers_the_outage_window():
 
 
 def test_local_reference_keeps_the_writes_made_in_the_window():
-    from dashboard.lag_probe import local_reference
+    from dashboard.measure.probes.lag_reference import local_reference
 
     document = {
         "metric": "ReplicationLatency",

@@ -2,9 +2,9 @@
 
 import io
 
-from dashboard._runner import Progress
-from dashboard.latency_run import WRITE_KEYS, plan
-from dashboard.probe import ProgressPrinter
+from dashboard.measure.cli import ProgressPrinter
+from dashboard.measure.common import Progress
+from dashboard.measure.probes.latency import WRITE_KEYS, plan
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import samples, stats
+from dashboard.measure import samples, stats
 
 
 def _rows(target, latencies, ok=True, new_connection=False, app=None, db=None):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dashboard.targets import (
+from dashboard.measure.targets import (
     GLOBAL,
     TargetError,
     TargetSet,
@@ -12,7 +12,7 @@ from dashboard.targets import (
     load_targets,
     load_targets_file,
 )
-from dashboard.timed_client import key_path, parse_server_timing
+from dashboard.measure.timed_client import key_path, parse_server_timing
 
 ENDPOINTS = {
     "regions": {"us-west-2": "http://127.0.0.1:8001/dev/", "eu-central-1": "http://127.0.0.1:8002/dev"},

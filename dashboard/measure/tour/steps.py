@@ -1,137 +1,31 @@
-"""The guided tour: the walkthrough's story, step by step, live on the local cloud. Pure logic, no Streamlit.
-
-Each step has a title, a short explanation for the audience, and a `run(ctx)` that drives the engine and the
-local cloud's control API and returns a `StepResult` (a one-line verdict, a table, a figure). The page only draws
-them, so the tour is testable without a browser and the story lives in one place.
-
-The story (two regions, `home` and `away`, the walkthrough's us-west-2 and eu-central-1 by default):
-1. Isolated regions: replication paused, a key written in `home` is missing in `away` (the walkthrough's error).
-2. Global tables: replication resumed; the key appears in `away`, and probes measure the lag.
-3. Geo routing: the same read through the global endpoint from a city near each region is served by that region.
-4. Conflict: both regions write the key at once; last writer wins, the same winner everywhere.
-5. Outage: the region nearest the client goes down; the global endpoint fails over, then comes back.
-"""
+"""The guided tour's five steps: each drives the engine and the local cloud's control API and returns a
+``StepResult`` (a verdict, a table, a ``Chart`` to draw)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboard import charts, conflict_probe, failover_probe, lag_probe
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from dashboard.measure.probes import conflict as conflict_probe
+from dashboard.measure.probes import failover as failover_probe
+from dashboard.measure.probes import lag as lag_probe
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.targets import GLOBAL
+from dashboard.measure.timed_client import TimedClient
+from dashboard.measure.tour.context import (
+    Chart,
+    StepResult,
+    TourContext,
+    TourError,
+    city_near,
+    current_location,
+    pause,
+    resume,
+    set_location,
+)
 
 # How long step 2 waits for the paused write to arrive once replication is back ("typically within a second").
 CATCH_UP_TIMEOUT_S = 10.0
 GEO_READS = 5
-
-
-@dataclass
-class StepResult:
-    ok: bool
-    summary: str
-    table: pd.DataFrame | None = None
-    figure: go.Figure | None = None
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class TourContext:
-    targets: TargetSet
-    control: Any
-    home: str
-    away: str
-    key: str
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-    @property
-    def regions(self) -> list[str]:
-        return list(self.targets.regions)
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    title: str
-    explanation: str
-    run: Callable[[TourContext], StepResult]
-
-
-class TourError(Exception):
-    """The tour cannot run here (not the local cloud, fewer than two regions...)."""
-
-
-# -- control API, tolerant of the client's method names --------------------------------------------------------
-
-
-def _call(control, names: tuple[str, ...], *args):
-    for name in names:
-        method = getattr(control, name, None)
-        if callable(method):
-            return method(*args)
-    raise TourError(f"the local cloud's control client has none of: {', '.join(names)}")
-
-
-def pause(control, region: str):
-    return _call(control, ("pause_replication", "pause"), region)
-
-
-def resume(control, region: str):
-    return _call(control, ("resume_replication", "resume"), region)
-
-
-def set_location(control, location: str):
-    return _call(control, ("set_client_location", "client_location"), location)
-
-
-def current_location(control) -> str | None:
-    status = _call(control, ("status",))
-    if not isinstance(status, dict):
-        return None
-    location = status.get("client_location")
-    if isinstance(location, dict):
-        return location.get("name")
-    return location
-
-
-def city_near(region: str) -> str:
-    """The client city nearest to a region in the network model (where a user of that region would sit)."""
-    from backend.local import network
-
-    return min(
-        network.CITIES, key=lambda name: network.distance_km(network.CITIES[name], network.region(region))
-    )
-
-
-def new_key() -> str:
-    return f"tour-{time.time_ns() // 1000}"
-
-
-def context(targets: TargetSet, control, key: str | None = None) -> TourContext:
-    if control is None:
-        raise TourError(
-            "The guided tour drives the local cloud (pausing replication, moving the client, taking a "
-            "region down): choose 'Local cloud' in the sidebar."
-        )
-    regions = list(targets.regions)
-    if len(regions) < 2:
-        raise TourError("The guided tour needs at least two regions.")
-    home = "us-west-2" if "us-west-2" in regions else regions[0]
-    away = (
-        "eu-central-1"
-        if "eu-central-1" in regions and home != "eu-central-1"
-        else next(r for r in regions if r != home)
-    )
-    return TourContext(targets, control, home, away, key or new_key())
-
-
-# -- steps ---------------------------------------------------------------------------------------------------------
 
 
 def _read_everywhere(ctx: TourContext, key: str) -> pd.DataFrame:
@@ -176,8 +70,10 @@ def step_isolated(ctx: TourContext) -> StepResult:
         if ok
         else f"Unexpected: {ctx.home} answered {home['status']}, {ctx.away} answered {away['status']}."
     )
-    figure = charts.region_latency_bars(table, title=f"Reading '{ctx.key}' in each region (replication off)")
-    return StepResult(ok, summary, table, figure)
+    chart = Chart(
+        "region_latency_bars", table, {"title": f"Reading '{ctx.key}' in each region (replication off)"}
+    )
+    return StepResult(ok, summary, table, chart)
 
 
 def step_replication(ctx: TourContext) -> StepResult:
@@ -201,7 +97,7 @@ def step_replication(ctx: TourContext) -> StepResult:
     lags = lag_probe.run_lag(
         ctx.targets, ctx.home, [r for r in ctx.regions if r != ctx.home], probes=5, timeout_s=10.0
     )
-    summary_table = lag_probe.lag_summary(lags)
+    summary_table = lag_summary(lags)
     seen = lags[lags["status"] == "seen"]
     p50 = float(seen["lag_ms"].median()) if not seen.empty else float("nan")
     ok = (table["status"] == 200).all() and len(seen) == len(lags)
@@ -213,7 +109,7 @@ def step_replication(ctx: TourContext) -> StepResult:
         ok,
         summary,
         summary_table.reset_index().round(1),
-        charts.lag_distribution(lags, title=f"Replication lag from {ctx.home}"),
+        Chart("lag_distribution", lags, {"title": f"Replication lag from {ctx.home}"}),
         {"lags": lags, "caught_up_ms": caught_up_ms},
     )
 
@@ -257,8 +153,10 @@ def step_geo(ctx: TourContext) -> StepResult:
         )
         + "."
     )
-    figure = charts.geo_reads(reads, title="One URL, the nearest region: reads through the global endpoint")
-    return StepResult(ok, summary, table, figure, {"reads": reads})
+    chart = Chart(
+        "geo_reads", reads, {"title": "One URL, the nearest region: reads through the global endpoint"}
+    )
+    return StepResult(ok, summary, table, chart, {"reads": reads})
 
 
 def step_conflict(ctx: TourContext) -> StepResult:
@@ -286,7 +184,7 @@ def step_conflict(ctx: TourContext) -> StepResult:
         bool(row["follows_lww"]),
         summary,
         table.round(1),
-        charts.value_timeline(observations, title="Each region's value until they agree"),
+        Chart("value_timeline", observations, {"title": "Each region's value until they agree"}),
         {"results": results, "timeline": timeline},
     )
 
@@ -320,53 +218,6 @@ def step_failover(
     if summary.get("up_at_s") is not None:
         events.append((summary["up_at_s"], f"{failed} up"))
     table = pd.DataFrame([{k: v for k, v in summary.items() if not isinstance(v, dict)}])
-    return StepResult(ok, text, table, charts.failover_timeline(timeline, events), {"timeline": timeline})
-
-
-STEPS = [
-    Step(
-        "isolated",
-        "1. Two isolated regions",
-        "The walkthrough first deploys the same stack in two regions. Each has its own DynamoDB table, so a key "
-        "written in one region does not exist in the other. We pause replication to show exactly that.",
-        step_isolated,
-    ),
-    Step(
-        "replication",
-        "2. Global tables: replication on",
-        "DynamoDB global tables replicate every write asynchronously to the other regions, 'typically within a "
-        "second'. We switch replication back on: the key appears in the other region, and probes measure the lag.",
-        step_replication,
-    ),
-    Step(
-        "geo",
-        "3. One URL, the nearest region",
-        "Route 53 latency records send each client to the region with the lowest latency. We read through the "
-        "global endpoint from a city near each region: the serving region follows the client.",
-        step_geo,
-    ),
-    Step(
-        "conflict",
-        "4. Two writers, one winner",
-        "Multi-master means both regions accept writes. When they write the same key at the same moment, global "
-        "tables keep the last writer's value everywhere (last writer wins).",
-        step_conflict,
-    ),
-    Step(
-        "failover",
-        "5. A region goes down",
-        "Route 53 health checks stop sending traffic to a region that fails. We take the client's nearest region "
-        "down, watch the global endpoint move to the next one, then bring it back.",
-        step_failover,
-    ),
-]
-
-
-def restore(ctx: TourContext) -> None:
-    """Leaves the local cloud as the tour found it: replication on and every region up, whatever step failed."""
-    for region in ctx.regions:
-        for action in (resume, failover_probe.bring_up):
-            try:
-                action(ctx.control, region)
-            except Exception:  # best effort: one failing call must not keep the others from restoring
-                pass
+    return StepResult(
+        ok, text, table, Chart("failover_timeline", timeline, {"events": events}), {"timeline": timeline}
+    )

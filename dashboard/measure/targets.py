@@ -41,12 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from backend.local.contracts import DEFAULT_ENDPOINTS_FILE
+from dashboard.measure.errors import TargetError
+
 GLOBAL = "global"
-DEFAULT_ENDPOINTS_FILE = Path(".local/endpoints.json")
-
-
-class TargetError(Exception):
-    """A target source is missing, malformed or unreachable. The message says which file, field or URL."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ def load_targets_file(path) -> TargetSet:
 
 def load_cloudformation(stack_name: str, regions, session=None) -> TargetSet:
     """Reads ``ServiceEndpoint`` (and ``CustomDomainUrl`` if any) from the stack in each region."""
-    from dashboard import aws  # boto3 only when this source is used
+    from dashboard.measure import aws  # boto3 and pandas only when this source is used
 
     regions = [r.strip() for r in (regions.split(",") if isinstance(regions, str) else regions) if r.strip()]
     if not stack_name or not regions:

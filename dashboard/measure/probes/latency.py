@@ -15,8 +15,8 @@ key_prefix="probe-lat", on_sample=None, timeout_s=10.0, read_fraction=0.5, seed=
 * ``progress(done, total, message)`` and ``on_sample(row)`` are called from the calling thread (Streamlit-safe);
   ``stop`` is an optional ``threading.Event`` that ends the run early (the samples so far are returned).
 
-Returns the samples (``dashboard.samples`` schema) sorted by ``elapsed_s``; summarize them with
-``dashboard.stats.summarize(df)`` (``warm_only=True`` for connection-setup-free figures).
+Returns the samples (``dashboard.measure.samples`` schema) sorted by ``elapsed_s``; summarize them with
+``dashboard.measure.stats.summarize(df)`` (``warm_only=True`` for connection-setup-free figures).
 
 ``physical_floor_ms(target_name, client_location, target_set=None)`` is the round trip at the speed of light in
 fiber (no route inflation, no processing) from the client location to the target's region, from the local cloud's
@@ -26,17 +26,19 @@ network model (``backend.local.network``); for ``global`` it is the floor to the
 
 from __future__ import annotations
 
-import queue
 import random
 import threading
 import time
 
 import pandas as pd
 
-from dashboard import samples
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from backend.local import network
+from dashboard.measure import samples
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.pool import RequestPool, client_for
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient
 
 OPERATIONS = ("read", "write", "mix")
 WRITE_KEYS = 32
@@ -95,68 +97,31 @@ def run_latency(
     if any(op == "read" for _, op, _ in jobs):
         _seed_read_keys(target_set, targets, keys["read"], value, timeout_s)
 
-    results: queue.Queue = queue.Queue()
-    next_job = iter(range(total))
-    job_lock = threading.Lock()
-    halt = threading.Event()  # set when the caller's loop fails, so workers don't outlive the run
     start = time.perf_counter()
 
-    def stopped() -> bool:
-        return halt.is_set() or (stop is not None and stop.is_set())
+    def send(index: int, clients: dict) -> dict:
+        target, op, key = jobs[index]
+        client = client_for(
+            clients, target, lambda: TimedClient(target, target_set.url(target), timeout_s, epoch=epoch)
+        )
+        result = client.read(key) if op == "read" else client.write(key, value)
+        row = result.row
+        if op == "read" and row["status"] == 404:
+            # The key was written before the run: its absence is a failure here, not a clean answer.
+            row["ok"] = False
+            row["error"] = "the key written before the run is missing here (its write failed?)"
+        return row
 
-    def worker():
-        clients: dict[str, TimedClient] = {}
-        try:
-            while not stopped():
-                with job_lock:
-                    index = next(next_job, None)
-                if index is None:
-                    return
-                if rate is not None:
-                    delay = start + index / rate - time.perf_counter()
-                    if delay > 0 and (halt.wait(delay) or stopped()):
-                        return
-                target, op, key = jobs[index]
-                client = clients.get(target)
-                if client is None:
-                    client = clients[target] = TimedClient(
-                        target, target_set.url(target), timeout_s, epoch=epoch
-                    )
-                result = client.read(key) if op == "read" else client.write(key, value)
-                row = result.row
-                if op == "read" and row["status"] == 404:
-                    # The key was written before the run: its absence is a failure here, not a clean answer.
-                    row["ok"] = False
-                    row["error"] = "the key written before the run is missing here (its write failed?)"
-                results.put(row)
-        finally:
-            for client in clients.values():
-                client.close()
-            results.put(None)  # this worker is done
-
-    threads = [
-        threading.Thread(target=worker, name=f"latency-{n}", daemon=True)
-        for n in range(min(concurrency, total))
-    ]
-    for thread in threads:
-        thread.start()
-    rows, finished = [], 0
-    try:
-        while finished < len(threads):
-            row = results.get()
-            if row is None:
-                finished += 1
-                continue
+    rows = []
+    pool = RequestPool(
+        total, concurrency, send, rate, start, stop, name="latency", join_timeout_s=timeout_s + 1
+    )
+    with pool:
+        for row in pool.rows():
             rows.append(row)
             if on_sample is not None:
                 on_sample(row)
             report(len(rows), f"{len(rows)}/{total} requests")
-    except BaseException:
-        halt.set()
-        raise
-    finally:
-        for thread in threads:
-            thread.join(timeout=timeout_s + 1)
     report(len(rows), f"done: {len(rows)} requests in {time.perf_counter() - start:.2f} s", force=True)
     df = samples.to_frame(rows)
     return df.sort_values("elapsed_s", kind="stable").reset_index(drop=True)
@@ -177,8 +142,6 @@ def _seed_read_keys(target_set: TargetSet, targets, key: str, value: str, timeou
 
 def _location(client_location):
     """A network-model Location from a city / region code / "lat,lon" text, a (lat, lon) pair, or a Location."""
-    from backend.local import network
-
     if isinstance(client_location, str):
         return network.parse_location(client_location)
     if isinstance(client_location, (tuple, list)) and len(client_location) == 2:
@@ -192,10 +155,6 @@ def _location(client_location):
 def _region_figure(
     kind: str, target_name: str, client_location, target_set: TargetSet | None
 ) -> float | None:
-    try:
-        from backend.local import network
-    except ImportError:  # the engine also runs where the local cloud is not installed
-        return None
     figure = network.fiber_floor_rtt_ms if kind == "floor" else network.modelled_rtt_ms
     try:
         location = _location(client_location)

@@ -1,4 +1,4 @@
-"""One timed HTTP request = one sample row (see ``dashboard.samples`` for the columns).
+"""One timed HTTP request = one sample row (see ``dashboard.measure.samples`` for the columns).
 
 ``TimedClient(target, base_url, timeout_s=10, epoch=None)`` holds ONE keep-alive connection (``http.client``) to one
 target. It is not thread-safe: the probes give every worker thread its own client per target. Owning the connection

@@ -1,4 +1,4 @@
-"""Summaries of sample DataFrames (``dashboard.samples`` schema). Pure functions, no I/O.
+"""Summaries of sample DataFrames (``dashboard.measure.samples`` schema). Pure functions, no I/O.
 
 * ``percentile(values, q)`` – linear interpolation between closest ranks (numpy's default, "type 7"); NaN if empty.
 * ``summarize(df, by="target", warm_only=False)`` – one row per group: ``count`` (all samples), ``errors``

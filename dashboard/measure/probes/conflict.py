@@ -9,7 +9,7 @@ returns ``(results, timeline)``:
   (the order the local cloud and DynamoDB global tables use); ``follows_lww``; ``losers`` (regions whose write
   lost, comma-separated); ``write_spread_ms`` (max - min writtenAt of the competing writes: how close the race
   was); ``converged``; ``converge_ms`` (from the last write's commit to the poll round that first saw every region
-  agree, moments estimated as in ``dashboard.lag_probe``) with ``resolution_ms`` (the time between that round and
+  agree, moments estimated as in ``dashboard.measure.probes.lag_math``) with ``resolution_ms`` (the time between that round and
   the previous one); ``error``.
 * ``timeline`` -- every poll (``TIMELINE_COLUMNS``): trial, round, elapsed_s, region, value, write_region,
   written_at, status: what each region showed over time, for the "each region's value until they agree" chart.
@@ -30,10 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.lag_probe import moment_of
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient, TimedResult
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes.lag_math import moment_of
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient, TimedResult
 
 RESULT_COLUMNS = [
     "trial",
@@ -129,16 +130,46 @@ def run_conflict(
     return results_df, pd.DataFrame(timeline, columns=TIMELINE_COLUMNS)
 
 
-def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll_interval_s: float, timeline):
-    regions = list(workers)
-    barrier = threading.Barrier(len(regions))
+def _race(workers: dict, key: str, trial: int, run: str, timeout_s: float) -> dict[str, TimedResult]:
+    """Every region writes its own value to ``key``, released together by a barrier so the writes really race."""
+    barrier = threading.Barrier(len(workers))
 
     def write(worker: _Region, value: str) -> TimedResult:
         barrier.wait(timeout=timeout_s)
         return worker.client.write(key, value)
 
-    futures = {r: workers[r].pool.submit(write, workers[r], f"{r}:{run}:{trial}") for r in regions}
-    writes = {r: f.result() for r, f in futures.items()}
+    futures = {r: w.pool.submit(write, w, f"{r}:{run}:{trial}") for r, w in workers.items()}
+    return {r: f.result() for r, f in futures.items()}
+
+
+def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline: list):
+    """One read per region, concurrently; appends them to ``timeline``; returns (what each region holds: (value,
+    writeRegion, writtenAt) or None, the latest server moment of the round)."""
+    reads = {
+        r: f.result() for r, f in {r: w.pool.submit(w.client.read, key) for r, w in workers.items()}.items()
+    }
+    seen = {}
+    for region, result in reads.items():
+        body = result.body if isinstance(result.body, dict) and result.row["status"] == 200 else None
+        timeline.append(
+            {
+                "trial": trial,
+                "round": round_number,
+                "elapsed_s": result.row["elapsed_s"],
+                "region": region,
+                "value": body.get("value", "") if body else "",
+                "write_region": body.get("writeRegion", "") if body else "",
+                "written_at": float(body["writtenAt"]) if body and "writtenAt" in body else math.nan,
+                "status": result.row["status"],
+            }
+        )
+        seen[region] = (body.get("value"), body.get("writeRegion"), body.get("writtenAt")) if body else None
+    return seen, max(moment_of(r) for r in reads.values())
+
+
+def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll_interval_s: float, timeline):
+    regions = list(workers)
+    writes = _race(workers, key, trial, run, timeout_s)
     acked = {r: w.body for r, w in writes.items() if w.ok and isinstance(w.body, dict)}
     expected = lww_winner(acked.values())
     stamps = [int(w["writtenAt"]) for w in acked.values()]
@@ -167,35 +198,26 @@ def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll
     if not acked:
         row["error"] = "no write was acknowledged: " + "; ".join(failed)
         return row
+    _watch_until_agreed(
+        workers, key, trial, timeline, row, acked, expected, last_commit, timeout_s, poll_interval_s
+    )
+    if failed:
+        row["error"] = (
+            (row["error"] + "; " if row["error"] else "") + "unacknowledged writes: " + "; ".join(failed)
+        )
+    return row
 
+
+def _watch_until_agreed(
+    workers, key, trial, timeline, row, acked, expected, last_commit, timeout_s, poll_interval_s
+) -> None:
+    """Rounds of reads until every region holds the same item (the winner) or the timeout; fills in ``row``."""
     deadline = time.perf_counter() + timeout_s
     previous_round_moment = last_commit
     round_number = 0
     while True:
         round_number += 1
-        reads = {
-            r: f.result()
-            for r, f in {r: workers[r].pool.submit(workers[r].client.read, key) for r in regions}.items()
-        }
-        seen = {}
-        for region, result in reads.items():
-            body = result.body if isinstance(result.body, dict) and result.row["status"] == 200 else None
-            timeline.append(
-                {
-                    "trial": trial,
-                    "round": round_number,
-                    "elapsed_s": result.row["elapsed_s"],
-                    "region": region,
-                    "value": body.get("value", "") if body else "",
-                    "write_region": body.get("writeRegion", "") if body else "",
-                    "written_at": float(body["writtenAt"]) if body and "writtenAt" in body else math.nan,
-                    "status": result.row["status"],
-                }
-            )
-            seen[region] = (
-                (body.get("value"), body.get("writeRegion"), body.get("writtenAt")) if body else None
-            )
-        round_moment = max(moment_of(r) for r in reads.values())
+        seen, round_moment = _read_round(workers, key, trial, round_number, timeline)
         states = set(seen.values())
         if None not in states and len(states) == 1:
             value, region, written_at = states.pop()
@@ -208,23 +230,18 @@ def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll
                     "converge_ms": max(0.0, (round_moment - last_commit) * 1000.0),
                     "resolution_ms": max(0.0, (round_moment - previous_round_moment) * 1000.0),
                     "rounds": round_number,
+                    "follows_lww": bool(expected)
+                    and value == expected["value"]
+                    and region == expected["region"],
+                    "losers": ",".join(sorted(r for r in acked if r != region)),
                 }
             )
-            row["follows_lww"] = (
-                bool(expected) and value == expected["value"] and region == expected["region"]
-            )
-            row["losers"] = ",".join(sorted(r for r in acked if r != region))
-            break
+            return
         previous_round_moment = round_moment
         if time.perf_counter() >= deadline:
             row["rounds"] = round_number
             row["error"] = "regions did not agree before the timeout: " + ", ".join(
                 f"{r}={s[0] if s else 'missing'}" for r, s in seen.items()
             )
-            break
+            return
         time.sleep(poll_interval_s)
-    if failed:
-        row["error"] = (
-            (row["error"] + "; " if row["error"] else "") + "unacknowledged writes: " + "; ".join(failed)
-        )
-    return row

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from dashboard.targets import TargetError
+from dashboard.measure.errors import TargetError
 
 METRIC_COLUMNS = ["timestamp", "source", "destination", "average_ms", "maximum_ms", "minimum_ms", "samples"]
 

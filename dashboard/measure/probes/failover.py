@@ -3,7 +3,7 @@
 ``run_failover(target_set, region_to_fail=None, control=None, duration_s=30.0, rate=10.0, down_at_s=5.0,
 up_at_s=None, progress=None, on_sample=None, ...)`` returns ``(timeline, summary)``:
 
-* ``timeline`` -- the samples (``dashboard.samples`` schema, target ``global``) plus ``phase``
+* ``timeline`` -- the samples (``dashboard.measure.samples`` schema, target ``global``) plus ``phase``
   (``before`` | ``down`` | ``after``): which region served each request (the router's served-region header, else
   ``readRegion`` of the answer) and every error, over ``elapsed_s``.
 * ``summary`` -- a dict: ``failed_region``; ``initial_region`` (the region serving before the outage);
@@ -30,16 +30,17 @@ timeline; their timeout is ``request_timeout_s``.
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 
 import pandas as pd
 
-from dashboard import samples
-from dashboard._runner import ProbeError, Progress, positive_float, positive_int, run_id
-from dashboard.targets import GLOBAL, TargetSet
-from dashboard.timed_client import TimedClient
+from dashboard.measure import samples
+from dashboard.measure.common import Progress, positive_float, positive_int, run_id
+from dashboard.measure.errors import ProbeError
+from dashboard.measure.pool import RequestPool, client_for
+from dashboard.measure.targets import GLOBAL, TargetSet
+from dashboard.measure.timed_client import TimedClient
 
 
 def _control_call(control, names: tuple[str, ...], region: str):
@@ -140,21 +141,40 @@ def analyze(
     }
 
 
-def run_failover(
-    target_set: TargetSet,
-    region_to_fail: str | None = None,
-    control=None,
-    duration_s: float = 30.0,
-    rate: float = 10.0,
-    down_at_s: float = 5.0,
-    up_at_s: float | None = None,
-    progress=None,
-    on_sample=None,
-    key_prefix: str = "probe-failover",
-    request_timeout_s: float = 2.0,
-    connections: int = 4,
-    stop: threading.Event | None = None,
-) -> tuple[pd.DataFrame, dict]:
+class _Outage:
+    """The probe's own outage: takes the region down at ``down_at_s`` and up at ``up_at_s`` (run-relative seconds).
+
+    Without control there is nothing to do (the user causes the outage, the probe only observes)."""
+
+    def __init__(self, control, region: str | None, down_at_s: float, up_at_s: float | None, fallback: str):
+        self.control = control
+        self.region = region
+        self._fallback = fallback
+        # (elapsed_s, what) still to do
+        self._actions = [(down_at_s, "down"), (up_at_s, "up")] if control is not None else []
+        self.done: dict[str, float] = {}  # what -> elapsed_s when it was done
+
+    def wait_s(self, now: float) -> float:
+        """How long the caller may wait for a row before the next action is due (at most 0.25 s)."""
+        return min(max(0.0, self._actions[0][0] - now) if self._actions else 0.25, 0.25)
+
+    def act(self, now: float, rows: list, report, epoch: float) -> None:
+        while self._actions and now >= self._actions[0][0]:
+            _, what = self._actions.pop(0)
+            if self.region is None:  # the region serving now is the one a failover must leave
+                served = [r["served_region"] for r in rows if r["ok"] and r["served_region"]]
+                self.region = served[-1] if served else self._fallback
+            (take_down if what == "down" else bring_up)(self.control, self.region)
+            self.done[what] = time.perf_counter() - epoch
+            report(len(rows), f"{self.region} {what}", force=True)
+
+    def finish(self) -> None:
+        if self.control is not None and "down" in self.done and "up" not in self.done:
+            bring_up(self.control, self.region)  # never leave a region down behind us
+
+
+def _checked(target_set, region_to_fail, control, duration_s, rate, down_at_s, up_at_s, connections):
+    """The parameters, checked (ProbeError / TargetError otherwise); returns (duration_s, rate, up_at_s, connections)."""
     if not target_set.global_url:
         raise ProbeError(
             f"{target_set.source or 'the target set'} has no global endpoint to fail over through"
@@ -172,7 +192,37 @@ def run_failover(
             raise ProbeError(
                 f"need 0 <= down_at_s < up_at_s <= duration_s, got {down_at_s}, {up_at_s}, {duration_s}"
             )
+    return duration_s, rate, up_at_s, connections
 
+
+def _with_phases(rows: list, down: float | None, up: float | None) -> pd.DataFrame:
+    timeline = samples.to_frame(rows).sort_values("elapsed_s", kind="stable").reset_index(drop=True)
+    timeline["phase"] = "before"
+    if down is not None:
+        timeline.loc[timeline["elapsed_s"] >= down, "phase"] = "down"
+    if up is not None:
+        timeline.loc[timeline["elapsed_s"] >= up, "phase"] = "after"
+    return timeline
+
+
+def run_failover(
+    target_set: TargetSet,
+    region_to_fail: str | None = None,
+    control=None,
+    duration_s: float = 30.0,
+    rate: float = 10.0,
+    down_at_s: float = 5.0,
+    up_at_s: float | None = None,
+    progress=None,
+    on_sample=None,
+    key_prefix: str = "probe-failover",
+    request_timeout_s: float = 2.0,
+    connections: int = 4,
+    stop: threading.Event | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    duration_s, rate, up_at_s, connections = _checked(
+        target_set, region_to_fail, control, duration_s, rate, down_at_s, up_at_s, connections
+    )
     run = run_id()
     key = f"{key_prefix}-{run}"
     for region, url in target_set.regions.items():  # every region can answer the key (unmeasured)
@@ -180,81 +230,39 @@ def run_failover(
             client.write(key, f"{run}-{region}")
     total = int(duration_s * rate)
     report = Progress(progress, total)
-    results: queue.Queue = queue.Queue()
-    halt = threading.Event()
     epoch = time.perf_counter()
-    next_index = iter(range(total))
-    lock = threading.Lock()
 
-    def stopped():
-        return halt.is_set() or (stop is not None and stop.is_set())
+    def send(index: int, clients: dict) -> dict:
+        client = client_for(
+            clients,
+            GLOBAL,
+            lambda: TimedClient(GLOBAL, target_set.global_url, request_timeout_s, epoch=epoch),
+        )
+        return client.read(key).row
 
-    def worker():
-        client = TimedClient(GLOBAL, target_set.global_url, request_timeout_s, epoch=epoch)
-        try:
-            while not stopped():
-                with lock:
-                    index = next(next_index, None)
-                if index is None:
-                    return
-                delay = epoch + index / rate - time.perf_counter()
-                if delay > 0 and halt.wait(delay):
-                    return
-                results.put(client.read(key).row)
-        finally:
-            client.close()
-            results.put(None)
-
-    threads = [threading.Thread(target=worker, daemon=True, name=f"failover-{n}") for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    rows, finished = [], 0
-    failed = region_to_fail
-    actions = []  # (elapsed_s, what) still to do
-    if control is not None:
-        actions = [(down_at_s, "down"), (up_at_s, "up")]
-    done_actions = {}
+    outage = _Outage(control, region_to_fail, down_at_s, up_at_s, next(iter(target_set.regions)))
+    rows = []
+    pool = RequestPool(
+        total, connections, send, rate, epoch, stop, name="failover", join_timeout_s=request_timeout_s + 1
+    )
     try:
-        while finished < len(threads):
-            now = time.perf_counter() - epoch
-            while actions and now >= actions[0][0]:
-                _, what = actions.pop(0)
-                if failed is None:  # the region serving now is the one a failover must leave
-                    served = [r["served_region"] for r in rows if r["ok"] and r["served_region"]]
-                    failed = served[-1] if served else next(iter(target_set.regions))
-                (take_down if what == "down" else bring_up)(control, failed)
-                done_actions[what] = time.perf_counter() - epoch
-                report(len(rows), f"{failed} {'down' if what == 'down' else 'up'}", force=True)
-            wait = max(0.0, actions[0][0] - now) if actions else 0.25
-            try:
-                row = results.get(timeout=min(wait, 0.25))
-            except queue.Empty:
-                continue
-            if row is None:
-                finished += 1
-                continue
-            rows.append(row)
-            if on_sample is not None:
-                on_sample(row)
-            report(len(rows), f"{len(rows)}/{total} requests")
-    except BaseException:
-        halt.set()
-        raise
+        with pool:
+            for row in pool.rows(wait_s=lambda: outage.wait_s(time.perf_counter() - epoch)):
+                outage.act(time.perf_counter() - epoch, rows, report, epoch)
+                if row is None:
+                    continue
+                rows.append(row)
+                if on_sample is not None:
+                    on_sample(row)
+                report(len(rows), f"{len(rows)}/{total} requests")
     finally:
-        for thread in threads:
-            thread.join(timeout=request_timeout_s + 1)
-        if control is not None and "down" in done_actions and "up" not in done_actions:
-            bring_up(control, failed)  # never leave a region down behind us
-    timeline = samples.to_frame(rows).sort_values("elapsed_s", kind="stable").reset_index(drop=True)
-    down = done_actions.get("down")
-    up = done_actions.get("up")
-    timeline["phase"] = "before"
-    if down is not None:
-        timeline.loc[timeline["elapsed_s"] >= down, "phase"] = "down"
-    if up is not None:
-        timeline.loc[timeline["elapsed_s"] >= up, "phase"] = "after"
+        outage.finish()
+    down, up = outage.done.get("down"), outage.done.get("up")
+    timeline = _with_phases(rows, down, up)
     summary = (
-        analyze(timeline, failed, down, up) if control is not None else analyze(timeline, failed, None, None)
+        analyze(timeline, outage.region, down, up)
+        if control is not None
+        else analyze(timeline, outage.region, None, None)
     )
     bound = router_bound_s(control)
     summary["bound_s"] = bound

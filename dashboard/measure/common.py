@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 
-
-class ProbeError(Exception):
-    """A probe cannot run with these parameters or against these targets (the message says why)."""
+from dashboard.measure.errors import ProbeError
 
 
 def run_id() -> str:

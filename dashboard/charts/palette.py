@@ -1,0 +1,54 @@
+"""The dashboard's one palette: every colour a chart uses is named here, so that a region, an error or a
+reference marker looks the same in every chart, every session and every screenshot."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+# Fixed colours for the regions a demo is likely to use, so that us-west-2 is the same blue in every chart,
+# every session and every screenshot. Okabe-Ito and Tableau colours: distinguishable for colour-blind viewers
+# and on washed-out projectors.
+_FIXED_COLORS = {
+    "us-west-2": "#0072B2",
+    "eu-central-1": "#E69F00",
+    "ap-northeast-1": "#009E73",
+    "us-east-1": "#CC79A7",
+    "eu-west-1": "#D55E00",
+    "ap-southeast-2": "#56B4E9",
+    "sa-east-1": "#8C564B",
+    "ap-south-1": "#9467BD",
+    "us-east-2": "#BCBD22",
+    "eu-west-2": "#17BECF",
+    "global": "#333333",
+}
+# Regions not listed above get a colour from this palette, chosen by a stable hash of the name.
+_FALLBACK_PALETTE = ["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F"]
+
+# Failures and reference values (the physical floor, the reported ReplicationLatency): one red everywhere.
+ALERT_RED = "#C00000"
+# Where the time goes: network, the function outside DynamoDB, DynamoDB.
+NETWORK_GREY = "#7F7F7F"
+FUNCTION_BLUE = "#4C72B0"
+DYNAMODB_ORANGE = "#DD8452"
+# Event marks (a region going down or up), text and outlines.
+EVENT_GREY = "#555555"
+INK = "#111111"
+WHITE = "white"
+# The world map.
+LAND = "#EDEDED"
+BORDERS = "#BBBBBB"
+OCEAN = "#F4F8FB"
+
+
+def region_color(name: str) -> str:
+    """The colour of a region (or of the geo-routed 'global' target) in every chart."""
+    name = str(name)
+    if name in _FIXED_COLORS:
+        return _FIXED_COLORS[name]
+    digest = hashlib.sha1(name.encode("utf-8")).digest()
+    return _FALLBACK_PALETTE[digest[0] % len(_FALLBACK_PALETTE)]
+
+
+def color_map(names: Iterable[str]) -> dict[str, str]:
+    return {str(name): region_color(name) for name in names}

@@ -1,0 +1,104 @@
+"""Charts of where requests were served (the Playground, Resilience and tour pages): latency per region, reads
+through the global endpoint, and the failover timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts.palette import ALERT_RED, EVENT_GREY, region_color
+from dashboard.charts.style import FONT_SIZE, LATENCY_AXIS, empty_figure, styled
+
+
+def region_latency_bars(rows: pd.DataFrame, title: str = "Read everywhere: latency per region") -> go.Figure:
+    """One bar per region (rows with columns `region` and `latency_ms`), coloured like everywhere else."""
+    if rows.empty:
+        return empty_figure(title, "Nothing read yet")
+    regions = rows["region"].astype(str).tolist()
+    fig = go.Figure(
+        go.Bar(
+            x=regions,
+            y=rows["latency_ms"].to_numpy(dtype=float),
+            marker_color=[region_color(r) for r in regions],
+            text=[f"{v:.0f} ms" for v in rows["latency_ms"].to_numpy(dtype=float)],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1f} ms<extra></extra>",
+        )
+    )
+    return styled(fig, title, x_title="region", y_title=LATENCY_AXIS, height=380)
+
+
+def geo_reads(reads: pd.DataFrame, title: str = "Reads through the global endpoint") -> go.Figure:
+    """Each read through the geo-routed endpoint, grouped by client location, coloured by the region that served it.
+
+    `reads` has columns `client location`, `served by`, `latency_ms`.
+    """
+    if reads.empty:
+        return empty_figure(title, "No reads yet")
+    fig = go.Figure()
+    for region, part in reads.groupby("served by", sort=False):
+        region = str(region) or "unknown"
+        fig.add_trace(
+            go.Box(
+                x=part["client location"].astype(str).tolist(),
+                y=part["latency_ms"].to_numpy(dtype=float),
+                name=f"served by {region}",
+                marker_color=region_color(region),
+                boxpoints="all",
+                pointpos=0,
+                hovertemplate=f"served by {region}: %{{y:.1f}} ms<extra></extra>",
+            )
+        )
+    fig.update_layout(boxmode="group")
+    return styled(fig, title, x_title="client location", y_title=LATENCY_AXIS)
+
+
+def failover_timeline(
+    requests: pd.DataFrame,
+    events: Iterable[tuple[float, str]] = (),
+    title: str = "Failover: serving region over time",
+) -> go.Figure:
+    """Failover demo: each request through the geo-routed endpoint (`elapsed_s`, `served_region`, `ok`).
+
+    Successful requests sit on the row of the region that served them; failed ones on an 'error' row in red.
+    `events` are (elapsed_s, label) marks such as "us-west-2 down".
+    """
+    if requests.empty:
+        return empty_figure(title, "No requests yet")
+    fig = go.Figure()
+    ok = requests[requests["ok"].astype(bool)]
+    failed = requests[~requests["ok"].astype(bool)]
+    for region, part in ok.groupby("served_region", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=part["elapsed_s"].to_numpy(dtype=float),
+                y=[str(region)] * len(part),
+                mode="markers",
+                name=str(region),
+                marker={"color": region_color(region), "size": 10},
+                hovertemplate=f"served by {region} at %{{x:.1f}} s<extra></extra>",
+            )
+        )
+    if not failed.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=failed["elapsed_s"].to_numpy(dtype=float),
+                y=["error"] * len(failed),
+                mode="markers",
+                name="error",
+                marker={"color": ALERT_RED, "symbol": "x", "size": 11},
+                hovertemplate="failed at %{x:.1f} s<extra></extra>",
+            )
+        )
+    for at, label in events:
+        fig.add_vline(
+            x=at,
+            line_dash="dash",
+            line_color=EVENT_GREY,
+            annotation_text=label,
+            annotation_font_size=FONT_SIZE - 4,
+        )
+    fig.update_yaxes(type="category")
+    return styled(fig, title, x_title="time since start (s)", y_title="served by")

@@ -1,0 +1,246 @@
+"""The subcommands of ``python -m dashboard.measure`` (``cli``): each runs one probe, prints its summary and
+returns the exit status (0: the probe ran; 1: not one successful request)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from dashboard.measure import samples, stats
+from dashboard.measure.errors import TargetError
+from dashboard.measure.targets import GLOBAL, check_reachable
+
+
+def csv_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def aws_session(profile):
+    if not profile:
+        return None
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return boto3.Session(profile_name=profile)
+    except BotoCoreError as error:
+        raise TargetError(f"--profile {profile}: {error}") from None
+
+
+def _control(target_set):
+    """The local cloud's control client, or None on AWS (no control URL)."""
+    if not target_set.control_url:
+        return None
+    from backend.local.control import ControlClient
+
+    return ControlClient(target_set.control_url)
+
+
+def _write_outputs(df: pd.DataFrame, args) -> None:
+    if args.csv:
+        samples.to_csv(df, args.csv)
+        print(f"raw samples: {args.csv}", file=sys.stderr)
+    if args.json:
+        samples.to_json(df, args.json)
+        print(f"raw samples: {args.json}", file=sys.stderr)
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-")
+
+
+def _client_location(args, control):
+    if args.client_location:
+        return args.client_location
+    if control is not None:
+        try:
+            status = control.status()
+        except Exception:  # the floor is optional: without the control API it is just not shown
+            return None
+        return status.get("client_location") if isinstance(status, dict) else None
+    return None
+
+
+def cmd_latency(args, target_set, progress) -> int:
+    from dashboard.measure.probes.latency import floors, run_latency
+
+    names = csv_list(args.only) or target_set.names()
+    target_set.require(names)
+    check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=names)
+    df = run_latency(
+        target_set,
+        names,
+        args.operation,
+        args.count,
+        args.concurrency,
+        args.rate,
+        progress,
+        timeout_s=args.request_timeout,
+    )
+    progress.finish()
+    summary = stats.summarize(df, warm_only=args.warm_only)
+    location = _client_location(args, _control(target_set))
+    if location:
+        summary["floor"] = pd.Series(floors(target_set, names, location))
+    title = f"latency ({args.operation}, {'warm requests' if args.warm_only else 'all requests'}, ms)"
+    print(f"{title}{f', physical floor from {location}' if location else ''}")
+    print(_table(summary))
+    print("\nmedian split (warm requests, ms)")
+    print(_table(stats.breakdown(df)))
+    _write_outputs(df, args)
+    return 0 if df["ok"].any() else _no_success(df)
+
+
+def _no_success(df) -> int:
+    errors = df.loc[~df["ok"], "error"].value_counts()
+    reason = errors.index[0] if len(errors) else "no request was made"
+    print(f"error: not one request succeeded ({reason})", file=sys.stderr)
+    return 1
+
+
+def cmd_lag(args, target_set, progress) -> int:
+    from dashboard.measure.probes.lag import run_lag
+    from dashboard.measure.probes.lag_math import lag_summary
+    from dashboard.measure.probes.lag_reference import reference_lag
+
+    source = args.source or next(iter(target_set.regions))
+    destinations = csv_list(args.destinations) or [r for r in target_set.regions if r != source]
+    check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=[source, *destinations])
+    started = datetime.now(UTC)
+    df = run_lag(
+        target_set,
+        source,
+        destinations,
+        args.probes,
+        args.timeout,
+        progress,
+        request_timeout_s=args.request_timeout,
+    )
+    progress.finish()
+    print(f"replication lag from {source} (ms; resolution = poll spacing around first sight)")
+    print(_table(lag_summary(df)))
+    control = _control(target_set)
+    if control is not None:
+        time.sleep(
+            0.5
+        )  # the replicator stamps each apply just after the value became visible: let the last land
+    try:
+        reference = reference_lag(
+            target_set,
+            source,
+            destinations,
+            started,
+            datetime.now(UTC),
+            control=control,
+            table_name=args.table,
+            session=aws_session(args.profile),
+        )
+    except Exception as error:  # the reference is a bonus: its absence is reported, never a traceback
+        print(f"\n(no reference figures: {getattr(error, 'message', None) or error})")
+    else:
+        if reference is not None and len(reference):
+            print("\nthe system's own ReplicationLatency for the same window (ms)")
+            print(_table(reference))
+    _write_outputs(df, args)
+    return 0 if (df["status"] != "write_failed").any() else _lag_failed(df)
+
+
+def _lag_failed(df) -> int:
+    print(
+        f"error: no write succeeded ({df['error'].iloc[0] if len(df) else 'no probe ran'})", file=sys.stderr
+    )
+    return 1
+
+
+def cmd_conflict(args, target_set, progress) -> int:
+    from dashboard.measure.probes.conflict import run_conflict
+
+    regions = csv_list(args.regions) if args.stack is None else None
+    regions = regions or list(target_set.regions)
+    check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=regions)
+    results, timeline = run_conflict(
+        target_set, regions, args.trials, args.timeout, progress, request_timeout_s=args.request_timeout
+    )
+    progress.finish()
+    shown = results[
+        [
+            "trial",
+            "winner_region",
+            "expected_region",
+            "follows_lww",
+            "losers",
+            "write_spread_ms",
+            "converge_ms",
+            "resolution_ms",
+            "error",
+        ]
+    ]
+    print(_table(shown.set_index("trial")))
+    converged = int(results["converged"].sum())
+    lww = int(results["follows_lww"].sum())
+    print(
+        f"\n{lww}/{len(results)} trials followed last-writer-wins; {converged}/{len(results)} converged; "
+        f"converge p50 {stats.percentile(results['converge_ms'], 50):.1f} ms"
+    )
+    _write_outputs(results, args)
+    return 0 if int(results["acked"].sum()) else _conflict_failed(results)
+
+
+def _conflict_failed(results) -> int:
+    print(
+        f"error: no write was acknowledged ({results['error'].iloc[0] if len(results) else 'no trial ran'})",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_failover(args, target_set, progress) -> int:
+    from dashboard.measure.probes.failover import run_failover
+
+    control = None if args.observe else _control(target_set)
+    if control is None and not args.observe:
+        print(
+            "no control API (AWS or no local cloud control): observing only; cause the outage yourself",
+            file=sys.stderr,
+        )
+    check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=[GLOBAL])
+    timeline, summary = run_failover(
+        target_set,
+        args.region,
+        control,
+        args.duration,
+        args.rate,
+        args.down_at,
+        args.up_at,
+        progress,
+        request_timeout_s=min(args.request_timeout, 2.0),
+    )
+    progress.finish()
+    counts = (
+        timeline.assign(result=timeline["ok"].map({True: "ok", False: "error"}))
+        .groupby(["phase", "served_region", "result"], sort=False)
+        .size()
+        .unstack("result", fill_value=0)
+    )
+    print("requests through the global endpoint, by phase and the region that answered")
+    print(_table(counts))
+    print()
+    for name, value in summary.items():
+        print(f"{name:>22}: {_fmt(value)}")
+    _write_outputs(timeline, args)
+    return 0 if timeline["ok"].any() else _no_success(timeline)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.3f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
+
+
+COMMANDS = {"latency": cmd_latency, "lag": cmd_lag, "conflict": cmd_conflict, "failover": cmd_failover}
