@@ -24,6 +24,7 @@ Admin routes (loopback only, not under the stage, never delayed): ``region_admin
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -31,7 +32,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 
 from backend.local import network
 from backend.local.contracts import TABLE_NAME
@@ -115,8 +115,9 @@ def _install_clock(offset_ms: float) -> None:
         _runtime.set_clock(time.time)
 
 
+@functools.cache
 def _handler_for(kind: str, method: str):
-    from backend.handlers import delete_key, get_key, health, set_key
+    from backend.handlers import delete_key, get_key, health, set_key  # after the Lambda environment is set
 
     if kind == "health":
         return health.main
@@ -228,7 +229,7 @@ class RegionServer:
         self, method: str, raw_path: str, headers, body: bytes | None, source_ip: str
     ) -> events.HttpResponse:
         """The answer of this region's API Gateway stage (without the network delay)."""
-        request_id = str(uuid.uuid4())
+        request_id = events.new_request_id()
         if self.settings.down:
             return events.service_unavailable(request_id)
         if body is None:

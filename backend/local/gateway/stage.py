@@ -21,7 +21,7 @@ SERVER_NAME = "local-apigateway"
 
 
 class _Stage:
-    """Every method and path of the stage (a plain ASGI app, so Starlette routes any method to it)."""
+    """Every method and path of the stage (a plain ASGI app: the kit's fallback, so any method and path reach it)."""
 
     def __init__(self, region):
         self.region = region

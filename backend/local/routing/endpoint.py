@@ -74,7 +74,7 @@ class Forwarder:
 
 
 class _GlobalEndpoint:
-    """Every method and path of the global endpoint (a plain ASGI app, so Starlette routes any method to it)."""
+    """Every method and path of the global endpoint (a plain ASGI app: the kit's fallback, so any method and path reach it)."""
 
     def __init__(self, router: GeoRouter, forwarder: Forwarder):
         self.router, self.forwarder = router, forwarder

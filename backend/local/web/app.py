@@ -116,42 +116,72 @@ async def with_network_delay(seconds: float, answer: Callable[[], Awaitable[Resp
 
 
 def web_app(routes: list[BaseRoute], server_name: str, error_field: str = "error",
-            loopback_only: bool = False, fallback=None) -> Starlette:
+            loopback_only: bool = False, fallback=None):
     """A Starlette app with the kit's error answers, default headers and, for admin APIs, the loopback rule.
 
-    ``fallback`` (an ASGI app) answers every request no route matches, whatever its method or path: a stage or a
-    forwarder must see any path, and a route pattern's ``.*`` would not match a decoded newline."""
+    ``fallback`` (an ASGI app) answers every request whose path is under none of the routes, whatever its method
+    or path: a stage or a forwarder must see any path (a route pattern's ``.*`` would not match a decoded
+    newline). It is called directly, without Starlette's routing and middleware: it is the request path of the
+    gateway and of the geo router, and their layers cost ~5% of one region's ceiling (bench/local_cloud)."""
+    errors = _Errors(server_name, error_field)
+    app = Starlette(routes=routes, exception_handlers=errors.handlers())
+    if loopback_only:
+        app.add_middleware(_LoopbackOnly, error_field=error_field)
+    if fallback is not None:
+        app = _Fallback(app, fallback, routes, errors)
+    return _DefaultHeaders(app, server_name)
 
-    def error(status: int, message: str, close: bool = False, headers: dict | None = None) -> Response:
+
+class _Errors:
+    """Every error answer of an app, as JSON ``{error_field: message}``: the one place exceptions become answers."""
+
+    def __init__(self, server_name: str, error_field: str):
+        self.server_name, self.field = server_name, error_field
+
+    def response(self, status: int, message: str, close: bool = False, headers: dict | None = None) -> Response:
         extra = dict(headers or {})
         if close:
             extra["Connection"] = "close"
-        return json_response(status, {error_field: message}, extra)
+        return json_response(status, {self.field: message}, extra)
 
-    async def on_http_error(request: Request, exc: HTTPError) -> Response:
-        return error(exc.status, exc.message, exc.close)
+    def crash(self, method: str, path: str, exc: Exception) -> Response:
+        log.exception("%s: %s %s failed", self.server_name, method, path)
+        return self.response(500, f"{type(exc).__name__}: {exc}")
 
-    async def on_routing_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
-            message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
-            return error(405, message, headers=exc.headers)
-        return error(exc.status_code, f"no route {request.method} {request.url.path}")
+    def handlers(self) -> dict:
+        async def on_http_error(request: Request, exc: HTTPError) -> Response:
+            return self.response(exc.status, exc.message, exc.close)
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("%s: %s %s failed", server_name, request.method, request.url.path)
-        return error(500, f"{type(exc).__name__}: {exc}")
+        async def on_routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+            if exc.status_code == 405:
+                allowed = (exc.headers or {}).get("Allow", "")
+                message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+                return self.response(405, message, headers=exc.headers)
+            return self.response(exc.status_code, f"no route {request.method} {request.url.path}")
 
-    app = Starlette(
-        routes=routes,
-        exception_handlers={HTTPError: on_http_error, StarletteHTTPException: on_routing_error, Exception: on_crash},
-    )
-    if fallback is not None:
-        app.router.default = fallback
-    app.add_middleware(_DefaultHeaders, server_name=server_name)
-    if loopback_only:
-        app.add_middleware(_LoopbackOnly, error_field=error_field)
-    return app
+        async def on_crash(request: Request, exc: Exception) -> Response:
+            return self.crash(request.method, request.url.path, exc)
+
+        return {HTTPError: on_http_error, StarletteHTTPException: on_routing_error, Exception: on_crash}
+
+
+class _Fallback:
+    """Paths under a declared route go to the Starlette app; every other request to ``fallback``, errors answered
+    by the same ``_Errors``."""
+
+    def __init__(self, app, fallback, routes: list[BaseRoute], errors: _Errors):
+        self.app, self.fallback, self.errors = app, fallback, errors
+        self.prefixes = tuple(route.path.split("{")[0] for route in routes)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or (self.prefixes and scope["path"].startswith(self.prefixes)):
+            return await self.app(scope, receive, send)
+        try:
+            await self.fallback(scope, receive, send)
+        except HTTPError as error:
+            await self.errors.response(error.status, error.message, error.close)(scope, receive, send)
+        except Exception as error:  # a failure is answered in JSON, never a traceback to the client
+            await self.errors.crash(scope["method"], scope["path"], error)(scope, receive, send)
 
 
 class _DefaultHeaders:
@@ -167,7 +197,7 @@ class _DefaultHeaders:
         async def send_with_defaults(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                names = {name.lower() for name, _ in headers}
+                names = [name.lower() for name, _ in headers]
                 if b"server" not in names:
                     headers.append((b"server", self.server))
                 if b"date" not in names:
