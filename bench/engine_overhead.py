@@ -28,8 +28,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 REGIONS = ["us-west-2", "eu-central-1", "ap-northeast-1"]
 TARGET_OVERHEAD_P50_MS = 1.0
