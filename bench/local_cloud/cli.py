@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from datetime import UTC, datetime
-from pathlib import Path
 
 import bench.local_cloud
 from bench.local_cloud.path import bench_request_path
 from bench.local_cloud.replication import bench_replication_and_memory
 from bench.local_cloud.report import markdown, verdicts
 from bench.local_cloud.startup import bench_startup
+from bench.run_context import results_dir, run_context
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+# rounds, requests a thread (1 and 8 threads), startup repeats, lag writes, writes for the memory figure, idle polls
+QUICK = {"rounds": 1, "n1": 100, "n8": 50, "startup": 1, "lag": 30, "writes": 4_000, "polls": 2_000}
+FULL = {"rounds": 3, "n1": 400, "n8": 150, "startup": 3, "lag": 200, "writes": 100_000, "polls": 144_000}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.local_cloud", description=bench.local_cloud.__doc__.split("\n")[0]
     )
@@ -32,53 +32,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle-polls", type=int, help="stream polls a region (default 144,000: an hour idle)"
     )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="write into bench/results/ (make bench's full run; refused with --quick or --only); "
+        "otherwise results go under .local/bench/",
+    )
     args = parser.parse_args(argv)
-    if args.quick:
-        rounds, n1, n8, startup_repeat, lag_writes, total_writes, idle_polls = 1, 100, 50, 1, 30, 4_000, 2_000
-    else:
-        rounds, n1, n8, startup_repeat, lag_writes, total_writes, idle_polls = (
-            3,
-            400,
-            150,
-            3,
-            200,
-            100_000,
-            144_000,
-        )
-    total_writes = args.writes or total_writes
-    idle_polls = args.idle_polls or idle_polls
-    results = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "quick": args.quick,
-        "load_average": os.getloadavg()[0],
+    if args.publish and (args.quick or args.only):
+        parser.error("--publish is for the full run only: --quick and --only write under .local/bench/")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    counts = dict(QUICK if args.quick else FULL)
+    counts["writes"] = args.writes or counts["writes"]
+    counts["polls"] = args.idle_polls or counts["polls"]
+    results = {"run": run_context(), "quick": args.quick, "only": args.only}
+    sections = {
+        "path": (
+            "request_path",
+            "request path: one region, network none …",
+            lambda: bench_request_path(counts["rounds"], counts["n1"], counts["n8"]),
+        ),
+        "startup": ("startup", "startup …", lambda: bench_startup(counts["startup"])),
+        "replication": (
+            "replication_memory",
+            f"replication lag and memory ({counts['writes']:,} writes, {counts['polls']:,} idle polls a region) …",
+            lambda: bench_replication_and_memory(
+                counts["lag"], counts["writes"], counts["polls"], min(args.burst, counts["writes"])
+            ),
+        ),
     }
+    folder = results_dir(published=args.publish)
+    folder.mkdir(parents=True, exist_ok=True)
     suffix = ("-quick" if args.quick else "") + (f"-{args.only}" if args.only else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS / f"local_cloud{suffix}.partial.json"  # after each section, so a long run loses nothing
-    if args.only in (None, "path"):
-        print("request path: one region, network none …", flush=True)
-        results["request_path"] = bench_request_path(rounds, n1, n8)
-        partial.write_text(json.dumps(results, indent=2))
-    if args.only in (None, "startup"):
-        print("startup …", flush=True)
-        results["startup"] = bench_startup(startup_repeat)
-        partial.write_text(json.dumps(results, indent=2))
-    if args.only in (None, "replication"):
-        print(
-            f"replication lag and memory ({total_writes:,} writes, {idle_polls:,} idle polls a region) …",
-            flush=True,
-        )
-        results["replication_memory"] = bench_replication_and_memory(
-            lag_writes, total_writes, idle_polls, min(args.burst, total_writes)
-        )
+    partial = folder / f"local_cloud{suffix}.partial.json"  # after each section, so a long run loses nothing
+    for name, (field, announce, run) in sections.items():
+        if args.only in (None, name):
+            print(announce, flush=True)
+            results[field] = run()
+            partial.write_text(json.dumps(results, indent=2))
     report = markdown(results)
-    (RESULTS / f"local_cloud{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / f"local_cloud{suffix}.md").write_text(report)
+    (folder / f"local_cloud{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (folder / f"local_cloud{suffix}.md").write_text(report)
     partial.unlink(missing_ok=True)
     print(report)
+    print(f"written to {folder / f'local_cloud{suffix}.md'} and .json")
     failed = [label for label, _, met in verdicts(results) if met is False]
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

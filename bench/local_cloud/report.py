@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
+
+from bench.run_context import describe
 
 
 def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
@@ -61,15 +62,16 @@ def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def markdown(results: dict) -> str:
+    kind = "quick" if results["quick"] else "full"
+    if results.get("only"):
+        kind += f", {results['only']} only"
     lines = [
-        f"# Local cloud benchmarks ({results['when']}, {'quick' if results['quick'] else 'full'} run)",
+        f"# Local cloud benchmarks ({results['run']['date']}, {kind} run)",
+        "",
+        f"Run: {describe(results['run'])}. Absolute figures are noisy; ratios are measured in the same run, "
+        "interleaved.",
         "",
     ]
-    lines.append(
-        f"Machine: {os.cpu_count()} cores, load average at start {results['load_average']}. "
-        "Absolute figures are noisy; ratios are measured in the same run, interleaved."
-    )
-    lines.append("")
     path = results.get("request_path")
     if path:
         lines += [
