@@ -6,15 +6,19 @@ import argparse
 import json
 
 import bench.local_cloud
+from bench.local_cloud.ceiling import bench_ceiling
 from bench.local_cloud.path import bench_request_path
 from bench.local_cloud.replication import bench_replication_and_memory
 from bench.local_cloud.report import markdown, verdicts
 from bench.local_cloud.startup import bench_startup
 from bench.run_context import results_dir, run_context
 
-# rounds, requests a thread (1 and 8 threads), startup repeats, lag writes, writes for the memory figure, idle polls
+# rounds, requests a thread (1 and 8 threads), startup repeats, lag writes, writes for the memory figure, idle polls,
+# seconds of each wrk run and of each in-process moto loop (the ceiling)
 QUICK = {"rounds": 1, "n1": 100, "n8": 50, "startup": 1, "lag": 30, "writes": 4_000, "polls": 2_000}
+QUICK |= {"wrk_s": 3, "moto_s": 1.5}
 FULL = {"rounds": 3, "n1": 400, "n8": 150, "startup": 3, "lag": 200, "writes": 100_000, "polls": 144_000}
+FULL |= {"wrk_s": 10, "moto_s": 3.0}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -22,7 +26,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench.local_cloud", description=bench.local_cloud.__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke run (smaller counts, one round)")
-    parser.add_argument("--only", choices=("path", "startup", "replication"), help="run one section")
+    parser.add_argument(
+        "--only", choices=("path", "startup", "replication", "ceiling"), help="run one section"
+    )
     parser.add_argument(
         "--writes", type=int, help="writes for the memory figure (default 100,000; quick 4,000)"
     )
@@ -63,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             lambda: bench_replication_and_memory(
                 counts["lag"], counts["writes"], counts["polls"], min(args.burst, counts["writes"])
             ),
+        ),
+        "ceiling": (
+            "ceiling",
+            "ceiling: one region under wrk vs in-process moto …",
+            lambda: bench_ceiling(counts["rounds"], counts["wrk_s"], counts["moto_s"]),
         ),
     }
     folder = results_dir(published=args.publish)

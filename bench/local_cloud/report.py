@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bench.local_cloud import ceiling
 from bench.run_context import describe
 
 
@@ -58,15 +59,16 @@ def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
     if startup:
         value = startup["two_region_cloud_s"]
         checks.append(("two-region cloud ready ≤ 5 s", f"{value} s", value <= 5))
+    checks += ceiling.verdicts(results.get("ceiling", {}))
     return checks
 
 
 def markdown(results: dict) -> str:
-    kind = "quick" if results["quick"] else "full"
+    kind = ("quick" if results["quick"] else "full") + " run"
     if results.get("only"):
         kind += f", {results['only']} only"
     lines = [
-        f"# Local cloud benchmarks ({results['run']['date']}, {kind} run)",
+        f"# Local cloud benchmarks ({results['run']['date']}, {kind})",
         "",
         f"Run: {describe(results['run'])}. Absolute figures are noisy; ratios are measured in the same run, "
         "interleaved.",
@@ -122,6 +124,7 @@ def markdown(results: dict) -> str:
                 f"{polls['equivalent_idle_hours']} h of the replicator idling"
             )
         lines.append("")
+    lines += ceiling.markdown(results.get("ceiling", {}))
     lines += ["## Verdicts", "", "| target | measured | met |", "|---|---|---|"]
     for label, value, met in verdicts(results):
         lines.append(f"| {label} | {value} | {'yes' if met else ('n/a' if met is None else 'NO')} |")
