@@ -138,6 +138,14 @@ def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
         results[name]["rate"] = results[name][field]
     results["GET_ratio"] = round(results["wrk_GET"]["rate"] / results["get_item"]["rate"], 3)
     results["POST_ratio"] = round(results["wrk_POST"]["rate"] / results["put_item"]["rate"], 3)
+    # Per round too: a burst of load from other processes shows as one round's ratio standing apart.
+    results["ratios_per_round"] = {
+        method: [
+            round(w["requests_per_s"] / m["ops_per_s"], 3)
+            for w, m in zip(collected[f"wrk_{method}"], collected[item], strict=True)
+        ]
+        for method, item in (("GET", "get_item"), ("POST", "put_item"))
+    }
     return results
 
 
@@ -170,7 +178,8 @@ def markdown(ceiling: dict) -> list[str]:
         return [*lines, f"Not measured: {ceiling['skipped']}.", ""]
     lines += [
         f"wrk {ceiling['wrk']}; in-process: boto3 on moto.mock_aws(), one thread, {ceiling['in_process_seconds']} s "
-        f"a loop, rounds: {ceiling['rounds']}.",
+        f"a loop, rounds: {ceiling['rounds']} (ratios per round: GET {ceiling['ratios_per_round']['GET']}, "
+        f"POST {ceiling['ratios_per_round']['POST']}).",
         "",
         "| operation | in-process ops/s | wrk req/s | ratio | wrk p50 ms | wrk p99 ms | errors |",
         "|---|---|---|---|---|---|---|",
