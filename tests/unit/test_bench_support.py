@@ -22,7 +22,13 @@ Transfer/sec:     33.33KB
 
 def test_wrk_output_parsed_with_units_and_errors():
     figures = ceiling.parse_wrk(WRK_OUTPUT)
-    assert figures == {"requests_per_s": 217.7, "requests": 651, "p50_ms": 0.812, "p99_ms": 1200.0, "errors": 5}
+    assert figures == {
+        "requests_per_s": 217.7,
+        "requests": 651,
+        "p50_ms": 0.812,
+        "p99_ms": 1200.0,
+        "errors": 5,
+    }
 
 
 def test_ceiling_without_wrk_is_not_measured_and_says_how_to_install(monkeypatch):
