@@ -2,8 +2,10 @@
 
     python -m bench [--quick]
 
-Runs the local cloud's benchmarks (``bench/local_cloud.py``), then the dashboard's render benchmark
+Runs the local cloud's benchmarks (``bench/local_cloud/``), then the dashboard's render benchmark
 (``bench/dashboard_render.py``) and the engine's overhead (``bench/engine_overhead.py``). Exit status 1 if any target is missed.
+Only the full run (no ``--quick``) writes into ``bench/results/``; a quick run writes under ``.local/bench/``
+(git-ignored), and so does each benchmark run alone (``python -m bench.local_cloud``, …).
 """
 
 from __future__ import annotations
@@ -13,21 +15,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.run_context import results_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short smoke runs")
     args = parser.parse_args(argv)
-    from bench import local_cloud
+    from bench.local_cloud.cli import main as local_cloud
 
-    status = local_cloud.main(["--quick"] if args.quick else [])
+    folder = results_dir(published=not args.quick)
+    status = local_cloud(["--quick"] if args.quick else ["--publish"])
     extra = ["--samples", "10000", "--repeat", "1"] if args.quick else []
+    extra += ["--output", str(folder / "dashboard_render.json")]
     status |= subprocess.call([sys.executable, "-m", "bench.dashboard_render", *extra], cwd=ROOT)
     extra = ["--requests", "300", "--count", "200", "--repeats", "1"] if args.quick else []
+    extra += ["--out", str(folder / "engine_overhead.json")]
     status |= subprocess.call([sys.executable, "-m", "bench.engine_overhead", *extra], cwd=ROOT)
     return 1 if status else 0
 

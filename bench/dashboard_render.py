@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Run as `python -m bench.…` from the repository root (or with the project installed): no sys.path edits.
+from bench.run_context import SCRATCH, run_context
+
 ROOT = Path(__file__).resolve().parent.parent
 
 APP = ROOT / "dashboard" / "app.py"
@@ -102,10 +103,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--output",
-        default=str(ROOT / "bench" / "results" / "dashboard_render.json"),
-        help="where to write the figures as JSON ('' to skip)",
+        default=str(SCRATCH / "dashboard_render.json"),
+        help="where to write the figures as JSON ('' to skip); make bench's full run passes bench/results/",
     )
     args = parser.parse_args(argv)
+    context = run_context()
 
     with tempfile.TemporaryDirectory() as folder:
         targets_file = Path(folder) / "targets.json"
@@ -129,6 +131,7 @@ def main(argv=None) -> int:
         Path(args.output).write_text(
             json.dumps(
                 {
+                    "run": context,
                     "page": LATENCY_PAGE,
                     "repeat": args.repeat,
                     "baseline_samples": len(small),
@@ -150,6 +153,8 @@ def main(argv=None) -> int:
         f"  {len(large):>7,} samples: {large_s:.3f} s  = {large_s / base_s:.1f}x baseline; "
         f"target <= {TARGET_S:.1f} s: {verdict}"
     )
+    if args.output:
+        print(f"written to {args.output}")
     return 0 if verdict == "PASS" else 1
 
 

@@ -12,7 +12,7 @@ Runs the local cloud with network ``none`` (3 regions) and measures, in the same
 
 The machine is shared and noisy: each figure is the median of ``--repeats`` interleaved runs, and the ratios
 against the same-run baselines are the figures to compare across machines. Results are printed and written to
-``bench/results/engine_overhead.json``.
+``.local/bench/engine_overhead.json`` (``bench/results/`` by ``make bench``'s full run).
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# Run as `python -m bench.…` from the repository root (or with the project installed): no sys.path edits.
-ROOT = Path(__file__).resolve().parent.parent
+from bench.run_context import SCRATCH, run_context
 
 REGIONS = ["us-west-2", "eu-central-1", "ap-northeast-1"]
 TARGET_OVERHEAD_P50_MS = 1.0
@@ -95,8 +94,9 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=1000, help="requests per target in the parallel run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "engine_overhead.json"))
+    parser.add_argument("--out", default=str(SCRATCH / "engine_overhead.json"))
     args = parser.parse_args(argv)
+    context = run_context()
 
     from backend.local.cloud import LocalCloud
     from dashboard.measure import stats
@@ -135,6 +135,7 @@ def main(argv=None) -> int:
         summary = stats.summarize(run, warm_only=True)
 
     results = {
+        "run": context,
         "network": "none",
         "overhead_requests": args.requests,
         "engine_network_p50_ms": statistics.median(engine_p50),

@@ -1,0 +1,3 @@
+from bench.local_cloud.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Section 5, the ceiling: one region's GET and POST throughput under ``wrk``, as a ratio of in-process moto's own
+operations per second measured in the same run.
+
+moto does the work of every request (the region's DynamoDB is moto), so in-process boto3 ``get_item``/``put_item`` on
+one thread is about the most a region could serve; the ratio says how much of it the HTTP server, the gateway and the
+handler leave. ``wrk`` (16 keep-alive connections, 2 threads) is the client because a Python client on the same 2
+cores would be the bottleneck. Rounds are interleaved (in-process, wrk GET, wrk POST), each in-process round in a
+fresh subprocess, and the median of each figure is kept. Target: GET ≥ 0.75× in-process ``get_item``; POST is
+reported against ``put_item`` without a target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from backend.local.cloud import LocalCloud
+from bench.local_cloud.load import US
+
+GET_TARGET = 0.75
+CONNECTIONS, THREADS = 16, 2
+INSTALL_WRK = "wrk is not installed (install wrk: apt-get install wrk)"
+
+# POSTs spread over 1,000 keys a wrk thread, the body the handler expects. Each wrk thread runs its own Lua state:
+# setup() (in the main state) numbers the threads so two threads do not write the same keys in step.
+POST_SCRIPT = """
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  n = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.body = '{"value": "%(value)s"}'
+end
+function request()
+  n = n + 1
+  return wrk.format(nil, "%(prefix)s/ceiling-" .. id .. "-" .. (n %% 1000))
+end
+"""
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return round(float(number) * _UNITS[unit], 3)
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/s, p50/p99 (ms), requests and errors (non-2xx answers and socket errors) from ``wrk --latency``."""
+    figures = {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
+    }
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    figures["errors"] = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in sockets.groups()) if sockets else 0
+    )
+    return figures
+
+
+def run_wrk(url: str, seconds: int, script: Path | None = None) -> dict:
+    # --timeout 10s: on a loaded 2-core machine a slow answer is a latency, not an error (wrk drops it at 2 s).
+    command = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    return parse_wrk(done.stdout)
+
+
+def in_process(seconds: float) -> dict:
+    """moto's own ops/s, in a fresh interpreter (no state, no threads left by the region or a previous round)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.local_cloud.inprocess_moto", "--seconds", str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=seconds * 2 + 120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
+    if shutil.which("wrk") is None:
+        print(f"ceiling not measured: {INSTALL_WRK}", flush=True)
+        return {"skipped": INSTALL_WRK}
+    value = "x" * 100
+    collected: dict[str, list] = {"get_item": [], "put_item": [], "wrk_GET": [], "wrk_POST": []}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ceiling-") as folder,
+        LocalCloud(regions=[US], network="none", replicate=False) as cloud,
+    ):
+        api = cloud.endpoints["regions"][US]
+        requests.post(f"{api}/ceiling-key", json={"value": value}, timeout=30).raise_for_status()
+        script = Path(folder) / "post.lua"
+        script.write_text(POST_SCRIPT % {"value": value, "prefix": urlsplit(api).path.rstrip("/")})
+        run_wrk(f"{api}/ceiling-key", 2)  # warm-up: connections, the region's first-request paths
+        run_wrk(api, 2, script)
+        for _ in range(rounds):
+            moto = in_process(moto_seconds)
+            collected["get_item"].append(moto["get_item"])
+            collected["put_item"].append(moto["put_item"])
+            collected["wrk_GET"].append(run_wrk(f"{api}/ceiling-key", wrk_seconds))
+            collected["wrk_POST"].append(run_wrk(api, wrk_seconds, script))
+    results: dict = {
+        "rounds": rounds,
+        "wrk": f"-t{THREADS} -c{CONNECTIONS} -d{wrk_seconds}s, keep-alive",
+        "in_process_seconds": moto_seconds,
+        "runs": collected,
+    }
+    for name, runs in collected.items():
+        field = "ops_per_s" if name.endswith("_item") else "requests_per_s"
+        results[name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        results[name]["rate"] = results[name][field]
+    results["GET_ratio"] = round(results["wrk_GET"]["rate"] / results["get_item"]["rate"], 3)
+    results["POST_ratio"] = round(results["wrk_POST"]["rate"] / results["put_item"]["rate"], 3)
+    # Per round too: a burst of load from other processes shows as one round's ratio standing apart.
+    results["ratios_per_round"] = {
+        method: [
+            round(w["requests_per_s"] / m["ops_per_s"], 3)
+            for w, m in zip(collected[f"wrk_{method}"], collected[item], strict=True)
+        ]
+        for method, item in (("GET", "get_item"), ("POST", "put_item"))
+    }
+    return results
+
+
+def verdicts(ceiling: dict) -> list[tuple[str, str, bool | None]]:
+    label = f"ceiling: GET under wrk ≥ {GET_TARGET}× in-process moto get_item (1 region, network none)"
+    if not ceiling:
+        return []
+    if "skipped" in ceiling:
+        return [(label, f"not measured: {ceiling['skipped']}", None)]
+    get, post = ceiling["GET_ratio"], ceiling["POST_ratio"]
+    return [
+        (
+            label,
+            f"{get:.2f}× ({ceiling['wrk_GET']['rate']:.0f} / {ceiling['get_item']['rate']:.0f})",
+            get >= GET_TARGET,
+        ),
+        (
+            "ceiling: POST under wrk vs in-process moto put_item (no target)",
+            f"{post:.2f}× ({ceiling['wrk_POST']['rate']:.0f} / {ceiling['put_item']['rate']:.0f})",
+            None,
+        ),
+    ]
+
+
+def markdown(ceiling: dict) -> list[str]:
+    if not ceiling:
+        return []
+    lines = ["## Ceiling: one region under wrk vs in-process moto (median of interleaved rounds)", ""]
+    if "skipped" in ceiling:
+        return [*lines, f"Not measured: {ceiling['skipped']}.", ""]
+    lines += [
+        f"wrk {ceiling['wrk']}; in-process: boto3 on moto.mock_aws(), one thread, {ceiling['in_process_seconds']} s "
+        f"a loop, rounds: {ceiling['rounds']} (ratios per round: GET {ceiling['ratios_per_round']['GET']}, "
+        f"POST {ceiling['ratios_per_round']['POST']}).",
+        "",
+        "| operation | in-process ops/s | wrk req/s | ratio | wrk p50 ms | wrk p99 ms | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, item in (("GET", "get_item"), ("POST", "put_item")):
+        measured = ceiling[f"wrk_{method}"]
+        lines.append(
+            f"| {method} / {item} | {ceiling[item]['rate']} | {measured['rate']} | {ceiling[f'{method}_ratio']}× | "
+            f"{measured['p50_ms']} | {measured['p99_ms']} | {measured['errors']} |"
+        )
+    return [*lines, ""]
