@@ -16,7 +16,7 @@ import time
 
 
 def _rate(call, seconds: float) -> dict:
-    count, started = 0, time.perf_counter()
+    count, started, cpu_started = 0, time.perf_counter(), time.process_time()
     deadline = started + seconds
     while True:
         call(count)
@@ -24,7 +24,8 @@ def _rate(call, seconds: float) -> dict:
         if count % 50 == 0 and time.perf_counter() >= deadline:
             break
     elapsed = time.perf_counter() - started
-    return {"ops": count, "seconds": round(elapsed, 3), "ops_per_s": round(count / elapsed, 1)}
+    cpu_us = (time.process_time() - cpu_started) / count * 1e6
+    return {"ops": count, "seconds": round(elapsed, 3), "ops_per_s": round(count / elapsed, 1), "cpu_us": round(cpu_us, 1)}
 
 
 def measure(seconds: float) -> dict:
