@@ -33,13 +33,15 @@ class _Endpoint:
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("ascii")
         seen = SeenRequest(request.method, target, dict(request.headers), await request.body())
-        status, document = await run_in_threadpool(self.answer, seen)
+        status, document, *headers = await run_in_threadpool(self.answer, seen)
         payload = document if isinstance(document, bytes) else json.dumps(document).encode()
-        await raw_response(status, [("Content-Type", "application/json")], payload)(scope, receive, send)
+        head = list((headers[0] if headers else {"Content-Type": "application/json"}).items())
+        await raw_response(status, head, payload)(scope, receive, send)
 
 
 class StandIn:
-    """``StandIn(answer)``: every request goes to ``answer(SeenRequest) -> (status, document or bytes)``."""
+    """``StandIn(answer)``: every request goes to ``answer(SeenRequest) -> (status, document or bytes[, headers])``,
+    in a worker thread (an answer may sleep: a stand-in for a slow network)."""
 
     def __init__(self, answer: Callable[[SeenRequest], tuple[int, object]]):
         self.server = WebServer(web_app([], "stand-in", fallback=_Endpoint(answer))).start()

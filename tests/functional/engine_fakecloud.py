@@ -1,6 +1,6 @@
 """A small in-process stand-in for the local cloud, with KNOWN behaviour, for the engine's functional tests.
 
-Real parts: HTTP on 127.0.0.1 (stdlib ThreadingHTTPServer, keep-alive, TCP_NODELAY), the project's real
+Real parts: HTTP on 127.0.0.1 (the project's own HTTP kit, keep-alive, through ``tests/stand_in.py``), the project's real
 ``backend.http.handle`` / ``KeyValueService`` / ``DynamoStore`` over in-process moto (one table per region).
 Known by construction, so the probes' answers can be checked against it:
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import boto3
+from stand_in import SeenRequest, StandIn
 
 from backend.http import handle
 from backend.items import Item, parse_value
@@ -31,37 +31,15 @@ from backend.store import DynamoStore, table_definition
 TABLE = "keyvalues"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def _answer_with(route):
+    """A stand-in answer from ``route(method, path, body) -> (status, headers, payload text)``."""
 
+    def answer(request: SeenRequest):
+        body = request.body.decode("utf-8") if request.body else None
+        status, headers, payload = route(request.method, urlsplit(request.path).path, body)
+        return status, payload.encode("utf-8"), headers
 
-def _make_handler(route):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args):
-            pass
-
-        def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode("utf-8") if length else None
-            status, headers, payload = route(self.command, urlsplit(self.path).path, body)
-            data = payload.encode("utf-8")
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test): fine
-                self.close_connection = True
-
-        do_GET = do_POST = do_DELETE = _serve
-
-    return Handler
+    return answer
 
 
 class FakeCloud:
@@ -93,14 +71,12 @@ class FakeCloud:
             self._services[region].set_key("warm-up", "x")
             self._services[region].delete_key("warm-up")
             server = self._serve(lambda m, p, b, r=region: self._region_route(r, m, p, b))
-            self.urls[region] = f"http://127.0.0.1:{server.server_address[1]}/dev"
-        server = self._serve(self._global_route)
-        self.global_url = f"http://127.0.0.1:{server.server_address[1]}"
+            self.urls[region] = f"{server.url}/dev"
+        self.global_url = self._serve(self._global_route).url
         return self
 
     def _serve(self, route):
-        server = _Server(("127.0.0.1", 0), _make_handler(route))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = StandIn(_answer_with(route))
         self._servers.append(server)
         return server
 
@@ -114,8 +90,7 @@ class FakeCloud:
         for timer in timers:
             timer.join(timeout=5)
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
+            server.stop()
         self._servers.clear()
 
     # -- the control surface the failover probe drives (same method names as the local cloud's ControlClient) -
