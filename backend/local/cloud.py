@@ -34,7 +34,7 @@ from pathlib import Path
 from backend.local import network as network_model
 from backend.local.children import Child, LocalCloudError, die_with_parent, free_port, signal_group
 from backend.local.contracts import DEFAULT_ENDPOINTS_FILE as DEFAULT_ENDPOINTS_FILE
-from backend.local.contracts import Endpoints
+from backend.local.contracts import TABLE_NAME, Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1")
@@ -186,7 +186,7 @@ class LocalCloud:
 
     def _start_replicator(self) -> None:
         config = {
-            "table": "keyvalues",
+            "table": TABLE_NAME,
             "regions": {r: self.region_info[r]["dynamodb"] for r in self.regions},
             "state_dir": str(self.state_dir / "replicator"),
             "admin_host": self.host,

@@ -373,3 +373,37 @@ def test_reset_empties_every_region(cloud, control, http):
     # Writes after the reset replicate again.
     http.post(f"{eu}/after-reset", json={"value": "y"})
     eventually(lambda: http.get(f"{us}/after-reset").status_code == 200)
+
+
+def test_every_endpoint_refuses_a_body_over_the_one_limit(cloud):
+    """The kit's one body reader and limit (API Gateway's 10 MB) on each endpoint of the running cloud: a region's
+    stage and admin API, the global endpoint, the control API, the replicator's admin API. The body is declared,
+    not sent: the answer must come before it, and the connection must close."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from backend.local.limits import MAX_BODY_BYTES
+
+    endpoints = cloud.endpoints
+    targets = {
+        "stage": ("POST", endpoints["regions"][US] + "/k"),
+        "region admin": ("POST", endpoints["regions"][US].rsplit("/", 1)[0] + "/__admin/config"),
+        "global": ("POST", endpoints["global"] + "/k"),
+        "control": ("PUT", endpoints["control"] + "/network"),
+        "replicator admin": ("POST", endpoints["replicator"] + "/delay"),
+    }
+    for name, (method, url) in targets.items():
+        parts = urlsplit(url)
+        head = (
+            f"{method} {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n{{}}"
+        )
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+            connection.sendall(head.encode())
+            answer = b""
+            while chunk := connection.recv(65536):  # the server closes after answering
+                answer += chunk
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.split()[1] == b"413", (name, answer[:300])
+        body = json.loads(rest.partition(b"\r\n\r\n")[2])
+        assert (body.get("message") or body.get("error")), (name, body)

@@ -25,8 +25,6 @@ HEALTH_METHODS = ("GET",)
 CORS_ALLOW_HEADERS = (
     "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent,X-Amzn-Trace-Id"
 )
-# API Gateway REST payload limit: 10 MB.  https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 ACCOUNT_ID = "123456789012"
 # Sent by the local geo router (and its health checks) to a region: "the router adds the network delay, not you".
 HOP_HEADER = "X-Local-Cloud-Hop"
