@@ -29,7 +29,7 @@ DESIGN_NOTES = """
   (unknown: a timeout, a connection reset after the request was sent, a 5xx). An `info` write may or may not be
   applied, so a read may return its value without counting as "never written". `--history FILE.jsonl` keeps it.
 - **Order of versions.** Last writer wins on (`writtenAt`, region), and at equal (`writtenAt`, region) on the value,
-  exactly as the replicator decides (`backend/local/replication.py`). A write is *lost* when a region finally holds
+  exactly as the replicator decides (`backend/local/replication/decisions.py`). A write is *lost* when a region finally holds
   a lower version of its key (or nothing): being overwritten by a higher version is LWW working, not a loss. A
   region with a skewed clock (the `clock-offset` fault) really does make later writes lose, as on AWS.
 - **Faults** (`backend/local/chaos/faults.py`), one at a time, healed before the next: replication paused into a
