@@ -3,11 +3,10 @@
 import threading
 import time
 
+from replicator_config import CENTRAL, WEST, offline_config
+
 from backend.local.replication.replicator import Replicator
 from backend.local.replication.wire import ConditionalCheckFailedException
-
-WEST, CENTRAL = "us-west-2", "eu-central-1"
-REGIONS = {CENTRAL: "http://127.0.0.1:1", WEST: "http://127.0.0.1:2"}
 
 
 class FakeTable:
@@ -36,13 +35,7 @@ def item(key, ts=1000):
 
 
 def test_a_backfill_waits_while_its_target_is_paused(tmp_path):
-    config = {
-        "table": "keyvalues",
-        "regions": REGIONS,
-        "state_dir": str(tmp_path),
-        "delay": 0,
-        "network": "none",
-    }
+    config = offline_config(tmp_path)
     replicator = Replicator(config)
     source, target = FakeTable([item("a"), item("b")]), FakeTable()
     replicator.clients[WEST].dynamodb, replicator.clients[CENTRAL].dynamodb = source, target

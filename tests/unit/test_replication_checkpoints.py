@@ -3,13 +3,12 @@
 import json
 import threading
 
+from replicator_config import CENTRAL, WEST, offline_config
+
 from backend.local.replication.checkpoints import STATE_FILE, StateFile, done_upto, resume_point, resume_seq
 from backend.local.replication.decisions import Change, Version
 from backend.local.replication.pairs import DONE, Entry, Pairs
 from backend.local.replication.replicator import Replicator
-
-WEST, CENTRAL = "us-west-2", "eu-central-1"
-REGIONS = {CENTRAL: "http://127.0.0.1:1", WEST: "http://127.0.0.1:2"}
 
 
 def change(key="k", ts=1000):
@@ -67,13 +66,7 @@ def test_an_unreadable_state_file_is_ignored(tmp_path):
 
 
 def test_a_replicator_state_round_trips_through_the_file(tmp_path):
-    config = {
-        "table": "keyvalues",
-        "regions": REGIONS,
-        "state_dir": str(tmp_path),
-        "delay": 0,
-        "network": "none",
-    }
+    config = offline_config(tmp_path)
     first = Replicator(config)
     with first.pairs.cond:
         first.pairs.streams[WEST] = "arn:west"

@@ -3,13 +3,12 @@
 import json
 
 import pytest
+from replicator_config import REGIONS, offline_config
 
 from backend.local.contracts import TABLE_NAME
 from backend.local.replication.admin import ROUTES
 from backend.local.replication.config import DEFAULT_POLL_INTERVAL_MS, ConfigError, load_config
 from backend.local.replication.replicator import Replicator
-
-REGIONS = {"eu-central-1": "http://127.0.0.1:1", "us-west-2": "http://127.0.0.1:2"}
 
 
 def write(tmp_path, config):
@@ -55,13 +54,7 @@ def test_the_defaults_are_filled_in(tmp_path):
 
 
 def make(tmp_path, clock=lambda: 1000.0):
-    config = {
-        "table": "keyvalues",
-        "regions": REGIONS,
-        "state_dir": str(tmp_path),
-        "delay": 0,
-        "network": "none",
-    }
+    config = offline_config(tmp_path)
     return Replicator(config, clock=clock)
 
 
