@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from backend.local.web import WebServer, raw_response, web_app
+from backend.local.web import RawResponse, WebServer, request_target, web_app
 
 
 @dataclass
@@ -29,14 +29,12 @@ class _Endpoint:
 
     async def __call__(self, scope, receive, send):
         request = Request(scope, receive)
-        target = scope["raw_path"].decode("ascii")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("ascii")
+        target = request_target(scope)
         seen = SeenRequest(request.method, target, dict(request.headers), await request.body())
         status, document, *headers = await run_in_threadpool(self.answer, seen)
         payload = document if isinstance(document, bytes) else json.dumps(document).encode()
         head = list((headers[0] if headers else {"Content-Type": "application/json"}).items())
-        await raw_response(status, head, payload)(scope, receive, send)
+        await RawResponse(status, head, payload)(scope, receive, send)
 
 
 class StandIn:

@@ -6,6 +6,7 @@ place, the network delay, and a loud failure if the uvicorn internals the parser
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import time
@@ -25,6 +26,8 @@ from backend.local.web import (
     web_app,
     with_network_delay,
 )
+
+UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: refused before anything binds it
 
 
 async def _echo(request):
@@ -172,7 +175,7 @@ def test_the_network_delay_is_applied_around_the_answer(server):
 
 def test_a_server_refuses_a_non_loopback_address():
     with pytest.raises(ValueError, match="loopback"):
-        WebServer(web_app([], "x"), host="0.0.0.0")
+        WebServer(web_app([], "x"), host=UNSPECIFIED)
 
 
 def test_the_uvicorn_internals_the_parser_relies_on_are_there():

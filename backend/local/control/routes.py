@@ -1,16 +1,15 @@
 """The control API over HTTP: each route of ``contracts.ROUTES`` calls one operation of ``LocalCloudControl``.
 
-Operations call the regions and the replicator over HTTP, so they run in the kit's thread pool, never in the
-event loop; the app answers loopback clients only."""
+Operations call the regions and the replicator over HTTP, so they run in the kit's thread pool
+(``web.json_endpoint``), never in the event loop; the app answers loopback clients only."""
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from backend.local.control.client import ControlError
 from backend.local.control.contracts import ROUTES
-from backend.local.web import HTTPError, json_response, read_json_object, web_app
+from backend.local.web import json_endpoint, web_app
 
 SERVER_NAME = "local-cloud-control"
 
@@ -34,22 +33,10 @@ def _actions(control) -> dict:
     }
 
 
-def _endpoint(action):
-    async def endpoint(request):
-        document = await read_json_object(request)
-        try:
-            answer = await run_in_threadpool(action, request.path_params, document)
-        except ControlError as error:
-            raise HTTPError(error.status, error.message) from None
-        return json_response(200, answer)
-
-    return endpoint
-
-
 def control_app(control):
     """The control API's app over ``control`` (a ``LocalCloudControl``, or anything with its methods)."""
     actions = _actions(control)
     routes = [
-        Route(route.path, _endpoint(actions[name]), methods=[route.method]) for name, route in ROUTES.items()
+        Route(route.path, json_endpoint(actions[name], (ControlError,)), methods=[route.method]) for name, route in ROUTES.items()
     ]
     return web_app(routes, SERVER_NAME, loopback_only=True)

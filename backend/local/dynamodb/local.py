@@ -8,7 +8,7 @@ Why this order (measured, see DEPENDENCY-FACTS in the shared folder):
 - then a ``ThreadedMotoServer`` on 127.0.0.1 in the same process: it shares the in-process state, so other
   processes (the replicator, boto3, the AWS CLI with ``--endpoint-url``) reach the table and its stream over HTTP
   while the region's handlers reach it in-process (~1 ms of CPU a request instead of ~2.2 ms through the server).
-  Its default bind is 0.0.0.0, so the address is always passed.
+  Its default bind is the wildcard address, so the address is always passed.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.routing import Mount
 
 from backend.local.gateway import events
-from backend.local.web import HTTPError, raw_response, read_body, web_app, with_network_delay
+from backend.local.web import HTTPError, RawResponse, read_body, request_target, web_app, with_network_delay
 
 SERVER_NAME = "local-apigateway"
 
@@ -35,9 +35,7 @@ class _Stage:
             if error.status != 413:
                 raise
             body, close = None, True  # the region answers API Gateway's 413; the rest was never read
-        target = scope["raw_path"].decode("ascii")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("ascii")
+        target = request_target(scope)
         client = scope.get("client")
         # Behind the geo router, the router adds the delay of the whole path (events.HOP_HEADER).
         delay = 0.0 if events.HOP_HEADER in request.headers else self.region.settings.delay_s()
@@ -47,7 +45,7 @@ class _Stage:
                 request.method, target, list(request.headers.items()), body, client[0] if client else ""
             )
             headers = result.headers + ([("Connection", "close")] if close else [])
-            return raw_response(result.status, headers, result.body)
+            return RawResponse(result.status, headers, result.body)
 
         response = await with_network_delay(delay, answer)
         await response(scope, receive, send)

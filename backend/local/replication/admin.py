@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from backend.local.web import HTTPError, WebServer, json_response, read_json_object, web_app
+from backend.local.web import WebServer, json_endpoint, web_app
 
 SERVER_NAME = "local-replicator"
 
@@ -58,20 +57,13 @@ ROUTES: dict[tuple[str, str], Callable[[object, dict], dict]] = {
 }
 
 
-def _endpoint(replicator, action):
-    async def endpoint(request):
-        body = await read_json_object(request) if request.method == "POST" else {}
-        try:  # the replicator's methods take its locks: never in the event loop
-            return json_response(200, await run_in_threadpool(action, replicator, body))
-        except ValueError as error:
-            raise HTTPError(400, str(error)) from None
-
-    return endpoint
-
-
 def admin_app(replicator):
     """Pause and reset change the whole cloud: loopback clients only, as the control API and the region admin."""
-    routes = [Route(path, _endpoint(replicator, action), methods=[method]) for (method, path), action in ROUTES.items()]
+    # The replicator's methods take its locks: json_endpoint runs them in the thread pool, never in the event loop.
+    routes = [
+        Route(path, json_endpoint(lambda params, body, act=action: act(replicator, body), (ValueError,)), methods=[method])
+        for (method, path), action in ROUTES.items()
+    ]
     return web_app(routes, SERVER_NAME, loopback_only=True)
 
 

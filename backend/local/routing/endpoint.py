@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from backend.local.gateway.events import HOP_HEADER
 from backend.local.routing.geo import GeoRouter
-from backend.local.web import raw_response, read_body, web_app, with_network_delay
+from backend.local.web import RawResponse, read_body, request_target, web_app, with_network_delay
 
 log = logging.getLogger("backend.local.routing")
 
@@ -85,16 +85,14 @@ class _GlobalEndpoint:
         region = self.router.choose()
         headers = {name: value for name, value in request.headers.items() if name.lower() not in _HOP_BY_HOP}
         headers[HOP_HEADER] = "router"
-        target = request.scope["raw_path"].decode("ascii")
-        if request.scope.get("query_string"):
-            target += "?" + request.scope["query_string"].decode("ascii")
+        target = request_target(scope)
 
         async def answer():
             status, upstream_headers, payload = await run_in_threadpool(
                 self.forwarder.forward, region, request.method, target, headers, body
             )
             kept = [(name, value) for name, value in upstream_headers if name.lower() not in _HOP_BY_HOP]
-            return raw_response(status, kept + [(SERVED_REGION_HEADER, region)], payload)
+            return RawResponse(status, kept + [(SERVED_REGION_HEADER, region)], payload)
 
         response = await with_network_delay(self.router.delay_s(region), answer)
         await response(scope, receive, send)

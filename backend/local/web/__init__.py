@@ -2,10 +2,12 @@
 
 from backend.local.web.app import (
     HTTPError,
+    RawResponse,
+    json_endpoint,
     json_response,
-    raw_response,
     read_body,
     read_json_object,
+    request_target,
     web_app,
     with_network_delay,
 )
@@ -13,11 +15,13 @@ from backend.local.web.server import WebServer
 
 __all__ = [
     "HTTPError",
+    "RawResponse",
     "WebServer",
+    "json_endpoint",
     "json_response",
-    "raw_response",
     "read_body",
     "read_json_object",
+    "request_target",
     "web_app",
     "with_network_delay",
 ]

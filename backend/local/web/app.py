@@ -3,13 +3,13 @@
 Every emulator endpoint (a region's API Gateway stage and admin API, the geo router, the control API, the
 replicator's admin API) is a Starlette app made by ``web_app`` and served by ``server.WebServer``:
 
-- routes are Starlette ``Route``s; an endpoint may be ``async`` (the request path: never blocks the event loop
-  longer than one call of an in-process handler) or plain ``def`` (admin work that may block: Starlette runs it in
-  its thread pool);
+- routes are Starlette ``Route``s; an endpoint is ``async`` (the request path: never blocks the event loop longer
+  than one call of an in-process handler); ``json_endpoint`` makes one of a blocking operation (JSON in and out,
+  run in the thread pool), as the control API and the replicator's admin API need;
 - ``read_body`` is the one body reader with the one size limit (``MAX_BODY_BYTES``, API Gateway's 10 MB payload
   limit); ``read_json_object`` builds on it for the JSON admin APIs;
 - ``HTTPError`` raised anywhere becomes ``{"<error_field>": message}`` with its status; any other exception a JSON
-  500 (logged), never a traceback or an HTML page to the client: one place, ``_json_errors``;
+  500 (logged), never a traceback or an HTML page to the client: one place, ``_Errors``;
 - ``with_network_delay`` is the one place the network model's delay is applied to an answer;
 - every answer carries ``Server`` (the app's name) and ``Date`` unless the endpoint set its own (the geo router
   passes the region's through, as a client of Route 53 + API Gateway sees them).
@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -67,8 +69,13 @@ class RawResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def raw_response(status: int, headers, body: bytes) -> RawResponse:
-    return RawResponse(status, headers, body)
+def request_target(scope) -> str:
+    """The request target as the client sent it (still percent-encoded, query included): what a stage routes on and
+    what a forwarder sends on."""
+    target = scope["raw_path"].decode("ascii")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("ascii")
+    return target
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -102,6 +109,23 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
     return document
 
 
+def json_endpoint(action: Callable[[dict, dict], object], refusals: tuple[type[Exception], ...] = ()):
+    """A route endpoint over a blocking operation: ``action(path parameters, JSON object body)`` runs in the thread
+    pool (it may take locks or call other processes: never in the event loop) and its answer is sent as JSON. An
+    exception of ``refusals`` is the client's error: its ``status`` (400 if it has none) and its ``message`` (or its
+    text)."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await read_json_object(request)
+        try:
+            answer = await run_in_threadpool(action, request.path_params, body)
+        except refusals as error:
+            raise HTTPError(getattr(error, "status", 400), getattr(error, "message", str(error))) from None
+        return json_response(200, answer)
+
+    return endpoint
+
+
 async def with_network_delay(seconds: float, answer: Callable[[], Awaitable[Response]]) -> Response:
     """``answer()`` delayed by a round trip: half on the way in, half on the way out, as on a real path.
 
@@ -126,7 +150,7 @@ def web_app(routes: list[BaseRoute], server_name: str, error_field: str = "error
     errors = _Errors(server_name, error_field)
     app = Starlette(routes=routes, exception_handlers=errors.handlers())
     if loopback_only:
-        app.add_middleware(_LoopbackOnly, error_field=error_field)
+        app.add_middleware(_LoopbackOnly, errors=errors)
     if fallback is not None:
         app = _Fallback(app, fallback, routes, errors)
     return _DefaultHeaders(app, server_name)
@@ -185,7 +209,7 @@ class _Fallback:
 
 
 class _DefaultHeaders:
-    """Adds ``Server`` and ``Date`` to an answer that has none (pure ASGI: no per-request objects)."""
+    """Adds ``Server`` and ``Date`` to an answer that has none (pure ASGI: no Request or Response objects)."""
 
     def __init__(self, app, server_name: str):
         self.app, self.server = app, server_name.encode("latin-1")
@@ -211,18 +235,14 @@ class _DefaultHeaders:
 class _LoopbackOnly:
     """Admin and control APIs answer loopback clients only (``loopback.py`` is the rule)."""
 
-    def __init__(self, app, error_field: str):
-        self.app, self.error_field = app, error_field
+    def __init__(self, app, errors: _Errors):
+        self.app, self.errors = app, errors
 
     async def __call__(self, scope, receive, send):
         client = scope.get("client")
         if scope["type"] == "http" and not is_loopback(client[0] if client else None):
-            body = json.dumps({self.error_field: "this API answers loopback clients only"}).encode()
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})
-            return
+            refusal = self.errors.response(403, "this API answers loopback clients only", close=True)
+            return await refusal(scope, receive, send)
         await self.app(scope, receive, send)
 
 
@@ -232,8 +252,6 @@ _date_cache: tuple[int, bytes] = (0, b"")
 def _http_date() -> bytes:
     """RFC 7231 date, computed once a second."""
     global _date_cache
-    import time
-
     now = int(time.time())
     if _date_cache[0] != now:
         _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
