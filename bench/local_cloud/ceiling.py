@@ -22,9 +22,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import boto3
 import requests
 
 from backend.local.cloud import LocalCloud
+from backend.local.contracts import TABLE_NAME
 from bench.local_cloud.load import US
 
 GET_TARGET = 0.75
@@ -103,16 +105,37 @@ def run_wrk(url: str, seconds: int, script: Path | None = None, pid: int | None 
     return figures
 
 
-def in_process(seconds: float) -> dict:
-    """moto's own ops/s, in a fresh interpreter (no state, no threads left by the region or a previous round)."""
+def in_process(seconds: float, item_file: Path) -> dict:
+    """moto's own ops/s, in a fresh interpreter (no state, no threads left by the region or a previous round),
+    reading the item in ``item_file`` (the one the region serves: the same attributes cost the same work)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.local_cloud.inprocess_moto", "--seconds", str(seconds)],
+        [
+            sys.executable,
+            "-m",
+            "bench.local_cloud.inprocess_moto",
+            "--seconds",
+            str(seconds),
+            "--item",
+            str(item_file),
+        ],
         capture_output=True,
         text=True,
         timeout=seconds * 2 + 120,
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def served_item(dynamodb_url: str, key: str) -> dict:
+    """The item as the region's table holds it (DynamoDB JSON), read on its DynamoDB endpoint."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_url,
+        region_name=US,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    return client.get_item(TableName=TABLE_NAME, Key={"key": {"S": key}}, ConsistentRead=True)["Item"]
 
 
 def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
@@ -128,12 +151,14 @@ def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
         api = cloud.endpoints["regions"][US]
         region_pid = cloud.pids[f"region {US}"]
         requests.post(f"{api}/ceiling-key", json={"value": value}, timeout=30).raise_for_status()
+        item_file = Path(folder) / "item.json"
+        item_file.write_text(json.dumps(served_item(cloud.endpoints["dynamodb"][US], "ceiling-key")))
         script = Path(folder) / "post.lua"
         script.write_text(POST_SCRIPT % {"value": value, "prefix": urlsplit(api).path.rstrip("/")})
         run_wrk(f"{api}/ceiling-key", 2)  # warm-up: connections, the region's first-request paths
         run_wrk(api, 2, script)
         for _ in range(rounds):
-            moto = in_process(moto_seconds)
+            moto = in_process(moto_seconds, item_file)
             collected["get_item"].append(moto["get_item"])
             collected["put_item"].append(moto["put_item"])
             collected["wrk_GET"].append(run_wrk(f"{api}/ceiling-key", wrk_seconds, pid=region_pid))
