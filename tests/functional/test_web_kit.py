@@ -9,9 +9,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import sys
 import time
 
 import pytest
+import requests
 import uvicorn
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -176,6 +178,27 @@ def test_the_network_delay_is_applied_around_the_answer(server):
 def test_a_server_refuses_a_non_loopback_address():
     with pytest.raises(ValueError, match="loopback"):
         WebServer(web_app([], "x"), host=UNSPECIFIED)
+
+
+def test_a_server_refuses_an_unknown_event_loop():
+    with pytest.raises(ValueError, match="loop must be one of uvloop, asyncio"):
+        WebServer(web_app([], "x"), loop="trio")
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_either_event_loop_serves_and_no_websocket_package_is_loaded(loop):
+    running = WebServer(web_app([], "x"), loop=loop).start()
+    try:
+        answer = requests.get(f"{running.url}/nowhere", timeout=5)
+        assert answer.status_code == 404 and answer.json() == {"error": "no route GET /nowhere"}
+        # ws="none": upgrade requests are plain HTTP here, and uvicorn never imports a WebSocket implementation
+        upgrade = requests.get(
+            f"{running.url}/nowhere", headers={"Connection": "Upgrade", "Upgrade": "websocket"}, timeout=5
+        )
+        assert upgrade.status_code == 404
+    finally:
+        running.stop()
+    assert "uvicorn.protocols.websockets.websockets_impl" not in sys.modules
 
 
 def test_the_uvicorn_internals_the_parser_relies_on_are_there():

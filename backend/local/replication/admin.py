@@ -72,7 +72,7 @@ class AdminServer:
 
     def __init__(self, replicator, host: str = "127.0.0.1", port: int = 0):
         self.replicator = replicator
-        self.server = WebServer(admin_app(replicator), host, port, "replicator-admin")
+        self.server = WebServer(admin_app(replicator), host, port, "replicator-admin", loop="asyncio")
 
     @property
     def address(self) -> str:
