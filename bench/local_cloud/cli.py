@@ -17,7 +17,7 @@ from bench.run_context import results_dir, run_context
 # seconds of each wrk run and of each in-process moto loop (the ceiling)
 QUICK = {"rounds": 1, "n1": 100, "n8": 50, "startup": 1, "lag": 30, "writes": 4_000, "polls": 2_000}
 QUICK |= {"wrk_s": 3, "moto_s": 1.5, "ceiling_rounds": 1}
-FULL = {"rounds": 3, "n1": 400, "n8": 150, "startup": 3, "lag": 200, "writes": 100_000, "polls": 144_000}
+FULL = {"rounds": 10, "n1": 120, "n8": 45, "startup": 3, "lag": 200, "writes": 100_000, "polls": 144_000}
 # The ceiling: more, shorter rounds, so drift in the machine's speed falls between rounds rather than inside one.
 FULL |= {"wrk_s": 6, "moto_s": 3.0, "ceiling_rounds": 5}
 
