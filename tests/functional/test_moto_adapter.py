@@ -160,3 +160,40 @@ def test_local_dynamodb_close_shuts_the_listening_socket():
         assert not _accepts_connections(host, int(port))
     finally:
         dynamodb.stop()
+
+
+LEGACY_CALLS = [
+    ("describe_global_table", {"GlobalTableName": "shapes"}),
+    ("describe_global_table_settings", {"GlobalTableName": "shapes"}),
+    ("update_global_table", {"GlobalTableName": "shapes", "ReplicaUpdates": [{"Create": {"RegionName": "eu-west-1"}}]}),
+    ("update_global_table_settings", {"GlobalTableName": "shapes"}),
+]
+
+
+def test_legacy_global_table_calls_answer_json_as_for_a_2019_table_over_http():
+    """AWS CLI and boto3 see JSON errors at once (moto alone answered an HTML 500, which the CLI retried ~27 s)."""
+    from botocore.config import Config
+
+    dynamodb = LocalDynamoDB("us-west-1", "shapes").start()
+    try:
+        client = boto3.client(
+            "dynamodb",
+            region_name="us-west-1",
+            endpoint_url=dynamodb.url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        for operation, arguments in LEGACY_CALLS:
+            with pytest.raises(client.exceptions.GlobalTableNotFoundException) as raised:
+                getattr(client, operation)(**arguments)
+            assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert "shapes" in raised.value.response["Error"]["Message"]
+        assert client.list_global_tables()["GlobalTables"] == []
+        with pytest.raises(client.exceptions.ClientError) as refused:
+            client.create_global_table(GlobalTableName="shapes", ReplicationGroup=[{"RegionName": "us-west-1"}])
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert "UpdateTable (ReplicaUpdates)" in refused.value.response["Error"]["Message"]
+        assert client.describe_table(TableName="shapes")["Table"]["TableStatus"] == "ACTIVE"  # the rest unchanged
+    finally:
+        dynamodb.stop()

@@ -117,6 +117,27 @@ PATCHES = {
             ),
         ),
         Patch(
+            "legacy_global_tables",
+            MOTO_VERSION,
+            "moto implements none of the legacy global-tables calls (DescribeGlobalTable, ListGlobalTables, "
+            "CreateGlobalTable, UpdateGlobalTable and their Settings calls): each answered HTTP 500 with an HTML page "
+            "and the AWS CLI retried for ~27 s. legacy_global_tables.py adds them to moto's DynamoDB handler, "
+            "answering in JSON as AWS does for a 2019.11.21 global table.",
+            (
+                Reliance(
+                    "moto.core.responses:BaseResponse.call_action",
+                    "calls the handler method named after the action, if the class has it",
+                    ("method_names_from_class(self.__class__)", "except HTTPException as http_error"),
+                ),
+                Reliance("moto.dynamodb.responses:DynamoHandler.body", "the request's JSON body, a dict"),
+                Reliance(
+                    "moto.core.exceptions:JsonRESTError.__init__",
+                    "(error_type, message): a JSON error answered with status 400",
+                    parameters=("self", "error_type", "message", "_", "kwargs"),
+                ),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
@@ -161,7 +182,9 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    return wrapped
+    from backend.local.dynamodb import legacy_global_tables
+
+    return wrapped + legacy_global_tables.install()
 
 
 # -- untracked_instances --------------------------------------------------------------------------------------
