@@ -197,3 +197,27 @@ def test_legacy_global_table_calls_answer_json_as_for_a_2019_table_over_http():
         assert client.describe_table(TableName="shapes")["Table"]["TableStatus"] == "ACTIVE"  # the rest unchanged
     finally:
         dynamodb.stop()
+
+
+def test_stream_records_name_the_region_of_their_table():
+    """A consumer reading a region's stream over HTTP sees that region in awsRegion (moto wrote us-east-1)."""
+    dynamodb = LocalDynamoDB("eu-central-1", "shapes").start()
+    try:
+        client = _http_client(dynamodb.url, "eu-central-1")
+        client.put_item(TableName="shapes", Item={"key": {"S": "k"}, "value": {"S": "v"}})
+        client.delete_item(TableName="shapes", Key={"key": {"S": "k"}})
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name="eu-central-1",
+            endpoint_url=dynamodb.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        arn = streams.list_streams(TableName="shapes")["Streams"][0]["StreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        assert [record["eventName"] for record in records] == ["INSERT", "REMOVE"]
+        assert {record["awsRegion"] for record in records} == {"eu-central-1"}
+    finally:
+        dynamodb.stop()

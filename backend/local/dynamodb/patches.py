@@ -138,6 +138,21 @@ PATCHES = {
             ),
         ),
         Patch(
+            "stream_record_region",
+            MOTO_VERSION,
+            "moto writes awsRegion 'us-east-1' into every stream record, whatever the table's region; on AWS it is "
+            "the region of the table the change happened in, which a consumer of several regions' streams needs.",
+            (
+                Reliance(
+                    f"{_TABLE}:StreamRecord.__init__",
+                    "builds self.record with a hard-coded awsRegion",
+                    ('"awsRegion": "us-east-1"', "self.record"),
+                    ("self", "table", "stream_type", "event_name", "old", "new", "seq"),
+                ),
+                Reliance(f"{_TABLE}:Table.region_name", "the table's region"),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
@@ -184,7 +199,25 @@ def install() -> int:
     untrack_moto_instances()
     from backend.local.dynamodb import legacy_global_tables
 
-    return wrapped + legacy_global_tables.install()
+    return wrapped + _install_stream_record_region() + legacy_global_tables.install()
+
+
+def _install_stream_record_region() -> int:
+    """Stream records name the region of their table (``stream_record_region``); 1 if installed now, else 0."""
+    from moto.dynamodb.models.table import StreamRecord
+
+    original = StreamRecord.__init__
+    if getattr(original, _MARK, False):
+        return 0
+
+    @functools.wraps(original)
+    def with_region(self, table, *args, **kwargs):
+        original(self, table, *args, **kwargs)
+        self.record["awsRegion"] = table.region_name
+
+    setattr(with_region, _MARK, True)
+    StreamRecord.__init__ = with_region
+    return 1
 
 
 # -- untracked_instances --------------------------------------------------------------------------------------
