@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install test lint bench chaos fuzz package policy up probe run clean
+.PHONY: install test lint bench chaos fuzz package policy up env probe run clean
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ policy: package
 # The installed entry points; ARGS passes options through (make up ARGS="--network none").
 up: $(STAMP)
 	$(BIN)/mrkv-local up $(ARGS)
+
+# make env REGION=us-west-2: the export lines for boto3 and the AWS CLI (eval "$(make -s env REGION=...)")
+env: $(STAMP)
+	@$(BIN)/mrkv-local env $(REGION) $(ARGS)
 
 probe: $(STAMP)
 	$(BIN)/mrkv-probe $(ARGS)

@@ -24,6 +24,12 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class UnrepresentableItem(ApiError):
+    """The item exists but another DynamoDB client wrote it in a shape this API cannot answer (no string value)."""
+
+    status = 422
+
+
 class ServiceUnavailable(ApiError):
     """DynamoDB throttled us or cannot be reached: the client may retry."""
 

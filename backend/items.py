@@ -4,18 +4,32 @@ import json
 from dataclasses import dataclass
 
 from backend import limits
-from backend.errors import BadRequest, PayloadTooLarge
+from backend.errors import BadRequest, PayloadTooLarge, UnrepresentableItem
 
 MISSING_VALUE = "Missing a value for 'value' in JSON body."  # the walkthrough's exact text
 RESERVED_PREFIX = "_"  # keys like "_health" are routes, not data
+
+
+# DynamoDB's attribute type descriptors, named for messages about items other clients wrote
+_TYPE_NAMES = {
+    "N": "a number",
+    "B": "binary",
+    "BOOL": "a boolean",
+    "NULL": "null",
+    "M": "a map",
+    "L": "a list",
+    "SS": "a string set",
+    "NS": "a number set",
+    "BS": "a binary set",
+}
 
 
 @dataclass(frozen=True)
 class Item:
     key: str
     value: str
-    region: str  # the region that wrote it
-    written_at: int  # epoch milliseconds, the writing region's clock
+    region: str | None  # the region that wrote it; None when another client wrote the item without it
+    written_at: int | None  # epoch milliseconds on the writer's clock; None when the writer did not set it
 
     def to_dynamodb(self) -> dict:
         return {
@@ -27,19 +41,39 @@ class Item:
 
     @classmethod
     def from_dynamodb(cls, attributes: dict) -> "Item":
-        # Items written by the walkthrough's code have no writtenAt: treat them as written at the epoch.
-        return cls(
-            key=attributes["key"]["S"],
-            value=attributes.get("value", {}).get("S", ""),
-            region=attributes.get("region", {}).get("S", ""),
-            written_at=int(attributes.get("writtenAt", {}).get("N", "0")),
-        )
+        """The item as this API answers it. Items any DynamoDB client wrote (the AWS CLI, boto3, the walkthrough's code)
+        may lack ``region`` or ``writtenAt``: those read as None, never as data that looks real (an empty region, the
+        epoch). A ``value`` that is missing or not a string has no answer here: UnrepresentableItem (422)."""
+        key = attributes["key"]["S"]
+        value = attributes.get("value")
+        if not isinstance(value, dict) or "S" not in value:
+            found = "no 'value' attribute" if value is None else f"'value' is {_type_name(value)}"
+            raise UnrepresentableItem(
+                f"The item '{key}' was written by another DynamoDB client and has {found}; this API answers string"
+                " values only (read it with a DynamoDB client)."
+            )
+        region = attributes.get("region", {}).get("S")
+        written_at = attributes.get("writtenAt", {}).get("N")
+        return cls(key=key, value=value["S"], region=region, written_at=_whole_number(written_at))
 
     def size_bytes(self) -> int:
         """DynamoDB's size of the item: UTF-8 bytes of names and strings, plus numbers."""
-        strings = (("key", self.key), ("value", self.value), ("region", self.region))
+        strings = (("key", self.key), ("value", self.value), ("region", self.region or ""))
         size = sum(len(name) + len(text.encode("utf-8")) for name, text in strings)
         return size + len("writtenAt") + limits.MAX_NUMBER_BYTES
+
+
+def _type_name(attribute: dict) -> str:
+    kind = next(iter(attribute), "?") if isinstance(attribute, dict) else "?"
+    return _TYPE_NAMES.get(kind, f"of type {kind}")
+
+
+def _whole_number(text: str | None) -> int | None:
+    """``writtenAt`` as an int; None when absent or not a whole number (another client's attribute of that name)."""
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def validate_key(key) -> str:

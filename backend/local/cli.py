@@ -1,10 +1,11 @@
 """The launcher, ``mrkv-local`` (or ``python -m backend.local``): ``up`` runs the local cloud in the foreground
-until Ctrl-C or SIGTERM.
+until Ctrl-C or SIGTERM; ``env REGION`` prints the ``export`` lines that point boto3 and the AWS CLI at one region.
 
 mrkv-local up [--regions us-west-2,eu-central-1] [--host 127.0.0.1] [--port 0]
               [--network realistic|none] [--client-location Seattle|lat,lon]
               [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
               [--state-dir .local/state] [--health-interval 1] [--failure-threshold 2] [--dns-ttl 0]
+mrkv-local env REGION [--endpoints-file .local/endpoints.json]      (use: eval "$(mrkv-local env us-west-2)")
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import sys
 import threading
 from pathlib import Path
 
-from backend.local import network
+from backend.local import network, shell_env
 from backend.local.cloud import DEFAULT_REGIONS, LocalCloud, LocalCloudError, check_regions
-from backend.local.contracts import DEFAULT_ENDPOINTS_FILE
+from backend.local.contracts import DEFAULT_ENDPOINTS_FILE, Endpoints, EndpointsFileError
 
 
 def _regions(text: str) -> list[str]:
@@ -101,7 +102,35 @@ def parser(prog: str = "mrkv-local") -> argparse.ArgumentParser:
     up.add_argument(
         "--dns-ttl", type=float, default=0.0, help="seconds a routing answer is cached (default 0)"
     )
+    env = commands.add_parser(
+        "env",
+        help="print the export lines that point boto3 and the AWS CLI at one region (eval \"$(mrkv-local env R)\")",
+    )
+    env.add_argument("region", help="a region of the running cloud, e.g. us-west-2")
+    env.add_argument("--endpoints-file", type=Path, default=DEFAULT_ENDPOINTS_FILE)
     return top
+
+
+def env(args) -> int:
+    try:
+        endpoints = Endpoints.read(args.endpoints_file)
+    except EndpointsFileError as error:
+        print(f"error: {error} (start the cloud with: mrkv-local up)", file=sys.stderr)
+        return 1
+    try:
+        environment = shell_env.variables(endpoints, args.region)
+    except shell_env.UnknownRegion as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not shell_env.answers(environment["AWS_ENDPOINT_URL_DYNAMODB"]):
+        print(
+            f"warning: nothing answers at {environment['AWS_ENDPOINT_URL_DYNAMODB']}: {args.endpoints_file} may be"
+            " from a cloud that has stopped (start one with: mrkv-local up)",
+            file=sys.stderr,
+        )
+    print(f"# region {args.region} of the local cloud ({args.endpoints_file}), for boto3 and the AWS CLI")
+    print(shell_env.export_lines(environment))
+    return 0
 
 
 def up(args) -> int:
@@ -158,6 +187,8 @@ def main(argv: list[str] | None = None, prog: str = "mrkv-local") -> int:
     args = parser(prog).parse_args(argv)
     if args.command == "up":
         return up(args)
+    if args.command == "env":
+        return env(args)
     return 2
 
 

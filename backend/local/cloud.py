@@ -1,7 +1,8 @@
 """``LocalCloud``: starts and stops the whole local cloud as child processes (tests, the dashboard, the launcher).
 
     with LocalCloud(regions=["us-west-2", "eu-central-1"], network="none") as cloud:
-        cloud.endpoints   # {"regions": {...}, "global": ..., "dynamodb": {...}, "control": ..., "replicator": ...}
+        cloud.endpoints   # {"regions": {...}, "global": ..., "dynamodb": {...}, "streams": {...},
+                          #  "control": ..., "replicator": ...}
         cloud.control     # a ControlClient
 
 Processes (each in its own process group, each with PR_SET_PDEATHSIG so that even a SIGKILL of the parent doesn't
@@ -172,6 +173,8 @@ class LocalCloud:
             "regions": {r: self.region_info[r]["api"] for r in self.regions},
             "global": global_info["global"],
             "dynamodb": {r: self.region_info[r]["dynamodb"] for r in self.regions},
+            # moto's server answers DynamoDB and DynamoDB Streams on one port (by X-Amz-Target)
+            "streams": {r: self.region_info[r]["dynamodb"] for r in self.regions},
             "control": global_info["control"],
             "replicator": self.replicator_url,
         }

@@ -27,13 +27,16 @@ class Endpoints:
     """Where each part of a running local cloud answers (all URLs on 127.0.0.1 or ::1).
 
     ``regions``: region → API Gateway stage URL (``http://127.0.0.1:P/dev``); ``global_url``: the geo-routed
-    endpoint; ``dynamodb``: region → DynamoDB endpoint; ``control``: the control API; ``replicator``: the
-    replicator's admin API, or None with a single region.
+    endpoint; ``dynamodb``: region → DynamoDB endpoint; ``streams``: region → DynamoDB Streams endpoint (boto3's
+    ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``; locally the same server as DynamoDB, which serves both APIs, as
+    ``streams.dynamodb.<region>.amazonaws.com`` is a separate endpoint on AWS); ``control``: the control API;
+    ``replicator``: the replicator's admin API, or None with a single region.
     """
 
     regions: dict[str, str]
     global_url: str | None = None
     dynamodb: dict[str, str] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)
     control: str | None = None
     replicator: str | None = None
 
@@ -42,6 +45,7 @@ class Endpoints:
             "regions": dict(self.regions),
             "global": self.global_url,
             "dynamodb": dict(self.dynamodb),
+            "streams": dict(self.streams),
             "control": self.control,
             "replicator": self.replicator,
         }
@@ -60,6 +64,8 @@ class Endpoints:
             regions=dict(regions),
             global_url=data.get("global"),
             dynamodb=dict(data.get("dynamodb") or {}),
+            # files written before the streams endpoint was named: the DynamoDB server serves the streams API too
+            streams=dict(data.get("streams") or data.get("dynamodb") or {}),
             control=data.get("control"),
             replicator=data.get("replicator"),
         )

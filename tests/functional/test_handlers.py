@@ -234,3 +234,46 @@ def test_misconfigured_function_says_so(region, monkeypatch):
 def test_a_non_dict_event_is_a_clean_400(region):
     response = get_key.main(None, None)
     assert response["statusCode"] == 400
+
+
+def put_directly(item: dict) -> None:
+    """A write by another DynamoDB client (the AWS CLI, boto3), bypassing the API."""
+    boto3.client("dynamodb", region_name="us-west-2").put_item(TableName="keyvalues", Item=item)
+
+
+def test_an_item_another_client_wrote_without_app_attributes_reads_with_nulls_not_fake_data(region):
+    put_directly({"key": {"S": "from-cli"}, "value": {"S": "written by the CLI"}})
+    status, got, _ = call(get_key, proxy_event("GET", "from-cli"))
+    assert status == 200
+    assert got == {
+        "key": "from-cli",
+        "value": "written by the CLI",
+        "writeRegion": None,
+        "readRegion": "us-west-2",
+        "writtenAt": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "value, found",
+    [(None, "no 'value' attribute"), ({"N": "42"}, "'value' is a number"), ({"M": {}}, "'value' is a map")],
+)
+def test_an_item_without_a_string_value_is_422_saying_what_it_holds(region, value, found):
+    item = {"key": {"S": "odd"}, "region": {"S": "us-west-2"}, "writtenAt": {"N": "5"}}
+    if value is not None:
+        item["value"] = value
+    put_directly(item)
+    status, got, headers = call(get_key, proxy_event("GET", "odd"))
+    assert status == 422
+    assert found in got["error"] and "another DynamoDB client" in got["error"]
+    assert headers["Content-Type"] == "application/json"
+    # the API never overwrote or removed it
+    assert boto3.client("dynamodb", region_name="us-west-2").get_item(
+        TableName="keyvalues", Key={"key": {"S": "odd"}}
+    )["Item"] == item
+
+
+def test_a_writtenat_that_is_not_a_whole_number_reads_as_null(region):
+    put_directly({"key": {"S": "odd-time"}, "value": {"S": "v"}, "writtenAt": {"N": "1.5"}})
+    status, got, _ = call(get_key, proxy_event("GET", "odd-time"))
+    assert status == 200 and got["writtenAt"] is None and got["writeRegion"] is None

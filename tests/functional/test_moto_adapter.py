@@ -160,3 +160,64 @@ def test_local_dynamodb_close_shuts_the_listening_socket():
         assert not _accepts_connections(host, int(port))
     finally:
         dynamodb.stop()
+
+
+LEGACY_CALLS = [
+    ("describe_global_table", {"GlobalTableName": "shapes"}),
+    ("describe_global_table_settings", {"GlobalTableName": "shapes"}),
+    ("update_global_table", {"GlobalTableName": "shapes", "ReplicaUpdates": [{"Create": {"RegionName": "eu-west-1"}}]}),
+    ("update_global_table_settings", {"GlobalTableName": "shapes"}),
+]
+
+
+def test_legacy_global_table_calls_answer_json_as_for_a_2019_table_over_http():
+    """AWS CLI and boto3 see JSON errors at once (moto alone answered an HTML 500, which the CLI retried ~27 s)."""
+    from botocore.config import Config
+
+    dynamodb = LocalDynamoDB("us-west-1", "shapes").start()
+    try:
+        client = boto3.client(
+            "dynamodb",
+            region_name="us-west-1",
+            endpoint_url=dynamodb.url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        for operation, arguments in LEGACY_CALLS:
+            with pytest.raises(client.exceptions.GlobalTableNotFoundException) as raised:
+                getattr(client, operation)(**arguments)
+            assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert "shapes" in raised.value.response["Error"]["Message"]
+        assert client.list_global_tables()["GlobalTables"] == []
+        with pytest.raises(client.exceptions.ClientError) as refused:
+            client.create_global_table(GlobalTableName="shapes", ReplicationGroup=[{"RegionName": "us-west-1"}])
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert "UpdateTable (ReplicaUpdates)" in refused.value.response["Error"]["Message"]
+        assert client.describe_table(TableName="shapes")["Table"]["TableStatus"] == "ACTIVE"  # the rest unchanged
+    finally:
+        dynamodb.stop()
+
+
+def test_stream_records_name_the_region_of_their_table():
+    """A consumer reading a region's stream over HTTP sees that region in awsRegion (moto wrote us-east-1)."""
+    dynamodb = LocalDynamoDB("eu-central-1", "shapes").start()
+    try:
+        client = _http_client(dynamodb.url, "eu-central-1")
+        client.put_item(TableName="shapes", Item={"key": {"S": "k"}, "value": {"S": "v"}})
+        client.delete_item(TableName="shapes", Key={"key": {"S": "k"}})
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name="eu-central-1",
+            endpoint_url=dynamodb.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        arn = streams.list_streams(TableName="shapes")["Streams"][0]["StreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        assert [record["eventName"] for record in records] == ["INSERT", "REMOVE"]
+        assert {record["awsRegion"] for record in records} == {"eu-central-1"}
+    finally:
+        dynamodb.stop()

@@ -13,9 +13,11 @@ def test_item_round_trips_through_dynamodb_attributes():
     assert Item.from_dynamodb(item.to_dynamodb()) == item
 
 
-def test_walkthrough_items_without_written_at_read_as_epoch():
+def test_walkthrough_items_without_written_at_read_as_unknown_not_the_epoch():
+    # the walkthrough's code wrote no writtenAt: "1970" would look like data, None says the writer did not set it
     legacy = {"key": {"S": "k"}, "value": {"S": "v"}, "region": {"S": "us-west-2"}}
-    assert Item.from_dynamodb(legacy).written_at == 0
+    assert Item.from_dynamodb(legacy).written_at is None
+    assert Item.from_dynamodb(legacy).region == "us-west-2"
 
 
 def test_item_size_counts_utf8_bytes_of_names_and_values():

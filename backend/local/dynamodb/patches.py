@@ -117,6 +117,42 @@ PATCHES = {
             ),
         ),
         Patch(
+            "legacy_global_tables",
+            MOTO_VERSION,
+            "moto implements none of the legacy global-tables calls (DescribeGlobalTable, ListGlobalTables, "
+            "CreateGlobalTable, UpdateGlobalTable and their Settings calls): each answered HTTP 500 with an HTML page "
+            "and the AWS CLI retried for ~27 s. legacy_global_tables.py adds them to moto's DynamoDB handler, "
+            "answering in JSON as AWS does for a 2019.11.21 global table.",
+            (
+                Reliance(
+                    "moto.core.responses:BaseResponse.call_action",
+                    "calls the handler method named after the action, if the class has it",
+                    ("method_names_from_class(self.__class__)", "except HTTPException as http_error"),
+                ),
+                Reliance("moto.dynamodb.responses:DynamoHandler.body", "the request's JSON body, a dict"),
+                Reliance(
+                    "moto.core.exceptions:JsonRESTError.__init__",
+                    "(error_type, message): a JSON error answered with status 400",
+                    parameters=("self", "error_type", "message", "_", "kwargs"),
+                ),
+            ),
+        ),
+        Patch(
+            "stream_record_region",
+            MOTO_VERSION,
+            "moto writes awsRegion 'us-east-1' into every stream record, whatever the table's region; on AWS it is "
+            "the region of the table the change happened in, which a consumer of several regions' streams needs.",
+            (
+                Reliance(
+                    f"{_TABLE}:StreamRecord.__init__",
+                    "builds self.record with a hard-coded awsRegion",
+                    ('"awsRegion": "us-east-1"', "self.record"),
+                    ("self", "table", "stream_type", "event_name", "old", "new", "seq"),
+                ),
+                Reliance(f"{_TABLE}:Table.region_name", "the table's region"),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
@@ -161,7 +197,27 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    return wrapped
+    from backend.local.dynamodb import legacy_global_tables
+
+    return wrapped + _install_stream_record_region() + legacy_global_tables.install()
+
+
+def _install_stream_record_region() -> int:
+    """Stream records name the region of their table (``stream_record_region``); 1 if installed now, else 0."""
+    from moto.dynamodb.models.table import StreamRecord
+
+    original = StreamRecord.__init__
+    if getattr(original, _MARK, False):
+        return 0
+
+    @functools.wraps(original)
+    def with_region(self, table, *args, **kwargs):
+        original(self, table, *args, **kwargs)
+        self.record["awsRegion"] = table.region_name
+
+    setattr(with_region, _MARK, True)
+    StreamRecord.__init__ = with_region
+    return 1
 
 
 # -- untracked_instances --------------------------------------------------------------------------------------

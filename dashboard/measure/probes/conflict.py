@@ -159,7 +159,7 @@ def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline
                 "region": region,
                 "value": body.get("value", "") if body else "",
                 "write_region": body.get("writeRegion", "") if body else "",
-                "written_at": float(body["writtenAt"]) if body and "writtenAt" in body else math.nan,
+                "written_at": float(body["writtenAt"]) if body and body.get("writtenAt") is not None else math.nan,
                 "status": result.row["status"],
             }
         )
