@@ -22,12 +22,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
 import requests
 
 from backend.local.cloud import LocalCloud
 from backend.local.contracts import TABLE_NAME
-from bench.local_cloud.load import US
+from bench.local_cloud.load import US, local_client
 
 GET_TARGET = 0.75
 CONNECTIONS, THREADS = 16, 2
@@ -126,15 +125,9 @@ def in_process(seconds: float, item_file: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def served_item(dynamodb_url: str, key: str) -> dict:
+def served_item(cloud: LocalCloud, key: str) -> dict:
     """The item as the region's table holds it (DynamoDB JSON), read on its DynamoDB endpoint."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_url,
-        region_name=US,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = local_client(cloud, "dynamodb", US)
     return client.get_item(TableName=TABLE_NAME, Key={"key": {"S": key}}, ConsistentRead=True)["Item"]
 
 
@@ -152,7 +145,7 @@ def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
         region_pid = cloud.pids[f"region {US}"]
         requests.post(f"{api}/ceiling-key", json={"value": value}, timeout=30).raise_for_status()
         item_file = Path(folder) / "item.json"
-        item_file.write_text(json.dumps(served_item(cloud.endpoints["dynamodb"][US], "ceiling-key")))
+        item_file.write_text(json.dumps(served_item(cloud, "ceiling-key")))
         script = Path(folder) / "post.lua"
         script.write_text(POST_SCRIPT % {"value": value, "prefix": urlsplit(api).path.rstrip("/")})
         run_wrk(f"{api}/ceiling-key", 2)  # warm-up: connections, the region's first-request paths

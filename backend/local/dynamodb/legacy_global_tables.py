@@ -22,32 +22,17 @@ USE_INSTEAD = (
 )
 
 
-def _not_found(name: str):
+def _error(code: str, message: str):
     from moto.core.exceptions import JsonRESTError
 
-    return JsonRESTError(ERROR_PREFIX + "GlobalTableNotFoundException", f"Global table not found: {name}")
+    return JsonRESTError(ERROR_PREFIX + code, message)
 
 
-def _refused():
-    from moto.core.exceptions import JsonRESTError
-
-    return JsonRESTError(ERROR_PREFIX + "ValidationException", USE_INSTEAD)
-
-
-def describe_global_table(handler) -> str:
-    raise _not_found(handler.body.get("GlobalTableName", ""))
-
-
-def describe_global_table_settings(handler) -> str:
-    raise _not_found(handler.body.get("GlobalTableName", ""))
-
-
-def update_global_table(handler) -> str:
-    raise _not_found(handler.body.get("GlobalTableName", ""))
-
-
-def update_global_table_settings(handler) -> str:
-    raise _not_found(handler.body.get("GlobalTableName", ""))
+def global_table_not_found(handler) -> str:
+    """DescribeGlobalTable, UpdateGlobalTable and their Settings calls: no 2017.11.29 global table has that name."""
+    raise _error(
+        "GlobalTableNotFoundException", f"Global table not found: {handler.body.get('GlobalTableName', '')}"
+    )
 
 
 def list_global_tables(handler) -> str:
@@ -55,19 +40,16 @@ def list_global_tables(handler) -> str:
 
 
 def create_global_table(handler) -> str:
-    raise _refused()
+    raise _error("ValidationException", USE_INSTEAD)
 
 
 ACTIONS = {
-    function.__name__: function
-    for function in (
-        describe_global_table,
-        describe_global_table_settings,
-        update_global_table,
-        update_global_table_settings,
-        list_global_tables,
-        create_global_table,
-    )
+    "describe_global_table": global_table_not_found,
+    "describe_global_table_settings": global_table_not_found,
+    "update_global_table": global_table_not_found,
+    "update_global_table_settings": global_table_not_found,
+    "list_global_tables": list_global_tables,
+    "create_global_table": create_global_table,
 }
 
 
