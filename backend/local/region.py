@@ -35,7 +35,7 @@ import time
 
 from backend.local import network
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import LocalDynamoDB
+from backend.local.dynamodb import LocalDynamoDB, dynamodb_only
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
 from backend.local.region_admin import admin_routes
@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default="realistic", choices=network.NETWORK_MODES)
     parser.add_argument("--client-location", default=network.DEFAULT_CLIENT_LOCATION)
     args = parser.parse_args(argv)
+    dynamodb_only.install()  # before moto is imported: ~15 MB less a region process
     logging.basicConfig(
         level=logging.WARNING, format=f"[region {args.region}] %(levelname)s %(name)s: %(message)s"
     )

@@ -153,6 +153,35 @@ PATCHES = {
             ),
         ),
         Patch(
+            "dynamodb_only",
+            MOTO_VERSION,
+            "moto imports its IAM backend on every request and its Lambda backend on every stream record, ~15 MB "
+            "a region process for calls that do nothing there; the region process stands them in "
+            "(dynamodb_only.py). These are every place a DynamoDB request or stream record reaches them.",
+            (
+                Reliance(
+                    "moto.core.responses:BaseResponse.setup_class",
+                    "marks the access key as used",
+                    ("from moto.iam.models import mark_account_as_visited",),
+                ),
+                Reliance(
+                    "moto.core.responses:BaseResponse.get_current_account",
+                    "finds the account of the access key",
+                    ("from moto.iam.models import get_account_id_from", "get_account_id_from(self.get_access_key())"),
+                ),
+                Reliance(
+                    "moto.core.authorization:ActionAuthenticatorMixin._authenticate_and_authorize_normal_action",
+                    "imports IAM's authorizer, used only with IAM authorization on",
+                    ("from moto.iam.access_control import IAMRequest",),
+                ),
+                Reliance(
+                    f"{_TABLE}:StreamShard.add",
+                    "asks Lambda only for the table's event source mappings",
+                    ("from moto.awslambda.utils import get_backend", "lambda_event_source_mappings.items()"),
+                ),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
