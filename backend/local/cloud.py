@@ -190,7 +190,8 @@ class LocalCloud:
     def _start_replicator(self) -> None:
         config = {
             "table": TABLE_NAME,
-            "regions": {r: self.region_info[r]["dynamodb"] for r in self.regions},
+            # the region's in-process door to its tables, not its moto server: ~3x less CPU a replicated write
+            "regions": {r: self.region_info[r]["admin"] + "/__admin/dynamodb" for r in self.regions},
             "state_dir": str(self.state_dir / "replicator"),
             "admin_host": self.host,
             "admin_port": self._replicator_port,

@@ -182,6 +182,18 @@ PATCHES = {
             ),
         ),
         Patch(
+            "in_process_door",
+            MOTO_VERSION,
+            "A call through the ThreadedMotoServer costs ~3x the CPU of moto's handler alone; the replicator's "
+            "calls are handed to the handler in-process (in_process.py), as moto's own botocore stubber does.",
+            (
+                Reliance("moto.core.request:Request.from_primitives", "builds moto's request from its parts"),
+                Reliance("moto.core.responses:BaseResponse.dispatch", "(request, url, headers) -> (status, headers, body)"),
+                Reliance("moto.dynamodb.responses:DynamoHandler", "the DynamoDB JSON API handler"),
+                Reliance("moto.dynamodbstreams.responses:DynamoDBStreamsHandler", "the Streams JSON API handler"),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
@@ -291,60 +303,6 @@ def untrack_models() -> int:
                 # BaseModel.__new__ appends to whatever list is there now
                 model.instances_tracked = _Untracked()
     return dropped
-
-
-# -- stream_offset_list ---------------------------------------------------------------------------------------
-
-
-class OffsetList(list):
-    """A list whose first ``offset`` elements were dropped but still count in ``len`` and in indexing by slices.
-
-    Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS."""
-
-    def __init__(self, items=()):
-        super().__init__(items)
-        self.offset = 0
-        self._lock = threading.Lock()
-
-    def __len__(self):
-        with self._lock:
-            return self.offset + super().__len__()
-
-    def __getitem__(self, index):
-        with self._lock:
-            if isinstance(index, slice):
-                start, stop, step = index.start, index.stop, index.step
-                start = None if start is None else max(0, start - self.offset)
-                stop = None if stop is None else max(0, stop - self.offset)
-                return list.__getitem__(self, slice(start, stop, step))
-            if index < 0:
-                return list.__getitem__(self, index)
-            return list.__getitem__(self, index - self.offset)
-
-    def __iter__(self):
-        with self._lock:
-            return iter(list.__getitem__(self, slice(None)))
-
-    def trim_through(self, position: int) -> int:
-        """Drops the elements at absolute positions < ``position``; returns how many were dropped."""
-        with self._lock:
-            count = min(max(0, position - self.offset), list.__len__(self))
-            if count:
-                del self[:count]  # list.__delitem__: not overridden, works on the stored elements
-                self.offset += count
-            return count
-
-    def stored(self) -> int:
-        return list.__len__(self)
-
-
-def offset_items(shard) -> OffsetList:
-    """The shard's records as an OffsetList, swapping moto's list once. The swap holds the write lock, so no
-    record is ever appended to a list that is being replaced (call ``install()`` first)."""
-    with WRITE_LOCK:  # no add() can run between copying the list and swapping it
-        if not isinstance(shard.items, OffsetList):
-            shard.items = OffsetList(shard.items)
-        return shard.items
 
 
 # -- the accessors the stream janitor uses ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence numb
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from backend.local.dynamodb import patches
@@ -50,7 +51,7 @@ def trim_records(
     if shard is None:
         return 0
     with patches.WRITE_LOCK:  # the position is computed and trimmed with no add() in between
-        items = patches.offset_items(shard)
+        items = offset_items(shard)
         return items.trim_through(int(upto_sequence) - shard.starting_sequence_number + 1)
 
 
@@ -105,7 +106,7 @@ def stream_memory(region: str, table_name: str, account_id: str = DEFAULT_ACCOUN
     """How many stream records and shard iterators the region's moto holds now."""
     shard = patches.stream_shard(region, table_name, account_id)
     items = None if shard is None else shard.items
-    stored = 0 if items is None else (items.stored() if isinstance(items, patches.OffsetList) else len(items))
+    stored = 0 if items is None else (items.stored() if isinstance(items, OffsetList) else len(items))
     iterators = patches.shard_iterators(region, account_id)
     return {"records_stored": stored, "iterators_stored": 0 if iterators is None else len(iterators)}
 
@@ -127,3 +128,57 @@ def handle_trim_request(region: str, table_name: str, body: bytes | str | None, 
     if stream is not None and not isinstance(stream, str):
         return 400, {"error": '"stream" must be the stream ARN the sequence number belongs to, or null'}
     return 200, trim_and_free(region, table_name, upto, stream_arn=stream, **kwargs)
+
+
+# -- stream_offset_list ---------------------------------------------------------------------------------------
+
+
+class OffsetList(list):
+    """A list whose first ``offset`` elements were dropped but still count in ``len`` and in indexing by slices.
+
+    Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.offset = 0
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        with self._lock:
+            return self.offset + super().__len__()
+
+    def __getitem__(self, index):
+        with self._lock:
+            if isinstance(index, slice):
+                start, stop, step = index.start, index.stop, index.step
+                start = None if start is None else max(0, start - self.offset)
+                stop = None if stop is None else max(0, stop - self.offset)
+                return list.__getitem__(self, slice(start, stop, step))
+            if index < 0:
+                return list.__getitem__(self, index)
+            return list.__getitem__(self, index - self.offset)
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list.__getitem__(self, slice(None)))
+
+    def trim_through(self, position: int) -> int:
+        """Drops the elements at absolute positions < ``position``; returns how many were dropped."""
+        with self._lock:
+            count = min(max(0, position - self.offset), list.__len__(self))
+            if count:
+                del self[:count]  # list.__delitem__: not overridden, works on the stored elements
+                self.offset += count
+            return count
+
+    def stored(self) -> int:
+        return list.__len__(self)
+
+
+def offset_items(shard) -> OffsetList:
+    """The shard's records as an OffsetList, swapping moto's list once. The swap holds the write lock, so no
+    record is ever appended to a list that is being replaced (call ``install()`` first)."""
+    with patches.WRITE_LOCK:  # no add() can run between copying the list and swapping it
+        if not isinstance(shard.items, OffsetList):
+            shard.items = OffsetList(shard.items)
+        return shard.items
