@@ -11,15 +11,16 @@ from bench.local_cloud.path import bench_request_path
 from bench.local_cloud.replication import bench_replication_and_memory
 from bench.local_cloud.report import markdown, verdicts
 from bench.local_cloud.startup import bench_startup
+from bench.local_cloud.sustained import bench_sustained
 from bench.run_context import results_dir, run_context
 
 # rounds, requests a thread (1 and 8 threads), startup repeats, lag writes, writes for the memory figure, idle polls,
 # seconds of each wrk run and of each in-process moto loop (the ceiling)
 QUICK = {"rounds": 1, "n1": 100, "n8": 50, "startup": 1, "lag": 30, "writes": 4_000, "polls": 2_000}
-QUICK |= {"wrk_s": 3, "moto_s": 1.5, "ceiling_rounds": 1}
+QUICK |= {"wrk_s": 3, "moto_s": 1.5, "ceiling_rounds": 1, "sustained": 4_000}
 FULL = {"rounds": 10, "n1": 120, "n8": 45, "startup": 3, "lag": 200, "writes": 100_000, "polls": 144_000}
 # The ceiling: more, shorter rounds, so drift in the machine's speed falls between rounds rather than inside one.
-FULL |= {"wrk_s": 6, "moto_s": 3.0, "ceiling_rounds": 5}
+FULL |= {"wrk_s": 6, "moto_s": 3.0, "ceiling_rounds": 5, "sustained": 100_000}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +29,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke run (smaller counts, one round)")
     parser.add_argument(
-        "--only", choices=("path", "startup", "replication", "ceiling"), help="run one section"
+        "--only", choices=("path", "startup", "replication", "ceiling", "sustained"), help="run one section"
     )
     parser.add_argument(
         "--writes", type=int, help="writes for the memory figure (default 100,000; quick 4,000)"
@@ -75,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             "ceiling",
             "ceiling: one region under wrk vs in-process moto …",
             lambda: bench_ceiling(counts["ceiling_rounds"], counts["wrk_s"], counts["moto_s"]),
+        ),
+        "sustained": (
+            "sustained",
+            f"replication under sustained load ({counts['sustained']:,} writes under wrk) …",
+            lambda: bench_sustained(counts["sustained"]),
         ),
     }
     folder = results_dir(published=args.publish)

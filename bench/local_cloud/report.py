@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.local_cloud import ceiling
+from bench.local_cloud import ceiling, sustained
 from bench.run_context import describe
 
 
@@ -60,6 +60,7 @@ def verdicts(results: dict) -> list[tuple[str, str, bool | None]]:
         value = startup["two_region_cloud_s"]
         checks.append(("two-region cloud ready ≤ 5 s", f"{value} s", value <= 5))
     checks += ceiling.verdicts(results.get("ceiling", {}))
+    checks += sustained.verdicts(results.get("sustained", {}))
     return checks
 
 
@@ -125,6 +126,7 @@ def markdown(results: dict) -> str:
             )
         lines.append("")
     lines += ceiling.markdown(results.get("ceiling", {}))
+    lines += sustained.markdown(results.get("sustained", {}))
     lines += ["## Verdicts", "", "| target | measured | met |", "|---|---|---|"]
     for label, value, met in verdicts(results):
         lines.append(f"| {label} | {value} | {'yes' if met else ('n/a' if met is None else 'NO')} |")
