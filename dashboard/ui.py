@@ -121,8 +121,30 @@ def target_ui(names: list[str], key: str, label: str = "Target") -> str:
 
 
 def targets_ui(names: list[str], key: str, default_count: int = 2, label: str = "Targets") -> list[str]:
+    """The first regions and the geo-routed endpoint by default (``global`` is half of the story)."""
+    if key in st.session_state:
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
+        return st.multiselect(label, names, key=key)
     regions = [n for n in names if n != GLOBAL]
-    return st.multiselect(label, names, default=regions[:default_count], key=key)
+    default = regions[:default_count] + [n for n in names if n == GLOBAL]
+    return st.multiselect(label, names, default=default, key=key)
+
+
+# Selections that survive a change of page: Streamlit drops the state of the widgets a page did not draw, so
+# app.py mirrors these keys after every run and puts them back before the next one.
+KEPT_SELECTIONS = ("lat_targets", "lat_operation", "cmp_kind", "cmp_runs", "map_latency_kind", "map_run")
+
+
+def restore_selections() -> None:
+    for key in KEPT_SELECTIONS:
+        if key not in st.session_state and f"_kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_kept_{key}"]
+
+
+def remember_selections() -> None:
+    for key in KEPT_SELECTIONS:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
 
 
 def key_value_ui() -> tuple[str, str]:

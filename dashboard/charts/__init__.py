@@ -8,10 +8,11 @@ functions draw them. Conventions, so that every chart reads the same on a projec
   points, so the browser receives kilobytes, not the raw samples; only the time series draws every sample,
   with WebGL (``Scattergl``) once a run is large.
 
-By page: ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` (the map). The pages call
+By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` (the map). The pages call
 them through this package (``charts.latency_ecdf(...)``).
 """
 
+from dashboard.charts.compare import compare_boxes, compare_ecdf
 from dashboard.charts.latency import (
     ECDF_POINTS,
     WEBGL_THRESHOLD,
@@ -31,6 +32,8 @@ __all__ = [
     "ECDF_POINTS",
     "WEBGL_THRESHOLD",
     "color_map",
+    "compare_boxes",
+    "compare_ecdf",
     "failover_timeline",
     "geo_reads",
     "lag_distribution",

@@ -27,15 +27,18 @@ if env.ready:
                 bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
 
             try:
-                samples = latency_run.run_latency(
-                    env.targets,
-                    params.targets,
-                    operation=params.operation,
-                    count=params.count,
-                    concurrency=params.concurrency,
-                    rate=params.rate,
-                    progress=progress,
-                )
+                with session.recording("latency", env, vars(params), params.targets) as run:
+                    samples = latency_run.run_latency(
+                        env.targets,
+                        params.targets,
+                        operation=params.operation,
+                        count=params.count,
+                        concurrency=params.concurrency,
+                        rate=params.rate,
+                        progress=progress,
+                        on_sample=run.on_sample,
+                    )
+                    run.complete({"samples": samples})
             except (ProbeError, TargetError) as error:
                 bar.empty()
                 st.error(str(error))

@@ -81,15 +81,18 @@ elif env.ready:
 
             started = pd.Timestamp.now(tz="UTC")
             try:
-                lags = lag_probe.run_lag(
-                    env.targets,
-                    params.source,
-                    params.destinations,
-                    probes=params.probes,
-                    timeout_s=params.timeout_s,
-                    progress=progress,
-                    on_sample=on_sample,
-                )
+                targets = [params.source, *params.destinations]
+                with session.recording("lag", env, vars(params), targets) as run:
+                    lags = lag_probe.run_lag(
+                        env.targets,
+                        params.source,
+                        params.destinations,
+                        probes=params.probes,
+                        timeout_s=params.timeout_s,
+                        progress=progress,
+                        on_sample=run.tee(on_sample),
+                    )
+                    run.complete({"samples": lags})
             except (ProbeError, TargetError) as error:
                 bar.empty()
                 live.empty()
