@@ -39,8 +39,10 @@ def compare_ecdf(
                     hovertemplate=f"{letter} · {target}: %{{y:.0f}}% ≤ %{{x:.1f}} ms<extra></extra>",
                 )
             )
-    fig.update_layout(legend=LEGEND_ABOVE)
-    return styled(fig, title, x_title=axis, y_title="at or below (%)")
+    fig = styled(fig, title, x_title=axis, y_title="at or below (%)", height=520)
+    # One entry per run and target: below the plot, where a long legend cannot cover the title.
+    fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top"})
+    return fig
 
 
 def compare_boxes(
