@@ -130,6 +130,41 @@ def test_a_run_cut_short_keeps_its_samples_as_stopped_and_an_error_as_failed(sto
     assert failed["samples"] == 1
 
 
+def test_streamlits_stop_of_a_page_keeps_the_run_as_stopped(store):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    with pytest.raises(StopException), Recording(store, "latency", context()) as rec:
+        rec.on_sample(latency_rows(1)[0])
+        raise StopException()
+    assert store.get(rec.id)["status"] == "stopped" and store.get(rec.id)["samples"] == 1
+
+
+def test_lag_and_conflict_runs_compare_per_pair_and_per_region_set(store):
+    first = pd.DataFrame(lag_rows(), columns=LAG_COLUMNS)
+    second = first.assign(lag_ms=first["lag_ms"] * 2)
+    a = record(store, "lag", [], {"samples": first})
+    b = record(store, "lag", [], {"samples": second})
+    table = compare.compare(store, [a, b]).table
+    pair = "us-west-2 → eu-central-1"
+    assert table.loc[(pair, "count"), "A"] == 6 and table.loc[(pair, "error %"), "A"] == pytest.approx(
+        100 / 6, abs=0.01
+    )
+    assert table.loc[(pair, "p50"), "A"] == 83.0  # lags 81..85 ms; the timeout counts as an error
+    assert table.loc[(pair, "p50"), "B/A"] == 2.0
+    results, timeline = conflict_frames()
+    c = record(store, "conflict", [], {"results": results, "timeline": timeline})
+    d = record(
+        store,
+        "conflict",
+        [],
+        {"results": results.assign(converge_ms=results["converge_ms"] + 10), "timeline": timeline},
+    )
+    table = compare.compare(store, [c, d]).table
+    assert table.loc[("us-west-2,eu-central-1", "p50"), "B−A"] == 10.0
+    with pytest.raises(ValueError, match="share no target"):
+        compare.compare(store, [a, c])
+
+
 def test_names_prefixes_rename_and_delete(store):
     first = record(store, "latency", [], {"samples": samples.to_frame(latency_rows())}, name="monday")
     second = record(store, "latency", [], {"samples": samples.to_frame(latency_rows(seed=2))})
