@@ -44,6 +44,21 @@ def probe(*args, timeout=120):
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def compare_page(endpoints: Path, monkeypatch):
+    """The dashboard's Compare page under AppTest, in this process (no local cloud: a targets file)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MRKV_ENDPOINTS_FILE", str(endpoints))
+    try:
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60).run()
+        at.switch_page("views/compare.py").run()
+    finally:
+        st.cache_resource.clear()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
 def as_json(done):
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -113,7 +128,7 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
 
 
 def test_a_run_read_while_the_cli_writes_it_and_stopped_by_ctrl_c_keeps_its_samples(
-    targets_file, isolated_run_store
+    targets_file, isolated_run_store, monkeypatch
 ):
     """Two processes: the CLI writes a run; this process reads the store as the dashboard does, meanwhile."""
     argv, env = command(
@@ -135,6 +150,12 @@ def test_a_run_read_while_the_cli_writes_it_and_stopped_by_ctrl_c_keeps_its_samp
                     seen.add(rows)
             time.sleep(0.3)
         assert len(seen) >= 3, f"the reader saw the run grow only through {sorted(seen)}"
+        # The dashboard's Compare page, rendered here meanwhile, lists the run being written.
+        at = compare_page(targets_file, monkeypatch)
+        assert any(
+            o.startswith("long · ") and o.endswith(" · running")
+            for o in at.multiselect(key="cmp_runs").options
+        )
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
