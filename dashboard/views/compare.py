@@ -13,7 +13,7 @@ from dashboard.measure.runs import compare as comparing
 from dashboard.measure.runs import share
 from dashboard.measure.runs.context import location_name
 from dashboard.measure.runs.recorder import KINDS
-from dashboard.measure.runs.store import StoreError
+from dashboard.measure.runs.store import RunStore, StoreError
 
 st.title("Compare runs")
 st.caption(
@@ -63,16 +63,24 @@ def _resolve(store, reference: str) -> str:
         return ""
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _comparison(path: str, chosen: tuple, targets: tuple, versions: tuple) -> comparing.Comparison:
+    """The comparison, computed once per choice and state of the runs (``versions``: a run still being
+    written has a new sample count on every rerun, hence a new entry)."""
+    return comparing.compare(RunStore(path), list(chosen), list(targets) or None)
+
+
 def _show(store, kind: str, chosen: list[str]) -> None:
     try:
-        result = comparing.compare(store, chosen)
+        versions = tuple((run["samples"], run["status"]) for run in map(store.get, chosen))
+        result = _comparison(str(store.path), tuple(chosen), (), versions)
     except (StoreError, ValueError) as error:
         st.error(str(error))
         return
     targets = list(dict.fromkeys(result.table.index.get_level_values("target")))
     picked = st.multiselect("Targets", targets, default=targets, key=f"cmp_targets_{'-'.join(chosen)}")
     if picked and picked != targets:
-        result = comparing.compare(store, chosen, picked)
+        result = _comparison(str(store.path), tuple(chosen), tuple(picked), versions)
     for note in result.warnings:
         st.warning(note)
     st.markdown("\n".join(f"- **{run['letter']}** = {run['label']}" for run in result.runs))
@@ -82,7 +90,8 @@ def _show(store, kind: str, chosen: list[str]) -> None:
         width="stretch",
         key="cmp_table",
         column_config={
-            letter: st.column_config.NumberColumn(label, format="%.2f") for letter, label in labels.items()
+            column: st.column_config.NumberColumn(labels.get(column, column), format="%.2f")
+            for column in result.table.columns
         },
     )
     axis = AXIS.get(kind, "latency (ms)")
@@ -138,7 +147,11 @@ def _act(action) -> None:
 
 def main() -> None:
     store = session.run_store()
-    kind, chosen, runs = _choose(store)
+    try:
+        kind, chosen, runs = _choose(store)
+    except StoreError as error:  # a store of another version, a file that is not one: say so, no traceback
+        st.error(str(error))
+        return
     if not runs:
         st.info(f"No {kind} run in the store yet: run one on its page, or with mrkv-probe {kind}.")
     elif len(chosen) < 2:
