@@ -6,6 +6,7 @@ from dashboard import charts, session, ui
 from dashboard.measure import stats
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import latency as latency_run
+from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
 st.title("Latency")
@@ -39,7 +40,7 @@ if env.ready:
                         on_sample=run.on_sample,
                     )
                     run.complete({"samples": samples})
-            except (ProbeError, TargetError) as error:
+            except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 st.error(str(error))
             else:

@@ -7,6 +7,7 @@ from dashboard import charts, session
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import conflict as conflict_probe
 from dashboard.measure.probes import failover as failover_probe
+from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
 st.title("Resilience")
@@ -76,7 +77,7 @@ if env.ready:
                     on_sample=run.on_sample,
                 )
                 run.complete({"results": results, "timeline": timeline})
-        except (ProbeError, TargetError) as error:
+        except (ProbeError, TargetError, StoreError) as error:
             bar.empty()
             st.error(str(error))
         else:
@@ -178,7 +179,7 @@ elif env.ready:
                         on_sample=run.on_sample,
                     )
                     run.complete({"samples": timeline}, summary)
-            except (ProbeError, TargetError) as error:
+            except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 st.error(str(error))
             else:

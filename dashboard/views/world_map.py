@@ -12,6 +12,7 @@ from backend.local import network
 from dashboard import charts, session
 from dashboard.measure import stats
 from dashboard.measure.runs.context import location_name, same_place
+from dashboard.measure.runs.store import StoreError
 
 st.title("Map")
 st.caption(
@@ -105,7 +106,11 @@ def main() -> None:
     if st.session_state.get("map_latency_kind") not in KINDS:
         st.session_state["map_latency_kind"] = KINDS[0]
     kind = st.radio("Latency on the lines", KINDS, horizontal=True, key="map_latency_kind")
-    run = _pick_run(location) if kind == "measured" else None
+    try:
+        run = _pick_run(location) if kind == "measured" else None
+    except StoreError as error:  # a store of another version, a file that is not one: the modelled lines
+        st.error(str(error))
+        run = None
     if run is not None:
         where = run["context"]["client_location"]
         location = network.Location(where["name"], where["lat"], where["lon"])

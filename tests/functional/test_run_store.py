@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import zipfile
 
 import numpy as np
@@ -163,6 +164,20 @@ def test_lag_and_conflict_runs_compare_per_pair_and_per_region_set(store):
     assert table.loc[("us-west-2,eu-central-1", "p50"), "B−A"] == 10.0
     with pytest.raises(ValueError, match="share no target"):
         compare.compare(store, [a, c])
+
+
+def test_a_store_of_another_version_or_not_a_store_is_refused_in_one_line(tmp_path):
+    newer = RunStore(tmp_path / "newer.sqlite")
+    newer.list()
+    with sqlite3.connect(newer.path) as con:
+        con.execute("update meta set value = '2' where key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 2; this version reads 1"):
+        RunStore(newer.path).list()
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="is not a run store"):
+        RunStore(junk).list()
+    assert junk.read_bytes() == b"this is not a database" * 100  # nothing lost
 
 
 def test_names_prefixes_rename_and_delete(store):
