@@ -230,6 +230,23 @@ def test_compare_figures_differences_and_ratios(store):
     }
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_tidy_tables_one_per_kind_and_frame_every_row_with_its_run(store, tmp_path, fmt):
+    a = record(store, "latency", [], {"samples": samples.to_frame(latency_rows(9))})
+    b = record(store, "latency", [], {"samples": samples.to_frame(latency_rows(6))})
+    results, timeline = conflict_frames()
+    c = record(store, "conflict", [], {"results": results, "timeline": timeline})
+    folder = share.export_tables(store, [a, b, c], tmp_path / "tables", fmt)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["tables"]) == {"latency_samples", "conflict_results", "conflict_timeline"}
+    assert [run["id"] for run in manifest["runs"]] == [a, b, c] and manifest["runs"][0]["context"]["targets"]
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    latency = read(folder / manifest["tables"]["latency_samples"]["file"])
+    assert list(latency.columns[:2]) == ["run_id", "timestamp"] and len(latency) == 15
+    assert latency["run_id"].value_counts().to_dict() == {a: 9, b: 6}
+    assert len(read(folder / f"conflict_timeline.{fmt}")) == len(timeline)
+
+
 @pytest.mark.parametrize("damage", ["not a zip", "version", "rows", "no manifest"])
 def test_a_bad_import_file_is_refused_and_nothing_is_written(store, tmp_path, damage):
     run = record(store, "latency", [], {"samples": samples.to_frame(latency_rows())})

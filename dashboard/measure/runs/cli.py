@@ -4,7 +4,7 @@ every probe run of ``mrkv-probe`` into the run store (``recording_for``).
     mrkv-probe runs list    [--kind K] [--status S] [--location CITY] [--environment E] [--limit N]
     mrkv-probe runs show    RUN
     mrkv-probe runs compare RUN RUN [RUN…] [--targets a,b]
-    mrkv-probe runs export  RUN [-o FILE]
+    mrkv-probe runs export  RUN [-o FILE]  |  RUN [RUN…] --tables DIR [--format csv|parquet]
     mrkv-probe runs import  FILE [--name NAME]
     mrkv-probe runs rename  RUN NAME
     mrkv-probe runs delete  RUN
@@ -25,7 +25,7 @@ import pandas as pd
 from dashboard.measure.runs import compare as comparing
 from dashboard.measure.runs import context as contexts
 from dashboard.measure.runs.recorder import KINDS, Recording
-from dashboard.measure.runs.share import ShareError, export_run, import_run
+from dashboard.measure.runs.share import ShareError, export_run, export_tables, import_run
 from dashboard.measure.runs.store import STATUSES, RunStore, StoreError
 
 LIST_COLUMNS = [
@@ -76,9 +76,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     comparison = commands.add_parser("compare", parents=[common], help="runs side by side")
     comparison.add_argument("runs", nargs="+")
     comparison.add_argument("--targets", help="targets to compare, comma-separated (default: all shared)")
-    export = commands.add_parser("export", parents=[common], help="one run as one file")
-    export.add_argument("run")
+    export = commands.add_parser("export", parents=[common], help="one run as one file, or runs as tables")
+    export.add_argument("run", nargs="+")
     export.add_argument("-o", "--output", help="file to write (default <name or id>.mrkv-run.zip)")
+    export.add_argument(
+        "--tables", metavar="DIR", help="tidy tables of the runs (one per kind) and a manifest"
+    )
+    export.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="of --tables (default csv)"
+    )
     importing = commands.add_parser("import", parents=[common], help="a run exported elsewhere")
     importing.add_argument("file")
     importing.add_argument("--name", help="name it here")
@@ -128,7 +134,13 @@ def _compare(store, args):
 
 
 def _export(store, args):
-    path = export_run(store, args.run, args.output)
+    if args.tables:
+        folder = export_tables(store, args.run, args.tables, args.format)
+        _print(args, {"folder": str(folder)}, f"tables of {len(args.run)} run(s) in {folder} (manifest.json)")
+        return
+    if len(args.run) > 1:
+        raise ValueError("one run per file: give --tables DIR to export several runs as tables")
+    path = export_run(store, args.run[0], args.output)
     _print(args, {"file": str(path)}, f"exported to {path}")
 
 

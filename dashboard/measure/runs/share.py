@@ -1,5 +1,7 @@
 """One run as one file, to send to a colleague: ``export_run(store, reference, path)`` and
-``import_run(store, path)``. The format is documented in ``docs/RUN-FORMAT.md``: a ZIP holding ``manifest.json``
+``import_run(store, path)``; runs as tidy tables for analysis elsewhere: ``export_tables(store, references,
+folder, "csv" | "parquet")``, one long table per kind and frame, every row carrying its ``run_id``, and a
+``manifest.json`` with each run's context. The format is documented in ``docs/RUN-FORMAT.md``: a ZIP holding ``manifest.json``
 (format name, ``FORMAT_VERSION``, the run with its context) and one Parquet file per frame of the run.
 
 Import checks everything before it writes anything: a file that is not such a ZIP, a format of another version,
@@ -13,6 +15,9 @@ import json
 import zipfile
 from pathlib import Path
 
+import pandas as pd
+
+from dashboard.measure import samples
 from dashboard.measure.runs.recorder import KINDS, MAIN_FRAME, now_iso
 from dashboard.measure.runs.store import STATUSES, RunStore, StoreError, decode_frame, encode_frame
 
@@ -59,6 +64,39 @@ def export_run(store: RunStore, reference: str, path: str | Path | None = None) 
             archive.writestr(manifest["frames"][name]["file"], encode_frame(df))
     partial.replace(target)
     return target
+
+
+def export_tables(store: RunStore, references: list[str], folder: str | Path, fmt: str = "csv") -> Path:
+    """``<kind>_<frame>.csv|parquet`` per kind and frame (``latency_samples``, ``conflict_results``…), rows of
+    every run given, ``run_id`` first; ``manifest.json`` lists the tables and the runs with their context."""
+    if fmt not in ("csv", "parquet"):
+        raise ShareError(f"unknown table format {fmt!r}: csv or parquet")
+    runs = [store.get(reference) for reference in references]
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for run in runs:
+        for frame in store.frames(run["id"]):
+            tables.setdefault(f"{run['kind']}_{frame}", []).append(
+                store.frame(run["id"], frame).assign(run_id=run["id"])
+            )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {"format": "mrkv-tables", "format_version": FORMAT_VERSION, "exported_at": now_iso(),
+                "runs": [{key: run.get(key) for key in RUN_KEYS} for run in runs], "tables": {}}  # fmt: skip
+    for name, parts in tables.items():
+        table = pd.concat(parts, ignore_index=True)
+        table = table[["run_id", *[c for c in table.columns if c != "run_id"]]]
+        target = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            samples.to_csv(table, target)
+        else:
+            target.write_bytes(encode_frame(table))
+        manifest["tables"][name] = {
+            "file": target.name,
+            "rows": len(table),
+            "columns": [str(c) for c in table.columns],
+        }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    return folder
 
 
 def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:
