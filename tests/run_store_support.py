@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 
 from dashboard.measure import samples
 from dashboard.measure.runs.context import build_context
@@ -37,5 +38,23 @@ def latency_run(medians: dict[str, float], location: str, per_target: int = 200,
     targets = TargetSet(regions=REGIONS, global_url="http://127.0.0.1:9/dev", source="endpoints.json")
     context = build_context(targets, {"count": per_target}, list(medians), location, created_by="test")
     with Recording(RunStore(), "latency", context, name=name) as run:
+        run.complete({"samples": frame})
+    return run.id
+
+
+def lag_run(lags_ms: dict[tuple[str, str], list[float]], name=None) -> str:
+    """A complete lag run whose pair (source, destination) saw the probes' lags ``lags_ms[pair]`` (ms)."""
+    from dashboard.measure.probes.lag import LAG_COLUMNS
+
+    rows = [
+        {"probe": index, "timestamp": 1.7e9 + index, "source": source, "destination": destination,
+         "status": "seen", "lag_ms": lag, "error": ""}
+        for (source, destination), lags in lags_ms.items() for index, lag in enumerate(lags)
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows).reindex(columns=LAG_COLUMNS)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
+    targets = TargetSet(regions=REGIONS, global_url="http://127.0.0.1:9/dev", source="endpoints.json")
+    context = build_context(targets, {"probes": len(rows)}, list(REGIONS), "Seattle", created_by="test")
+    with Recording(RunStore(), "lag", context, name=name) as run:
         run.complete({"samples": frame})
     return run.id

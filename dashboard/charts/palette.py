@@ -64,3 +64,6 @@ def run_dash(index: int) -> str:
 
 def run_color(index: int) -> str:
     return _RUN_COLORS[index % len(_RUN_COLORS)]
+
+# Region x region matrices: green (near) to red (far), one colour per band, as cloudping draws them.
+MATRIX_BANDS = ["#1A9850", "#91CF60", "#FEE08B", "#FC8D59", "#D73027"]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from backend.local import network
 from dashboard import charts, session
-from dashboard.measure import stats
+from dashboard.measure import matrix, stats
 from dashboard.measure.runs.context import location_name, same_place
 from dashboard.measure.runs.store import StoreError
 
@@ -96,6 +96,35 @@ def _under_floor(latencies: dict[str, float], location) -> None:
         )
 
 
+def region_matrix(known: list[str]) -> None:
+    """Region x region: the modelled round trips, or the replication lag a lag run measured, per pair."""
+    st.subheader("Region × region")
+    kinds = ["modelled round trip", "replication lag (a measured run)"]
+    kind = st.radio("Matrix", kinds, horizontal=True, key="map_matrix_kind")
+    if kind == kinds[0]:
+        figure = charts.region_matrix(matrix.modelled_rtt(known), "Modelled round trip between regions (ms)")
+    else:
+        store = session.run_store()
+        runs = [r for r in store.list(kind="lag") if r["samples"]]
+        if not runs:
+            st.info("No lag run in the store yet: run one on the Replication page (or mrkv-probe lag).")
+            return
+        by_id = {r["id"]: r for r in runs}
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox(
+            "Lag run", list(by_id), key="map_lag_run",
+            format_func=lambda x: f"{by_id[x]['name'] or x} · {by_id[x]['started_at'][:16]} · {by_id[x]['samples']} probes",
+        )  # fmt: skip
+        percentile = right.selectbox("Percentile", list(matrix.PERCENTILES), key="map_lag_percentile")
+        lags = store.frame(chosen, columns=["source", "destination", "status", "lag_ms"])
+        figure = charts.region_matrix(
+            matrix.lag_percentile(lags, known, percentile),
+            f"Replication lag {percentile} (ms), source → destination",
+            limits=charts.matrix.LAG_LIMITS,
+        )
+    st.plotly_chart(figure, width="stretch", key="map_matrix")
+
+
 def main() -> None:
     known, regions = _regions(session.current())
     try:
@@ -142,6 +171,7 @@ def main() -> None:
         ).sort_values(f"{label} RTT (ms)")
         st.success(f"Nearest region from {location.name}: **{nearest}**")
         st.dataframe(table, hide_index=True, width="stretch", key="map_table")
+    region_matrix(known)
 
 
 main()

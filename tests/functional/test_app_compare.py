@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from run_store_support import endpoints_file, latency_run
+from run_store_support import endpoints_file, lag_run, latency_run
 from streamlit.testing.v1 import AppTest
 
 from backend.local import network
@@ -133,3 +133,20 @@ def test_the_map_in_measured_mode_never_draws_a_run_from_another_location():
         network.CITIES["Sydney"].lon,
     )
     assert any("Under the physical floor" in w.value and "eu-central-1 9.8 ms" in w.value for w in at.warning)
+
+
+def test_the_region_matrix_shows_modelled_round_trips_then_a_lag_runs_percentile():
+    at = open_page("views/world_map.py")
+    heat = charts_of(at)[-1]["data"][0]
+    assert heat["type"] == "heatmap" and heat["x"] == ["us-west-2", "eu-central-1"]
+    assert heat["text"][0][1] == f"{network.region_rtt_ms('us-west-2', 'eu-central-1'):.0f}"
+    at.radio(key="map_matrix_kind").set_value("replication lag (a measured run)").run()
+    assert any("No lag run in the store yet" in i.value for i in at.info)
+    lag_run(
+        {("us-west-2", "eu-central-1"): [400.0, 420.0, 440.0, 900.0], ("eu-central-1", "us-west-2"): [380.0]}
+    )
+    at.run()
+    at.selectbox(key="map_lag_percentile").set_value("p50").run()
+    heat = charts_of(at)[-1]["data"][0]
+    assert heat["text"] == [["", "430"], ["380", ""]]
+    assert "Replication lag p50" in charts_of(at)[-1]["layout"]["title"]["text"]
