@@ -150,3 +150,12 @@ def test_the_region_matrix_shows_modelled_round_trips_then_a_lag_runs_percentile
     heat = charts_of(at)[-1]["data"][0]
     assert heat["text"] == [["", "430"], ["380", ""]]
     assert "Replication lag p50" in charts_of(at)[-1]["layout"]["title"]["text"]
+
+
+def test_a_bookmarked_url_brings_the_latency_targets_and_the_map_mode_back():
+    at = open_page("views/latency.py", {"targets": "global,us-west-2,mars-1", "map": "measured"})
+    assert at.multiselect(key="lat_targets").value == ["global", "us-west-2"]  # mars-1 is not a target here
+    at.multiselect(key="lat_targets").set_value(["eu-central-1"]).run()
+    assert at.query_params["targets"] in ("eu-central-1", ["eu-central-1"])
+    at.switch_page("views/world_map.py").run()
+    assert at.radio(key="map_latency_kind").value == "measured"
