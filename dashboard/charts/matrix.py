@@ -44,4 +44,4 @@ def region_matrix(matrix: pd.DataFrame, title: str, limits=RTT_LIMITS) -> go.Fig
         )
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    return styled(fig, title, x_title="to", y_title="from", height=140 + 60 * len(matrix.index))
+    return styled(fig, title, x_title="to", y_title="from", height=max(420, 140 + 60 * len(matrix.index)))
