@@ -166,3 +166,24 @@ def test_a_run_read_while_the_cli_writes_it_and_stopped_by_ctrl_c_keeps_its_samp
     assert run["samples"] == len(kept) >= max(seen)
     assert len(kept) < 9000 and kept["ok"].all()
     assert f"run {run['id']} kept in" in stderr and "(stopped," in stderr
+
+
+def test_a_cli_killed_mid_run_leaves_a_stopped_run_with_what_it_had_flushed(targets_file, isolated_run_store):
+    argv, env = command(
+        "latency", "--targets", targets_file, "--count", 3000, "--rate", 150, "--name", "killed"
+    )
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RunStore(isolated_run_store)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            runs = store.list()
+            if runs and runs[0]["samples"] > 0:
+                break
+            time.sleep(0.2)
+    finally:
+        process.kill()  # SIGKILL: no handler runs, the run cannot close itself
+        process.wait(timeout=30)
+    run = store.get("killed")
+    assert run["status"] == "stopped" and "ended without closing it" in run["error"]
+    assert run["samples"] == len(store.frame(run["id"])) > 0

@@ -17,7 +17,7 @@ import pandas as pd
 
 from dashboard.measure import samples
 from dashboard.measure.common import run_id
-from dashboard.measure.runs.store import RunStore
+from dashboard.measure.runs.store import RunStore, writer_id
 
 KINDS = ("latency", "lag", "conflict", "failover")
 # The frame whose rows a run counts as its samples, and which its on_sample rows are.
@@ -75,6 +75,7 @@ class Recording:
                 "client_location": ((self.context.get("client_location") or {}).get("name")),
                 "network": (self.context.get("network") or {}).get("profile"),
                 "context": self.context,
+                "writer": writer_id(),
             }
         )
         return self

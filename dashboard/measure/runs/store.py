@@ -13,7 +13,9 @@ Schema (version ``SCHEMA_VERSION``, in ``meta``):
   ``status`` (running | complete | stopped | failed), ``started_at`` / ``ended_at`` (ISO 8601 UTC),
   ``environment``, ``client_location``, ``network`` (copied out of the context to filter on), ``samples`` (rows of
   the run's main frame), ``error``, ``context`` (JSON, see ``runs.context``), ``summary`` (JSON, a probe's own
-  figures, e.g. failover's).
+  figures, e.g. failover's), ``writer`` (``host:pid`` of the process recording it: a run left ``running`` by a
+  process of this host that no longer exists, killed without a chance to close it, is settled as ``stopped``
+  with the samples it had flushed).
 * ``chunks``: ``run_id``, ``frame`` (``samples``; conflict: ``results`` and ``timeline``), ``seq``, ``rows``,
   ``data`` (a Parquet file of those rows).
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +39,7 @@ STORE_ENV = "MRKV_RUN_STORE"  # another store file (tests, a second workspace)
 STATUSES = ("running", "complete", "stopped", "failed")
 RUN_FIELDS = (
     "id", "name", "kind", "status", "started_at", "ended_at", "environment", "client_location", "network",
-    "samples", "error", "context", "summary",
+    "samples", "error", "context", "summary", "writer",
 )  # fmt: skip
 
 _SCHEMA = """
@@ -44,7 +47,7 @@ create table if not exists meta (key text primary key, value text not null);
 create table if not exists runs (
     id text primary key, name text unique, kind text not null, status text not null,
     started_at text not null, ended_at text, environment text, client_location text, network text,
-    samples integer not null default 0, error text, context text not null, summary text
+    samples integer not null default 0, error text, context text not null, summary text, writer text
 );
 create index if not exists runs_started on runs (started_at);
 create table if not exists chunks (
@@ -196,8 +199,23 @@ class RunStore:
 
     # -- reading ------------------------------------------------------------------------------------------------
 
+    def settle_orphans(self) -> None:
+        """Runs left 'running' by a process of this host that is gone become 'stopped'."""
+        host = socket.gethostname()
+        with self.connect() as con:
+            for run_id, writer in con.execute(
+                "select id, writer from runs where status = 'running'"
+            ).fetchall():
+                name, _, pid = (writer or "").rpartition(":")
+                if name == host and pid.isdigit() and not _alive(int(pid)):
+                    con.execute(
+                        "update runs set status = 'stopped', error = ? where id = ?",
+                        ("the process recording it ended without closing it", run_id),
+                    )
+
     def list(self, kind=None, status=None, client_location=None, environment=None, limit=None) -> list[dict]:
         """Runs, newest first, without their samples; each filter is an exact match."""
+        self.settle_orphans()
         clauses, values = [], []
         for column, value in (
             ("kind", kind), ("status", status), ("client_location", client_location), ("environment", environment),
@@ -219,6 +237,7 @@ class RunStore:
         reference = (reference or "").strip()
         if not reference:
             raise StoreError("no run given")
+        self.settle_orphans()
         with self.connect() as con:
             rows = con.execute(
                 f"select {', '.join(RUN_FIELDS)} from runs where name = ? or id = ? or id like ? order by id",
@@ -255,6 +274,27 @@ class RunStore:
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+
+
+def writer_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _run(row) -> dict:
