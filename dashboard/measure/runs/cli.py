@@ -22,6 +22,7 @@ import sys
 
 import pandas as pd
 
+from dashboard.measure.commands import csv_list
 from dashboard.measure.runs import compare as comparing
 from dashboard.measure.runs import context as contexts
 from dashboard.measure.runs.recorder import KINDS, Recording
@@ -177,15 +178,14 @@ def main(argv, prog: str = "mrkv-probe") -> int:
 
 
 def _planned_targets(args, target_set) -> list[str]:
-    split = [t.strip() for t in (getattr(args, "only", None) or args.regions or "").split(",") if t.strip()]
+    """The targets the command will measure, as its own defaults choose them."""
     if args.command == "latency":
-        return split or target_set.names()
+        return csv_list(args.only) or target_set.names()
     if args.command == "lag":
         source = args.source or next(iter(target_set.regions), "")
-        others = [t.strip() for t in (args.destinations or "").split(",") if t.strip()]
-        return [source, *(others or [r for r in target_set.regions if r != source])]
+        return [source, *(csv_list(args.destinations) or [r for r in target_set.regions if r != source])]
     if args.command == "conflict":
-        return split if args.stack is None and split else list(target_set.regions)
+        return (csv_list(args.regions) if args.stack is None else []) or list(target_set.regions)
     return ["global"]
 
 
@@ -219,8 +219,13 @@ def recording_for(args, target_set):
 
 
 def report_kept(recording) -> None:
-    if isinstance(recording, Recording):
+    if not isinstance(recording, Recording):
+        return
+    try:
         run = recording.store.get(recording.id)
+    except StoreError as error:  # the store went away under the run: say so, never a traceback
+        print(f"error: the run could not be kept: {error}", file=sys.stderr)
+    else:
         print(
             f"run {run['id']} kept in {recording.store.path} ({run['status']}, {run['samples']} samples)",
             file=sys.stderr,
