@@ -115,7 +115,10 @@ def _show(store, args):
     lines = [
         f"{key:>15}: {run[key]}" for key in LIST_COLUMNS + ["ended_at", "error"] if run.get(key) is not None
     ]
-    lines += [f"{key:>15}: {json.dumps(value, default=str)}" for key, value in run["context"].items()]
+    lines += [
+        "context:",
+        *(f"{key:>15}: {json.dumps(value, default=str)}" for key, value in run["context"].items()),
+    ]
     if run.get("summary"):
         lines.append(f"{'summary':>15}: {json.dumps(run['summary'], default=str)}")
     _print(args, run, "\n".join(lines))
