@@ -12,7 +12,7 @@ in the navigation. Every page reads the environment from `session.current()`; no
 # `make run` does, puts the current directory on sys.path; tests set PYTHONPATH).
 import streamlit as st
 
-from dashboard import session
+from dashboard import session, ui
 
 # No page_icon and no page icons: Streamlit turns the current page's icon into the favicon and fetches it
 # from fonts.gstatic.com (Material) or a CDN (emoji), and the app must work offline.
@@ -25,12 +25,15 @@ PAGES = [
     st.Page("views/resilience.py", title="Resilience"),
     st.Page("views/guided_tour.py", title="Guided tour"),
     st.Page("views/world_map.py", title="Map"),
+    st.Page("views/compare.py", title="Compare"),
 ]
 
 navigation = st.navigation(PAGES)
+ui.restore_selections()  # Streamlit forgets the widgets a page did not draw: targets, runs… survive page changes
 with st.sidebar:
     session.sidebar()
 navigation.run()
+ui.remember_selections()
 # After the page, so the export includes what this run just measured (pages never call st.stop for that reason).
 with st.sidebar:
     session.export_controls()

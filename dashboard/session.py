@@ -8,6 +8,8 @@
 * `current()` is the environment every page uses: a target set, and in local mode the control client.
 * Measurements live in the browser session (`st.session_state`), so two people on one server do not mix runs;
   the sidebar exports them as CSV or JSON (`dashboard.measure.exports`) and clears them.
+* Every run a page starts is also kept in the run store with its context (`recording`, see
+  `dashboard.measure.runs`), for the Compare page and the Map.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from backend.local import network
 from dashboard import ui
 from dashboard.measure import environment, exports
 from dashboard.measure.environment import Environment
+from dashboard.measure.runs.context import build_context
+from dashboard.measure.runs.recorder import Recording
+from dashboard.measure.runs.store import RunStore
 
 MEASUREMENTS_KEY = "measurements"
 ENVIRONMENT_KEY = "environment"
@@ -119,6 +124,19 @@ def store(name: str, value: Any) -> None:
 
 def stored(name: str, default: Any = None) -> Any:
     return measurements().get(name, default)
+
+
+def run_store() -> RunStore:
+    """The run store (``$MRKV_RUN_STORE`` or ``.local/runs.sqlite``), shared with ``mrkv-probe``."""
+    return RunStore()
+
+
+def recording(kind: str, env: Environment, workload: dict, targets) -> Recording:
+    """A run of this page kept in the run store with its context: ``with session.recording(…) as run: …``."""
+    context = build_context(
+        env.targets, workload, targets, client_location(), network_mode(), created_by="dashboard"
+    )
+    return Recording(run_store(), kind, context)
 
 
 def append_history(row: dict) -> None:

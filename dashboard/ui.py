@@ -121,8 +121,44 @@ def target_ui(names: list[str], key: str, label: str = "Target") -> str:
 
 
 def targets_ui(names: list[str], key: str, default_count: int = 2, label: str = "Targets") -> list[str]:
+    """The first regions and the geo-routed endpoint by default (``global`` is half of the story)."""
+    if key in st.session_state:
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
+        return st.multiselect(label, names, key=key)
     regions = [n for n in names if n != GLOBAL]
-    return st.multiselect(label, names, default=regions[:default_count], key=key)
+    default = regions[:default_count] + [n for n in names if n == GLOBAL]
+    return st.multiselect(label, names, default=default, key=key)
+
+
+# Selections that survive a change of page: Streamlit drops the state of the widgets a page did not draw, so
+# app.py mirrors these keys after every run and puts them back before the next one. Those in URL_SELECTIONS
+# also live in the URL's query parameters, so a bookmark brings the view back (the pages check the values:
+# a target or a run that is not there is dropped). The Compare page keeps its own (?kind=…&runs=…).
+KEPT_SELECTIONS = ("lat_targets", "lat_operation", "cmp_kind", "cmp_runs", "map_latency_kind", "map_run")
+URL_SELECTIONS = {"lat_targets": "targets", "map_latency_kind": "map", "map_run": "map_run"}
+LIST_SELECTIONS = {"lat_targets"}
+
+
+def restore_selections() -> None:
+    for key in KEPT_SELECTIONS:
+        if key in st.session_state:
+            continue
+        if f"_kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_kept_{key}"]
+        elif key in URL_SELECTIONS and URL_SELECTIONS[key] in st.query_params:
+            value = st.query_params[URL_SELECTIONS[key]]
+            st.session_state[key] = [v for v in value.split(",") if v] if key in LIST_SELECTIONS else value
+
+
+def remember_selections() -> None:
+    for key in KEPT_SELECTIONS:
+        if key in st.session_state:
+            value = st.session_state[key]
+            st.session_state[f"_kept_{key}"] = value
+            if key in URL_SELECTIONS and value is not None:
+                st.query_params[URL_SELECTIONS[key]] = (
+                    ",".join(value) if key in LIST_SELECTIONS else str(value)
+                )
 
 
 def key_value_ui() -> tuple[str, str]:

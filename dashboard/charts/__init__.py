@@ -8,10 +8,11 @@ functions draw them. Conventions, so that every chart reads the same on a projec
   points, so the browser receives kilobytes, not the raw samples; only the time series draws every sample,
   with WebGL (``Scattergl``) once a run is large.
 
-By page: ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` (the map). The pages call
+By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` and ``matrix`` (the map). The pages call
 them through this package (``charts.latency_ecdf(...)``).
 """
 
+from dashboard.charts.compare import compare_boxes, compare_ecdf
 from dashboard.charts.latency import (
     ECDF_POINTS,
     WEBGL_THRESHOLD,
@@ -21,6 +22,7 @@ from dashboard.charts.latency import (
     latency_histogram,
     latency_timeseries,
 )
+from dashboard.charts.matrix import region_matrix
 from dashboard.charts.palette import color_map, region_color
 from dashboard.charts.regions import failover_timeline, geo_reads, region_latency_bars
 from dashboard.charts.replication import lag_distribution, lag_timeseries, value_timeline
@@ -31,6 +33,8 @@ __all__ = [
     "ECDF_POINTS",
     "WEBGL_THRESHOLD",
     "color_map",
+    "compare_boxes",
+    "compare_ecdf",
     "failover_timeline",
     "geo_reads",
     "lag_distribution",
@@ -42,6 +46,7 @@ __all__ = [
     "latency_timeseries",
     "region_color",
     "region_latency_bars",
+    "region_matrix",
     "successful",
     "value_timeline",
     "world_map",

@@ -52,3 +52,18 @@ def region_color(name: str) -> str:
 
 def color_map(names: Iterable[str]) -> dict[str, str]:
     return {str(name): region_color(name) for name in names}
+
+# Runs side by side (the Compare page): run A, B, C… as line dashes on the region colours, and as box colours.
+RUN_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+_RUN_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"]
+
+
+def run_dash(index: int) -> str:
+    return RUN_DASHES[index % len(RUN_DASHES)]
+
+
+def run_color(index: int) -> str:
+    return _RUN_COLORS[index % len(_RUN_COLORS)]
+
+# Region x region matrices: green (near) to red (far), one colour per band, as cloudping draws them.
+MATRIX_BANDS = ["#1A9850", "#91CF60", "#FEE08B", "#FC8D59", "#D73027"]

@@ -7,6 +7,10 @@
     mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20]
     mrkv-probe failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
                         [--observe]
+    mrkv-probe runs     list|show|compare|export|import|rename|delete  (dashboard.measure.runs.cli)
+
+Every probe run is kept in the run store (``--store``, default ``.local/runs.sqlite``) with its context, named
+with ``--name``; ``--no-store`` keeps nothing. Ctrl-C keeps the samples so far, as a stopped run.
 
 Where to send requests (any subcommand; one of):
 ``--endpoints-file PATH`` (default ``.local/endpoints.json``, written by ``python -m backend.local up``),
@@ -30,6 +34,7 @@ from pathlib import Path
 from backend.local.contracts import TABLE_NAME
 from dashboard.measure.commands import COMMANDS, aws_session, csv_list
 from dashboard.measure.errors import ProbeError
+from dashboard.measure.runs import cli as runs_cli
 from dashboard.measure.targets import TargetError, load_targets
 
 
@@ -92,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     output = common.add_argument_group("output")
     output.add_argument("--csv", metavar="PATH", help="write the raw samples as CSV")
     output.add_argument("--json", metavar="PATH", help="write the raw samples as JSON")
+    output.add_argument("--name", help="name the run in the run store")
+    output.add_argument("--store", help="run store (default .local/runs.sqlite or $MRKV_RUN_STORE)")
+    output.add_argument("--no-store", action="store_true", help="keep no run in the run store")
     output.add_argument(
         "--request-timeout", type=float, default=10.0, help="seconds per request (default 10)"
     )
@@ -102,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="latency|lag|conflict|failover", parser_class=_Parser
+        dest="command", required=True, metavar="latency|lag|conflict|failover|runs", parser_class=_Parser
     )
 
     latency = commands.add_parser("latency", parents=[common], help="N requests against several targets")
@@ -147,6 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     failover.add_argument("--rate", type=float, default=10.0, help="requests per second (default 10)")
     failover.add_argument("--down-at", type=float, default=5.0, help="seconds into the run (default 5)")
     failover.add_argument("--up-at", type=float, help="seconds into the run (default: half-way after down)")
+    for parser_ in (lag, conflict, failover):
+        parser_.add_argument("--client-location", help="where you are (city or lat,lon), kept with the run")
+    commands.add_parser("runs", help="the runs kept in the run store: mrkv-probe runs -h", add_help=False)
     failover.add_argument(
         "--observe", action="store_true", help="don't act: you cause the outage, the probe watches"
     )
@@ -154,8 +165,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["runs"]:
+        return runs_cli.main(argv[1:], _program_name())
     args = _parser().parse_args(argv)
     progress = ProgressPrinter()
+    recording = None
     try:
         if args.stack and not args.regions:
             raise TargetError("--stack needs --regions (comma-separated, e.g. us-west-2,eu-central-1)")
@@ -166,8 +181,10 @@ def main(argv=None) -> int:
             regions=csv_list(args.regions),
             session=aws_session(args.profile),
         )
-        return COMMANDS[args.command](args, target_set, progress)
-    except (TargetError, ProbeError, ValueError, OSError) as error:
+        with runs_cli.recording_for(args, target_set) as recording:
+            args.recording = recording
+            return COMMANDS[args.command](args, target_set, progress)
+    except (TargetError, ProbeError, ValueError, OSError, runs_cli.StoreError) as error:
         progress.finish()
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -175,3 +192,5 @@ def main(argv=None) -> int:
         progress.finish()
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        runs_cli.report_kept(recording)

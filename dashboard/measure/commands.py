@@ -49,6 +49,18 @@ def _write_outputs(df: pd.DataFrame, args) -> None:
         print(f"raw samples: {args.json}", file=sys.stderr)
 
 
+def _on_sample(args):
+    """The run store's ``on_sample`` for this command (``cli`` puts its ``Recording`` on ``args``), or None."""
+    recording = getattr(args, "recording", None)
+    return recording.on_sample if recording is not None else None
+
+
+def _keep(args, frames: dict, summary: dict | None = None) -> None:
+    recording = getattr(args, "recording", None)
+    if recording is not None:
+        recording.complete(frames, summary)
+
+
 def _table(df: pd.DataFrame) -> str:
     return df.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-")
 
@@ -80,8 +92,10 @@ def cmd_latency(args, target_set, progress) -> int:
         args.rate,
         progress,
         timeout_s=args.request_timeout,
+        on_sample=_on_sample(args),
     )
     progress.finish()
+    _keep(args, {"samples": df})
     summary = stats.summarize(df, warm_only=args.warm_only)
     location = _client_location(args, _control(target_set))
     if location:
@@ -119,8 +133,10 @@ def cmd_lag(args, target_set, progress) -> int:
         args.timeout,
         progress,
         request_timeout_s=args.request_timeout,
+        on_sample=_on_sample(args),
     )
     progress.finish()
+    _keep(args, {"samples": df})
     print(f"replication lag from {source} (ms; resolution = poll spacing around first sight)")
     print(_table(lag_summary(df)))
     control = _control(target_set)
@@ -163,9 +179,16 @@ def cmd_conflict(args, target_set, progress) -> int:
     regions = regions or list(target_set.regions)
     check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=regions)
     results, timeline = run_conflict(
-        target_set, regions, args.trials, args.timeout, progress, request_timeout_s=args.request_timeout
+        target_set,
+        regions,
+        args.trials,
+        args.timeout,
+        progress,
+        _on_sample(args),
+        request_timeout_s=args.request_timeout,
     )
     progress.finish()
+    _keep(args, {"results": results, "timeline": timeline})
     shown = results[
         [
             "trial",
@@ -218,8 +241,10 @@ def cmd_failover(args, target_set, progress) -> int:
         args.up_at,
         progress,
         request_timeout_s=min(args.request_timeout, 2.0),
+        on_sample=_on_sample(args),
     )
     progress.finish()
+    _keep(args, {"samples": timeline}, summary)
     counts = (
         timeline.assign(result=timeline["ok"].map({True: "ok", False: "error"}))
         .groupby(["phase", "served_region", "result"], sort=False)

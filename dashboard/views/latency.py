@@ -6,6 +6,7 @@ from dashboard import charts, session, ui
 from dashboard.measure import stats
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import latency as latency_run
+from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
 st.title("Latency")
@@ -27,16 +28,19 @@ if env.ready:
                 bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
 
             try:
-                samples = latency_run.run_latency(
-                    env.targets,
-                    params.targets,
-                    operation=params.operation,
-                    count=params.count,
-                    concurrency=params.concurrency,
-                    rate=params.rate,
-                    progress=progress,
-                )
-            except (ProbeError, TargetError) as error:
+                with session.recording("latency", env, vars(params), params.targets) as run:
+                    samples = latency_run.run_latency(
+                        env.targets,
+                        params.targets,
+                        operation=params.operation,
+                        count=params.count,
+                        concurrency=params.concurrency,
+                        rate=params.rate,
+                        progress=progress,
+                        on_sample=run.on_sample,
+                    )
+                    run.complete({"samples": samples})
+            except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 st.error(str(error))
             else:

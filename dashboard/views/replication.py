@@ -11,6 +11,7 @@ from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import lag as lag_probe
 from dashboard.measure.probes.lag_math import lag_summary
 from dashboard.measure.probes.lag_reference import reference_lag
+from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
 st.title("Replication lag")
@@ -31,9 +32,7 @@ def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[
     ):
         return {}, ""  # loopback targets without a control API: there is no CloudWatch to ask
     try:
-        figures = reference_lag(
-            env.targets, source, destinations, started, ended, control=env.control
-        )
+        figures = reference_lag(env.targets, source, destinations, started, ended, control=env.control)
     except Exception as error:  # the metric is a bonus beside the probes: a failure is a note, not a stop
         st.warning(f"ReplicationLatency is not available: {error}")
         return {}, ""
@@ -81,16 +80,19 @@ elif env.ready:
 
             started = pd.Timestamp.now(tz="UTC")
             try:
-                lags = lag_probe.run_lag(
-                    env.targets,
-                    params.source,
-                    params.destinations,
-                    probes=params.probes,
-                    timeout_s=params.timeout_s,
-                    progress=progress,
-                    on_sample=on_sample,
-                )
-            except (ProbeError, TargetError) as error:
+                targets = [params.source, *params.destinations]
+                with session.recording("lag", env, vars(params), targets) as run:
+                    lags = lag_probe.run_lag(
+                        env.targets,
+                        params.source,
+                        params.destinations,
+                        probes=params.probes,
+                        timeout_s=params.timeout_s,
+                        progress=progress,
+                        on_sample=run.tee(on_sample),
+                    )
+                    run.complete({"samples": lags})
+            except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 live.empty()
                 st.error(str(error))

@@ -7,6 +7,7 @@ from dashboard import charts, session
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import conflict as conflict_probe
 from dashboard.measure.probes import failover as failover_probe
+from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
 st.title("Resilience")
@@ -65,15 +66,18 @@ if env.ready:
     if run:
         bar = st.progress(0.0, text="Starting…")
         try:
-            results, timeline = conflict_probe.run_conflict(
-                env.targets,
-                regions,
-                trials=int(trials),
-                progress=lambda done, total, message: bar.progress(
-                    done / total if total else 1.0, text=message
-                ),
-            )
-        except (ProbeError, TargetError) as error:
+            with session.recording("conflict", env, {"trials": int(trials)}, regions) as run:
+                results, timeline = conflict_probe.run_conflict(
+                    env.targets,
+                    regions,
+                    trials=int(trials),
+                    progress=lambda done, total, message: bar.progress(
+                        done / total if total else 1.0, text=message
+                    ),
+                    on_sample=run.on_sample,
+                )
+                run.complete({"results": results, "timeline": timeline})
+        except (ProbeError, TargetError, StoreError) as error:
             bar.empty()
             st.error(str(error))
         else:
@@ -160,18 +164,22 @@ elif env.ready:
         else:
             bar = st.progress(0.0, text="Starting…")
             try:
-                timeline, summary = failover_probe.run_failover(
-                    env.targets,
-                    region_to_fail=None if victim.startswith("nearest") else victim,
-                    control=env.control,
-                    duration_s=float(duration),
-                    down_at_s=float(down_at),
-                    up_at_s=float(up_at),
-                    progress=lambda done, total, message: bar.progress(
-                        min(done / total, 1.0) if total else 1.0, text=message
-                    ),
-                )
-            except (ProbeError, TargetError) as error:
+                workload = {"region": victim, "duration_s": duration, "down_at_s": down_at, "up_at_s": up_at}
+                with session.recording("failover", env, workload, ["global"]) as run:
+                    timeline, summary = failover_probe.run_failover(
+                        env.targets,
+                        region_to_fail=None if victim.startswith("nearest") else victim,
+                        control=env.control,
+                        duration_s=float(duration),
+                        down_at_s=float(down_at),
+                        up_at_s=float(up_at),
+                        progress=lambda done, total, message: bar.progress(
+                            min(done / total, 1.0) if total else 1.0, text=message
+                        ),
+                        on_sample=run.on_sample,
+                    )
+                    run.complete({"samples": timeline}, summary)
+            except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 st.error(str(error))
             else:

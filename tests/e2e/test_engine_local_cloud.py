@@ -206,7 +206,7 @@ def test_failover_is_seen_within_the_routers_configured_bound(targets, control):
     assert control.status()["regions"][US]["down"] is False
 
 
-def test_probe_cli_against_the_local_cloud(cloud, tmp_path):
+def test_probe_cli_against_the_local_cloud(cloud, tmp_path, isolated_run_store):
     out = tmp_path / "samples.json"
     done = subprocess.run(
         [
@@ -229,3 +229,11 @@ def test_probe_cli_against_the_local_cloud(cloud, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "physical floor from Seattle" in done.stdout
     assert len(json.loads(out.read_text())) == 30
+    # Kept in the run store with the local cloud's own context (issue 12), read from its control API.
+    from dashboard.measure.runs.store import RunStore
+
+    (run,) = RunStore(isolated_run_store).list()
+    assert run["status"] == "complete" and run["samples"] == 30
+    context = run["context"]
+    assert context["environment"] == "local" and context["network"]["profile"] == "realistic"
+    assert context["client_location"]["name"] == "Seattle" and not context["client_location"]["declared"]

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from backend.local.control import ControlClient
 from dashboard.measure import stats
+from dashboard.measure.runs.store import RunStore
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 REGIONS = ["us-west-2", "eu-central-1"]
@@ -353,8 +354,14 @@ def test_map_lines_can_show_the_measured_latency_of_the_last_run():
     # unrounded p50 of the same samples.
     p50 = stats.summarize(at.session_state["measurements"]["latency"])["p50"]
     assert (at.dataframe[0].value["p50"] == p50.round(1)).all()
+    # The run is kept in the run store with the local cloud's context (the map reads it from there).
+    (run,) = RunStore().list(kind="latency")
+    assert run["status"] == "complete" and run["samples"] == 20
+    context = run["context"]
+    assert context["created_by"] == "dashboard" and context["environment"] == "local"
+    assert context["client_location"]["name"] == "Seattle" and context["targets"] == REGIONS
     at.switch_page("views/world_map.py").run()
-    at.radio(key="map_latency_kind").set_value("measured (last latency run, p50)").run()
+    at.radio(key="map_latency_kind").set_value("measured").run()  # the run just made, from the same place
     no_errors(at)
     figure = charts_of(at)[0]
     labels = sorted(t["text"][0] for t in figure["data"] if t.get("mode") == "text")
