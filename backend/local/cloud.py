@@ -75,6 +75,7 @@ class LocalCloud:
         self.regions = check_regions(regions)
         self.network = network_model.check_mode(network)
         network_model.parse_location(client_location)  # fail now, not in a child
+        client_location = network_model.absolute_location(client_location)
         if replication_delay != "auto" and (
             isinstance(replication_delay, bool)
             or not isinstance(replication_delay, int)

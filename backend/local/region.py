@@ -12,8 +12,8 @@ Why one process a region, and this layout (see docs/DEPENDENCY-FACTS in the shar
   ``gateway/stage.py``: it turns each request into a REST proxy (v1) event (``gateway/events.py``) and calls the
   handler modules in-process, whose boto3 client goes through in-process moto: ~1 ms of CPU a request instead of
   ~2.2 ms through moto's HTTP server.
-- The network model: every answer under the stage is delayed by a jittered RTT from the current client location to
-  this region (``web.with_network_delay``); "down" answers 503 on every route, health included, as an outage would.
+- The network model: every answer under the stage is delayed by an RTT sampled from the network model (the
+  pair's median with a heavy tail, ``backend/local/network``) from the current client location to this region (``web.with_network_delay``); "down" answers 503 on every route, health included, as an outage would.
 
 On start it prints one line to stdout: ``READY {"region":…, "api": "http://127.0.0.1:P/dev", "dynamodb": …,
 "admin": …}``. SIGTERM or SIGINT stops it.
@@ -90,9 +90,10 @@ class RegionSettings:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or abs(offset) > 86_400_000:
             raise ValueError('"clock_offset_ms" must be a number of milliseconds within ±1 day')
         jitter = changes.get("jitter_fraction", self.model.jitter_fraction)
-        model = network.LatencyModel(mode, jitter) if isinstance(jitter, (int, float)) else None
-        if model is None or isinstance(jitter, bool):
-            raise ValueError('"jitter_fraction" must be a number in [0, 1)')
+        try:
+            model = network.LatencyModel(mode, jitter)
+        except ValueError:
+            raise ValueError('"jitter_fraction" must be null (heavy-tailed samples) or a number in [0, 1)') from None
         with self._lock:
             self.mode, self.client, self.client_text, self.down = mode, client, client_text, down
             self.model = model

@@ -178,7 +178,7 @@ def physical_floor_ms(target_name: str, client_location, target_set: TargetSet |
 
 
 def modelled_rtt_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
-    """The local cloud's modelled round trip (floor x route inflation + fixed overhead, no jitter), same arguments."""
+    """The local cloud's modelled median round trip (measured, calibrated or the fitted formula), same arguments."""
     return _region_figure("modelled", target_name, client_location, target_set)
 
 
