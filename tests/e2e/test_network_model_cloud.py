@@ -1,0 +1,127 @@
+"""The network model in the running local cloud (network realistic), measured over HTTP as a client would.
+
+Issue 14's acceptance: with the client placed in a region (``client_location`` = a region code), each region's stage
+answers after the measured one-year median for the pair (within +-10 %), for the 20 ordered pairs of five regions on
+five continents; replication lands after the pair's one-way time + the processing time, as the lag probe measures it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from backend.local import network
+from dashboard.measure.probes.lag import run_lag
+from dashboard.measure.probes.lag_math import lag_summary
+from dashboard.measure.targets import load_endpoints_file
+from dashboard.measure.timed_client import TimedClient
+
+pytestmark = pytest.mark.e2e
+
+# North America, Europe, Asia, South America, Oceania: the 10 pairs are 70-312 ms apart.
+REGIONS = ["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1", "ap-southeast-2"]
+SAMPLES = 7
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    from backend.local.cloud import LocalCloud
+
+    endpoints_file = tmp_path_factory.mktemp("network-model") / "endpoints.json"
+    local = LocalCloud(
+        regions=REGIONS, network="realistic", client_location=REGIONS[0], endpoints_file=endpoints_file
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def control(cloud):
+    from backend.local.control import ControlClient
+
+    return ControlClient(load_endpoints_file(cloud.endpoints_file).control_url)
+
+
+def _median_round_trip_ms(api_url: str, samples: int = SAMPLES) -> float:
+    """Median network time of GETs on one keep-alive connection, as the dashboard engine measures it: the request's
+    time minus the function's own (``Server-Timing``); the first request opens the connection and is not counted."""
+    times = []
+    with TimedClient("network-model", api_url) as client:
+        for n in range(samples + 1):
+            result = client.read("probe-network-model")
+            assert result.row["status"] == 404, result.row
+            if n:
+                times.append(result.row["network_ms"])
+    return statistics.median(times)
+
+
+def test_round_trips_match_the_measured_medians_with_the_client_in_each_region(cloud, control):
+    results = []
+    with ThreadPoolExecutor(len(REGIONS)) as pool:
+        for placed in REGIONS:
+            control.set_client_location(placed)
+            assert control.client_location() == placed
+            others = [r for r in REGIONS if r != placed]
+            measured = pool.map(lambda r: _median_round_trip_ms(cloud.endpoints["regions"][r]), others)
+            for region, ms in zip(others, measured, strict=True):
+                expected = network.region_rtt_ms(placed, region)
+                results.append((placed, region, round(ms, 1), round(expected, 1), abs(ms - expected) / expected))
+    report = [row[:4] + (f"{100 * row[4]:.1f}%",) for row in results]
+    print("\nround trips (placed, region, measured ms, shipped median ms, error):", *report, sep="\n  ")
+    assert len(results) == 20  # 10 pairs across continents, both ways
+    assert all(error <= 0.10 for *_, error in results), report
+    # the status the dashboard reads says where the figure comes from
+    status = control.status()
+    assert {r["modelled_rtt_source"] for r in status["regions"].values()} == {"measured"}
+
+
+def test_replication_lag_is_one_way_plus_processing(cloud, control):
+    source, destinations = "us-east-1", ["eu-west-1", "ap-southeast-2"]
+    control.set_client_location(source)
+    targets = load_endpoints_file(cloud.endpoints_file)
+    df = run_lag(targets, source, destinations, probes=10, timeout_s=10.0)
+    assert (df["status"] == "seen").all(), df["error"].tolist()
+    summary = lag_summary(df)
+    figures = {}
+    for destination in destinations:
+        expected = network.replication_delay_ms(source, destination)
+        measured = float(summary.loc[(source, destination), "p50"])
+        resolution = float(summary.loc[(source, destination), "resolution_p50"])
+        figures[destination] = (round(measured, 1), round(expected, 1), round(resolution, 1))
+        assert abs(measured - expected) <= 0.10 * expected, figures
+    print("\nreplication lag p50, modelled, probe resolution (ms):", figures)
+    # and it is the network's doing: one way + 500 ms, the farther pair later by half the RTT difference
+    assert figures["ap-southeast-2"][0] > figures["eu-west-1"][0]
+
+
+def test_a_ping_run_calibrates_the_clients_round_trips(cloud, control, tmp_path):
+    """mrkv-probe ping against a stand-in (a delay injected per region), saved, then used as the client location:
+    each region answers after the delay the ping measured."""
+    from ping_stand_in import PingStandIn
+
+    from dashboard.measure import ping
+
+    injected = {"us-east-1": 60.0, "eu-west-1": 100.0, "ap-southeast-2": 180.0}
+    with PingStandIn(tmp_path, injected, tls_delay_ms=10.0) as stand_in:
+        run = ping.run(list(injected), "Frankfurt", template=stand_in.template, count=5, cafile=str(stand_in.cafile))
+    path = ping.save(run, tmp_path / "ping-run.json")
+    control.set_client_location(f"ping:{path}")
+    try:
+        status = control.status()
+        figures = {}
+        for region, delay in injected.items():
+            assert status["regions"][region]["modelled_rtt_source"] == "calibrated"
+            figures[region] = (delay, round(_median_round_trip_ms(cloud.endpoints["regions"][region]), 1))
+        print("\ncalibrated round trips (injected ms, measured through the cloud ms):", figures)
+        assert all(abs(ms - delay) <= 0.10 * delay for delay, ms in figures.values()), figures
+        # regions the run did not measure keep the built-in model (from the declared location, Frankfurt)
+        assert status["regions"]["sa-east-1"]["modelled_rtt_source"] == "formula"
+        # and the latency-based router now picks the region this network reaches fastest
+        assert status["router"]["order"][0] == "us-east-1"
+    finally:
+        control.set_client_location(REGIONS[0])
