@@ -3,7 +3,7 @@ until Ctrl-C or SIGTERM; ``env REGION`` prints the ``export`` lines that point b
 
 mrkv-local up [--regions us-west-2,eu-central-1] [--host 127.0.0.1] [--port 0]
               [--network realistic|none] [--client-location Seattle|us-east-1|lat,lon|ping:FILE]
-              [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
+              [--network-seed N] [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
               [--state-dir .local/state] [--health-interval 1] [--failure-threshold 2] [--dns-ttl 0]
 mrkv-local env REGION [--endpoints-file .local/endpoints.json]      (use: eval "$(mrkv-local env us-west-2)")
 """
@@ -90,6 +90,12 @@ def parser(prog: str = "mrkv-local") -> argparse.ArgumentParser:
         " us-east-1), 'lat,lon', or ping:FILE (your own network, measured by mrkv-probe ping)",
     )
     up.add_argument(
+        "--network-seed",
+        type=int,
+        default=None,
+        help="seed the network model's delay samples: the same delays in every run (a reproducible demo)",
+    )
+    up.add_argument(
         "--replication-delay", type=_delay, default="auto", help="'auto' (network model) or milliseconds"
     )
     up.add_argument("--endpoints-file", type=Path, default=DEFAULT_ENDPOINTS_FILE)
@@ -143,6 +149,7 @@ def up(args) -> int:
             regions=args.regions,
             network=args.network,
             client_location=args.client_location,
+            network_seed=args.network_seed,
             port=args.port,
             host=args.host,
             endpoints_file=args.endpoints_file,

@@ -122,6 +122,10 @@ class LatencyModel:
         self.jitter_fraction = jitter_fraction
         self._rng = rng or random.Random(seed)
 
+    def with_mode(self, mode: str) -> LatencyModel:
+        """The same model (jitter, random sequence) in another mode."""
+        return LatencyModel(mode, self.jitter_fraction, rng=self._rng)
+
     def rtt_ms(self, a, b) -> float:
         """One sampled RTT."""
         if self.mode == "none":
