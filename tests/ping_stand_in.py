@@ -1,5 +1,5 @@
-"""A stand-in for AWS's public DynamoDB endpoints, for ``mrkv-probe ping`` tests: HTTPS on 127.0.0.1 with a test
-certificate, ``GET /<region>/ping`` answered after that region's injected delay, every TLS handshake after
+"""A stand-in for AWS's public DynamoDB endpoints, for ``mrkv-probe ping`` tests: HTTPS on 127.0.0.1 (in a process
+of its own) with a test certificate, ``GET /<region>/ping`` answered after that region's injected delay, every TLS handshake after
 ``tls_delay_ms``.
 
 What the delays stand for: a server ``d`` ms away answers each flight of the client ``d`` ms late. The kernel
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -96,21 +99,19 @@ def _serve_connection(raw: socket.socket, context: ssl.SSLContext, delays_ms: di
                 tls.sendall(_answer(path, delays_ms))
 
 
-class PingStandIn:
-    """``with PingStandIn(tmp_path, {"us-east-1": 40}, tls_delay_ms=30) as stand_in:`` ``stand_in.template``."""
+class _Listener:
+    """The server itself: accepts on 127.0.0.1 and serves each connection in its own thread."""
 
-    def __init__(self, directory: Path, delays_ms: dict, tls_delay_ms: float = 0.0):
-        self.cafile, key = make_certificate(Path(directory))
+    def __init__(self, cert: Path, key: Path, delays_ms: dict, tls_delay_ms: float, port: int = 0):
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(self.cafile, key)
+        self._context.load_cert_chain(cert, key)
         self._delays_ms, self._tls_delay_ms = dict(delays_ms), tls_delay_ms
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self.socket = socket.create_server(("127.0.0.1", port))
 
-    def _accept(self) -> None:
+    def serve_forever(self) -> None:
         while True:
             try:
-                raw, _ = self._listener.accept()
+                raw, _ = self.socket.accept()
             except OSError:  # closed: stop
                 return
             threading.Thread(
@@ -119,18 +120,47 @@ class PingStandIn:
                 daemon=True,
             ).start()
 
+
+class PingStandIn:
+    """``with PingStandIn(tmp_path, {"us-east-1": 40}, tls_delay_ms=30) as stand_in:`` ``stand_in.template``.
+
+    The server runs in its own process (``python tests/ping_stand_in.py``), so its threads never hold the GIL the
+    client's timing needs; the parent makes the certificate and reads the port from the child's READY line."""
+
+    def __init__(self, directory: Path, delays_ms: dict, tls_delay_ms: float = 0.0):
+        self.cafile, self._key = make_certificate(Path(directory))
+        self._delays_ms, self._tls_delay_ms = dict(delays_ms), tls_delay_ms
+        self._process: subprocess.Popen | None = None
+        self.port: int | None = None
+
     @property
     def template(self) -> str:
-        return f"https://127.0.0.1:{self._listener.getsockname()[1]}/{{region}}/ping"
+        return f"https://127.0.0.1:{self.port}/{{region}}/ping"
 
     def __enter__(self):
-        self._thread.start()
+        arguments = [str(self.cafile), str(self._key), json.dumps(self._delays_ms), str(self._tls_delay_ms)]
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, *arguments], stdout=subprocess.PIPE, text=True
+        )
+        line = self._process.stdout.readline()
+        if not line.startswith("READY "):
+            self._process.kill()
+            raise RuntimeError(f"the ping stand-in did not start: {line!r}")
+        self.port = int(line.split()[1])
         return self
 
     def __exit__(self, *exc):
+        self._process.terminate()
         try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux), then close
-        except OSError:
-            pass
-        self._listener.close()
-        self._thread.join(timeout=5)
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process.stdout.close()
+
+
+if __name__ == "__main__":  # the child: serve until SIGTERM
+    cert_path, key_path, delays, tls_delay = sys.argv[1:5]
+    listener = _Listener(Path(cert_path), Path(key_path), json.loads(delays), float(tls_delay))
+    print(f"READY {listener.socket.getsockname()[1]}", flush=True)
+    listener.serve_forever()

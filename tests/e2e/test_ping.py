@@ -1,5 +1,6 @@
-"""``mrkv-probe ping`` against a stand-in HTTPS server on 127.0.0.1 (test certificate, a delay injected per region):
-the phases come out apart and at the injected values; with no route it stops at once with one line."""
+"""``mrkv-probe ping`` against a stand-in HTTPS server on 127.0.0.1 (its own process, a test certificate, a delay
+injected per region): the phases come out apart and at the injected values; with no route it stops at once with one
+line."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from ping_stand_in import PingStandIn
 
 from dashboard.measure import cli, ping
 
-DELAYS_MS = {"us-east-1": 40.0, "eu-west-1": 80.0, "ap-southeast-2": 150.0}
-TLS_DELAY_MS = 60.0
+pytestmark = pytest.mark.e2e
+
+DELAYS_MS = {"us-east-1": 60.0, "eu-west-1": 120.0, "ap-southeast-2": 200.0}
+TLS_DELAY_MS = 80.0
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def stand_in(tmp_path_factory):
 @pytest.fixture(scope="module")
 def document(stand_in):
     return ping.run(
-        list(DELAYS_MS), "Frankfurt", template=stand_in.template, count=8, cafile=str(stand_in.cafile), concurrency=1
+        list(DELAYS_MS), "Frankfurt", template=stand_in.template, count=8, cafile=str(stand_in.cafile), concurrency=3
     )
 
 
