@@ -247,11 +247,21 @@ def template_setting(flag: str | None) -> str:
     return flag or os.environ.get(TEMPLATE_VARIABLE) or DEFAULT_URL_TEMPLATE
 
 
+def _builtin_ms(client_location: str, region: str) -> float:
+    """The built-in model's median round trip from the declared location, to show beside the measured one."""
+    from backend.local import network
+
+    try:
+        return network.modelled_rtt_ms(network.parse_location(client_location), network.region(region))
+    except ValueError:
+        return math.nan
+
+
 def table(document: dict) -> str:
-    """The run as a table: p50 of each new-connection phase, warm first byte p50/p90/p99."""
+    """The run as a table: p50 of each new-connection phase, warm first byte p50/p90/p99, the built-in model."""
     header = (
         f"{'region':<16}{'dns':>8}{'connect':>9}{'tls':>8}{'1st byte':>10}{'total':>8}"
-        f"{'warm p50':>10}{'p90':>8}{'p99':>8}   (ms)"
+        f"{'warm p50':>10}{'p90':>8}{'p99':>8}{'model':>8}   (ms; model: built-in, from the declared location)"
     )
     lines = [header]
     for region, result in sorted(document["regions"].items()):
@@ -260,6 +270,7 @@ def table(document: dict) -> str:
             continue
         new, warm = result["new"], result["warm"]["first_byte_ms"]
         cells = [new[phase]["p50"] for phase in NEW_PHASES] + [warm["p50"], warm["p90"], warm["p99"]]
-        widths = (8, 9, 8, 10, 8, 10, 8, 8)
+        cells.append(_builtin_ms(document["client_location"], region))
+        widths = (8, 9, 8, 10, 8, 10, 8, 8, 8)
         lines.append(f"{region:<16}" + "".join(f"{value:>{w}.1f}" for value, w in zip(cells, widths, strict=True)))
     return "\n".join(lines)

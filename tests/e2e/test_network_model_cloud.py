@@ -137,8 +137,12 @@ def test_a_ping_run_calibrates_the_clients_round_trips(cloud, control, tmp_path)
     control.set_client_location(f"ping:{path}")
     try:
         status = control.status()
+        frankfurt = network.parse_location("Frankfurt")
         for region in injected:
-            assert status["regions"][region]["modelled_rtt_source"] == "calibrated"
+            figures = status["regions"][region]
+            assert figures["modelled_rtt_source"] == "calibrated"
+            # shown beside the built-in model for the declared location
+            assert figures["builtin_rtt_ms"] == round(network.modelled_rtt_ms(frankfurt, network.REGIONS[region]), 1)
 
         def measure():
             rows = []

@@ -11,6 +11,7 @@ import time
 import pytest
 from ping_stand_in import PingStandIn
 
+from backend.local import network
 from dashboard.measure import cli, ping
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,9 @@ def test_the_run_is_saved_with_its_context_and_the_cli_prints_the_table(stand_in
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "us-east-1" in out and "warm p50" in out and f"ping:{output}" in out
+    frankfurt = network.parse_location("Frankfurt")
+    model = network.modelled_rtt_ms(frankfurt, network.REGIONS["us-east-1"])
+    assert f"{model:.1f}" in next(line for line in out.splitlines() if line.startswith("us-east-1"))
     saved = json.loads(output.read_text())
     assert saved["kind"] == "mrkv-probe ping" and saved["environment"] == "AWS public endpoints"
     assert saved["client_location"] == "Frankfurt" and saved["url_template"] == stand_in.template

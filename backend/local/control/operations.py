@@ -150,6 +150,10 @@ class LocalCloudControl:
                     for name, ms in network.rtt_percentiles_ms(self.router.client, location).items()
                 },
                 "modelled_rtt_source": network.rtt_source(self.router.client, location),
+                # beside a calibrated figure, what the built-in model says for the same place
+                "builtin_rtt_ms": round(
+                    network.modelled_rtt_ms(network.builtin_location(self.router.client), location), 1
+                ),
                 "fiber_floor_rtt_ms": round(network.fiber_floor_rtt_ms(self.router.client, location), 1),
                 "name": location.name,
                 "lat": location.lat,

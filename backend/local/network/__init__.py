@@ -11,6 +11,7 @@ docs/NETWORK-MODEL.md explains the data, the formulas, the fitted constants and 
 """
 
 from backend.local.network.calibration import absolute as absolute_location
+from backend.local.network.calibration import builtin as builtin_location
 from backend.local.network.calibration import parse_location
 from backend.local.network.model import (
     DEFAULT_JITTER_FRACTION,
@@ -45,6 +46,7 @@ from backend.local.network.places import (
 
 __all__ = [
     "absolute_location",
+    "builtin_location",
     "CITIES",
     "DEFAULT_CLIENT_LOCATION",
     "DEFAULT_JITTER_FRACTION",

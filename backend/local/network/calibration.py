@@ -63,6 +63,11 @@ def load(path) -> Location:
     return calibrated_location(run, str(path))
 
 
+def builtin(location: Location) -> Location:
+    """The same place without the user's measurements: what the built-in model says for it."""
+    return Location(location.name, location.lat, location.lon, region=location.region)
+
+
 def absolute(text: str) -> str:
     """The same location text, a ``ping:`` path made absolute (processes started elsewhere read the same file)."""
     if isinstance(text, str) and text.strip().startswith(PREFIX):
