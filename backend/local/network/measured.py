@@ -3,7 +3,7 @@
 ``data/aws-ping-p50-1y.json`` is a verbatim copy of a public snapshot of cloudping.co's one-year median (p50) matrix
 (``SOURCE`` says where from and how it was measured). Each row is measured *from* a region (a Lambda function there
 opens TCP connections to ``dynamodb.<to>.amazonaws.com:443``), so A→B and B→A are two measurements of one path; they
-differ by about 1 % (``direction_spread``). The pair's median used everywhere is their mean; a region to itself is
+differ by 0.9 % at the median, 21 % at worst (``direction_spread``). The pair's median used everywhere is their mean; a region to itself is
 the intra-region figure (1-9 ms).
 """
 
