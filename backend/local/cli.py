@@ -2,8 +2,8 @@
 until Ctrl-C or SIGTERM; ``env REGION`` prints the ``export`` lines that point boto3 and the AWS CLI at one region.
 
 mrkv-local up [--regions us-west-2,eu-central-1] [--host 127.0.0.1] [--port 0]
-              [--network realistic|none] [--client-location Seattle|lat,lon]
-              [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
+              [--network realistic|none] [--client-location Seattle|us-east-1|lat,lon|ping:FILE]
+              [--network-seed N] [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
               [--state-dir .local/state] [--health-interval 1] [--failure-threshold 2] [--dns-ttl 0]
 mrkv-local env REGION [--endpoints-file .local/endpoints.json]      (use: eval "$(mrkv-local env us-west-2)")
 """
@@ -36,7 +36,7 @@ def _location(text: str) -> str:
         network.parse_location(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+    return network.absolute_location(text)
 
 
 def _delay(text: str):
@@ -86,7 +86,14 @@ def parser(prog: str = "mrkv-local") -> argparse.ArgumentParser:
         "--client-location",
         type=_location,
         default=network.DEFAULT_CLIENT_LOCATION,
-        help=f"a city ({', '.join(sorted(network.CITIES))}) or 'lat,lon'",
+        help=f"a city ({', '.join(sorted(network.CITIES))}), a region code (a client inside that region, e.g."
+        " us-east-1), 'lat,lon', or ping:FILE (your own network, measured by mrkv-probe ping)",
+    )
+    up.add_argument(
+        "--network-seed",
+        type=int,
+        default=None,
+        help="seed the network model's delay samples: the same delays in every run (a reproducible demo)",
     )
     up.add_argument(
         "--replication-delay", type=_delay, default="auto", help="'auto' (network model) or milliseconds"
@@ -142,6 +149,7 @@ def up(args) -> int:
             regions=args.regions,
             network=args.network,
             client_location=args.client_location,
+            network_seed=args.network_seed,
             port=args.port,
             host=args.host,
             endpoints_file=args.endpoints_file,

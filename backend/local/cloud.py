@@ -71,10 +71,15 @@ class LocalCloud:
         dns_ttl_s: float = 0.0,
         replicate: bool | None = None,
         startup_timeout_s: float = 60.0,
+        network_seed: int | None = None,
     ):
         self.regions = check_regions(regions)
         self.network = network_model.check_mode(network)
         network_model.parse_location(client_location)  # fail now, not in a child
+        client_location = network_model.absolute_location(client_location)
+        if network_seed is not None and (isinstance(network_seed, bool) or not isinstance(network_seed, int)):
+            raise ValueError("network_seed must be an integer (or None: different delays every run)")
+        self.network_seed = network_seed
         if replication_delay != "auto" and (
             isinstance(replication_delay, bool)
             or not isinstance(replication_delay, int)
@@ -140,6 +145,8 @@ class LocalCloud:
                     "--client-location",
                     self.client_location,
                 ]
+                if self.network_seed is not None:  # one sequence per region, the same every run
+                    args += ["--network-seed", str(self.network_seed + index)]
                 self._spawn(f"region {region}", args, "READY ")
             for region in self.regions:
                 self.region_info[region] = self.children[f"region {region}"].wait_ready(deadline)
@@ -158,6 +165,7 @@ class LocalCloud:
                 "control_port": self.port + 1 if self.port else 0,
                 "network": self.network,
                 "client_location": self.client_location,
+                "network_seed": self.network_seed,
                 **self.health,
             }
             config_path = self.state_dir / "global.json"

@@ -1,7 +1,7 @@
 """One local AWS region in one process: its DynamoDB (moto) and its API Gateway stage serving the Lambda handlers.
 
     python -m backend.local.region --region us-west-2 [--host 127.0.0.1] [--port 0] [--dynamodb-port 0]
-                                   [--network realistic|none] [--client-location Seattle]
+                                   [--network realistic|none] [--client-location Seattle] [--network-seed N]
 
 Why one process a region, and this layout (see docs/DEPENDENCY-FACTS in the shared folder for the measurements):
 
@@ -12,8 +12,8 @@ Why one process a region, and this layout (see docs/DEPENDENCY-FACTS in the shar
   ``gateway/stage.py``: it turns each request into a REST proxy (v1) event (``gateway/events.py``) and calls the
   handler modules in-process, whose boto3 client goes through in-process moto: ~1 ms of CPU a request instead of
   ~2.2 ms through moto's HTTP server.
-- The network model: every answer under the stage is delayed by a jittered RTT from the current client location to
-  this region (``web.with_network_delay``); "down" answers 503 on every route, health included, as an outage would.
+- The network model: every answer under the stage is delayed by an RTT sampled from the network model (the
+  pair's median with a heavy tail, ``backend/local/network``) from the current client location to this region (``web.with_network_delay``); "down" answers 503 on every route, health included, as an outage would.
 
 On start it prints one line to stdout: ``READY {"region":…, "api": "http://127.0.0.1:P/dev", "dynamodb": …,
 "admin": …}``. SIGTERM or SIGINT stops it.
@@ -48,16 +48,21 @@ class RegionSettings:
     """What the control API can change at run time; read by every request (a lock only for consistent updates)."""
 
     def __init__(
-        self, region: str, mode: str = "realistic", client_location: str = network.DEFAULT_CLIENT_LOCATION
+        self,
+        region: str,
+        mode: str = "realistic",
+        client_location: str = network.DEFAULT_CLIENT_LOCATION,
+        seed: int | None = None,
     ):
         self.region = network.region(region)
+        self.seed = seed  # the network model's samples: the same sequence in every run (after any config change)
         self._lock = threading.Lock()
         self.mode = network.check_mode(mode)
         self.client = network.parse_location(client_location)
         self.client_text = client_location
         self.down = False
         self.clock_offset_ms = 0
-        self.model = network.LatencyModel(mode)
+        self.model = network.LatencyModel(mode, seed=seed)
 
     def snapshot(self) -> dict:
         return {
@@ -90,9 +95,10 @@ class RegionSettings:
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or abs(offset) > 86_400_000:
             raise ValueError('"clock_offset_ms" must be a number of milliseconds within ±1 day')
         jitter = changes.get("jitter_fraction", self.model.jitter_fraction)
-        model = network.LatencyModel(mode, jitter) if isinstance(jitter, (int, float)) else None
-        if model is None or isinstance(jitter, bool):
-            raise ValueError('"jitter_fraction" must be a number in [0, 1)')
+        try:
+            model = network.LatencyModel(mode, jitter, seed=self.seed)
+        except ValueError:
+            raise ValueError('"jitter_fraction" must be null (heavy-tailed samples) or a number in [0, 1)') from None
         with self._lock:
             self.mode, self.client, self.client_text, self.down = mode, client, client_text, down
             self.model = model
@@ -151,8 +157,9 @@ class RegionServer:
         mode: str = "realistic",
         client_location: str = network.DEFAULT_CLIENT_LOCATION,
         table_name: str = TABLE_NAME,
+        network_seed: int | None = None,
     ):
-        self.settings = RegionSettings(region, mode, client_location)
+        self.settings = RegionSettings(region, mode, client_location, network_seed)
         self.region = self.settings.region.code
         self.host, self.port, self.dynamodb_port = host, port, dynamodb_port
         self.table_name = table_name
@@ -287,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dynamodb-port", type=int, default=0)
     parser.add_argument("--network", default="realistic", choices=network.NETWORK_MODES)
     parser.add_argument("--client-location", default=network.DEFAULT_CLIENT_LOCATION)
+    parser.add_argument("--network-seed", type=int, default=None, help="seed of the network model's samples")
     args = parser.parse_args(argv)
     dynamodb_only.install()  # before moto is imported: ~15 MB less a region process
     logging.basicConfig(
@@ -294,7 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         server = RegionServer(
-            args.region, args.host, args.port, args.dynamodb_port, args.network, args.client_location
+            args.region,
+            args.host,
+            args.port,
+            args.dynamodb_port,
+            args.network,
+            args.client_location,
+            network_seed=args.network_seed,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

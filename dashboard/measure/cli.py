@@ -7,10 +7,13 @@
     mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20]
     mrkv-probe failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
                         [--observe]
+    mrkv-probe ping     --client-location Frankfurt [--regions us-east-1,eu-west-1] [--count 10]
+                        [--url-template https://dynamodb.{region}.amazonaws.com/ping] [--output FILE]
     mrkv-probe runs     list|show|compare|export|import|rename|delete  (dashboard.measure.runs.cli)
 
 Every probe run is kept in the run store (``--store``, default ``.local/runs.sqlite``) with its context, named
 with ``--name``; ``--no-store`` keeps nothing. Ctrl-C keeps the samples so far, as a stopped run.
+``ping`` needs no targets: it times AWS's public endpoints from this machine (``dashboard.measure.ping``).
 
 Where to send requests (any subcommand; one of):
 ``--endpoints-file PATH`` (default ``.local/endpoints.json``, written by ``python -m backend.local up``),
@@ -110,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="latency|lag|conflict|failover|runs", parser_class=_Parser
+        dest="command", required=True, metavar="latency|lag|conflict|failover|ping|runs", parser_class=_Parser
     )
 
     latency = commands.add_parser("latency", parents=[common], help="N requests against several targets")
@@ -161,7 +164,29 @@ def _parser() -> argparse.ArgumentParser:
     failover.add_argument(
         "--observe", action="store_true", help="don't act: you cause the outage, the probe watches"
     )
+    _ping_parser(commands)
     return parser
+
+
+def _ping_parser(commands) -> None:
+    ping = commands.add_parser(
+        "ping", help="time HTTPS to each region's public DynamoDB endpoint from here (no AWS account)"
+    )
+    ping.add_argument(
+        "--client-location", required=True, help="where this machine is: a city, region code or lat,lon (saved)"
+    )
+    ping.add_argument("--regions", help="comma-separated regions (default: every region the model knows)")
+    ping.add_argument("--count", type=int, default=10, help="new connections, then warm requests (default 10)")
+    ping.add_argument(
+        "--url-template",
+        help="URL per region, with {region} (default: $MRKV_PING_URL_TEMPLATE, else AWS's public DynamoDB endpoint)",
+    )
+    ping.add_argument("--timeout", type=float, default=3.0, help="seconds per step (default 3)")
+    ping.add_argument("--concurrency", type=int, default=4, help="regions timed at once (default 4)")
+    ping.add_argument("--cafile", help="CA certificates to trust (default: the system's)")
+    ping.add_argument(
+        "--output", metavar="FILE", help="where to save the run (default .local/ping/ping-<UTC time>.json)"
+    )
 
 
 def main(argv=None) -> int:
@@ -170,6 +195,10 @@ def main(argv=None) -> int:
         return runs_cli.main(argv[1:], _program_name())
     args = _parser().parse_args(argv)
     progress = ProgressPrinter()
+    if args.command == "ping":
+        from dashboard.measure.commands import ping_command
+
+        return ping_command(args, progress)
     recording = None
     try:
         if args.stack and not args.regions:

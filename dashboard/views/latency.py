@@ -12,7 +12,8 @@ from dashboard.measure.targets import TargetError
 st.title("Latency")
 st.caption(
     "N requests per target, interleaved so every target sees the same machine load; "
-    "box = p25-p75, whiskers p1-p99, red bar = the speed-of-light floor from the client location."
+    "box = p25-p75, whiskers p1-p99, red bar = the speed-of-light floor from the client location; "
+    "model p50/p90/p99 = what the local cloud's network model draws from (docs/NETWORK-MODEL.md)."
 )
 
 env = session.current()
@@ -50,6 +51,11 @@ if env.ready:
                     "latency_floors",
                     latency_run.floors(env.targets, params.targets, location) if location else {},
                 )
+                realistic = location and session.network_mode() == "realistic"
+                session.store(
+                    "latency_model",
+                    latency_run.model_percentiles(env.targets, params.targets, location) if realistic else {},
+                )
                 bar.progress(1.0, text=f"Done: {len(samples)} requests")
 else:
     session.explain_not_ready(env)
@@ -59,6 +65,10 @@ if samples is not None and not samples.empty:
     floors = session.stored("latency_floors") or {}
     summary = stats.summarize(samples)
     summary["physical floor"] = [floors.get(str(t)) for t in summary.index]
+    model = session.stored("latency_model") or {}
+    if any(model.values()):
+        for name in ("p50", "p90", "p99"):
+            summary[f"model {name}"] = [(model.get(str(t)) or {}).get(name) for t in summary.index]
     failed = int(summary["errors"].sum())
     st.subheader(f"Summary (ms): {len(samples):,} requests" + (f", {failed:,} failed" if failed else ""))
     st.dataframe(summary.round(1), width="stretch", key="lat_summary")

@@ -112,6 +112,9 @@ def test_latency_run_over_two_regions_renders_table_and_charts_with_the_right_co
     assert list(summary["count"]) == [50, 50]
     assert list(summary["errors"]) == [0, 0]
     assert (summary["p50"] > 0).all()
+    # the network model's figures next to the measured ones (the app's cloud runs network realistic)
+    assert (summary["model p50"] < summary["model p90"]).all()
+    assert (summary["model p90"] < summary["model p99"]).all()
     figures = charts_of(at)
     assert len(figures) == 4
     distribution, ecdf, series, breakdown = figures

@@ -24,7 +24,10 @@ ROUTES: dict[str, ControlRoute] = {
     route_name: ControlRoute(*fields)
     for route_name, fields in {
         "status": ("GET", "/status", (), "regions, health, endpoints, network, client location, router, replication"),
-        "client_location": ("PUT", "/client-location", ("location",), 'moves the client ("Frankfurt" or "lat,lon")'),
+        "client_location": (
+            "PUT", "/client-location", ("location",),
+            'moves the client ("Frankfurt", "us-east-1", "lat,lon" or "ping:/path/run.json")',
+        ),
         "network": ("PUT", "/network", ("mode",), "network realism everywhere: realistic or none"),
         "region_down": ("POST", "/regions/{region}/down", (), "an outage of the region's endpoint (503 everywhere)"),
         "region_up": ("POST", "/regions/{region}/up", (), "the outage's end"),

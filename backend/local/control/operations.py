@@ -145,6 +145,15 @@ class LocalCloudControl:
                 "down": config.get("down"),
                 "clock_offset_ms": config.get("clock_offset_ms"),
                 "modelled_rtt_ms": round(network.modelled_rtt_ms(self.router.client, location), 1),
+                "modelled_rtt_percentiles_ms": {
+                    name: round(ms, 1)
+                    for name, ms in network.rtt_percentiles_ms(self.router.client, location).items()
+                },
+                "modelled_rtt_source": network.rtt_source(self.router.client, location),
+                # beside a calibrated figure, what the built-in model says for the same place
+                "builtin_rtt_ms": round(
+                    network.modelled_rtt_ms(network.builtin_location(self.router.client), location), 1
+                ),
                 "fiber_floor_rtt_ms": round(network.fiber_floor_rtt_ms(self.router.client, location), 1),
                 "name": location.name,
                 "lat": location.lat,

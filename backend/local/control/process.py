@@ -5,7 +5,7 @@
 Config (JSON): {"regions": {"us-west-2": {"api": "http://127.0.0.1:P/dev", "dynamodb": …, "admin": …}, …},
 "replicator": "http://127.0.0.1:P" | null, "host": "127.0.0.1", "global_port": 0, "control_port": 0,
 "network": "realistic", "client_location": "Seattle", "health_interval_s": 1.0, "failure_threshold": 2,
-"dns_ttl_s": 0}. When ready it prints ``READY {"global": url, "control": url}``; SIGTERM or SIGINT stops it.
+"dns_ttl_s": 0, "network_seed": null | int (the router's delay samples, reproducible)}. When ready it prints ``READY {"global": url, "control": url}``; SIGTERM or SIGINT stops it.
 The control API's routes: ``contracts.py``.
 """
 
@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -42,6 +43,7 @@ def build(config: dict) -> tuple[HealthChecker, WebServer, WebServer]:
         config.get("client_location", network.DEFAULT_CLIENT_LOCATION),
         config.get("network", "realistic"),
         ttl,
+        rng=random.Random(config["network_seed"]) if config.get("network_seed") is not None else None,
     )
     global_server = WebServer(global_app(router), host, int(config.get("global_port", 0)), "global").start()
     control = LocalCloudControl(config, router, global_server.url)

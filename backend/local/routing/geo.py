@@ -54,7 +54,7 @@ class GeoRouter:
             )  # a new client: a fresh DNS lookup
 
     def set_mode(self, mode: str) -> None:
-        model = network.LatencyModel(mode)
+        model = self.model.with_mode(mode)
         with self._lock:
             self.model = model
 

@@ -130,12 +130,16 @@ async def with_network_delay(seconds: float, answer: Callable[[], Awaitable[Resp
     """``answer()`` delayed by a round trip: half on the way in, half on the way out, as on a real path.
 
     The function acts mid-way, which is what the lag probe's one-way correction (dashboard engine) assumes of a
-    real network too. Sleeping in the event loop keeps slow answers from queueing behind each other."""
-    if seconds > 0:
-        await asyncio.sleep(seconds / 2)
+    real network too. Sleeping in the event loop keeps slow answers from queueing behind each other. A first sleep
+    that wakes late (a busy machine) shortens the second by as much, so the round trip stays the modelled one."""
+    if seconds <= 0:
+        return await answer()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.sleep(seconds / 2)
+    late = loop.time() - started - seconds / 2
     response = await answer()
-    if seconds > 0:
-        await asyncio.sleep(seconds / 2)
+    await asyncio.sleep(max(0.0, seconds / 2 - late))
     return response
 
 

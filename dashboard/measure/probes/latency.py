@@ -178,8 +178,25 @@ def physical_floor_ms(target_name: str, client_location, target_set: TargetSet |
 
 
 def modelled_rtt_ms(target_name: str, client_location, target_set: TargetSet | None = None) -> float | None:
-    """The local cloud's modelled round trip (floor x route inflation + fixed overhead, no jitter), same arguments."""
+    """The local cloud's modelled median round trip (measured, calibrated or the fitted formula), same arguments."""
     return _region_figure("modelled", target_name, client_location, target_set)
+
+
+def model_percentiles(target_set: TargetSet, targets, client_location) -> dict[str, dict | None]:
+    """Per target, the network model's p50 / p90 / p99 round trip from ``client_location`` (``global``: to the region
+    the router would pick, the nearest), to show next to what was measured; None where the model has no figure."""
+    figures = {}
+    for target in targets:
+        try:
+            location = _location(client_location)
+            region = target
+            if target == GLOBAL:
+                known = [r for r in target_set.regions if r in network.REGIONS]
+                region = network.nearest_regions(location, known)[0]
+            figures[target] = network.rtt_percentiles_ms(location, network.region(region))
+        except (IndexError, KeyError, ValueError, TypeError):
+            figures[target] = None
+    return figures
 
 
 def floors(target_set: TargetSet, targets, client_location) -> dict[str, float | None]:

@@ -1,50 +1,36 @@
-"""How the planet looks to the local cloud: where the regions and the clients are, and how long light takes between them.
+"""Where the regions and the clients are, and how far apart: names, coordinates, parsing, great circles.
 
-Everything here is pure (no I/O); the randomness of the jitter comes from an injectable ``random.Random``.
-
-The model, and where its constants come from:
+Pure (no I/O). The round trips built on these distances are in ``model.py``.
 
 * Distance is the great-circle (haversine) distance on a sphere of radius 6,371 km (the mean Earth radius, IUGG).
 * Light in optical fiber travels at about c / 1.47 ≈ 204,000 km/s (refractive index of silica fiber ≈ 1.47);
   the usual rule of thumb is 200,000 km/s, i.e. 1 ms of round trip per 100 km of distance. ``fiber_floor_rtt_ms``
   is that physical floor: no route could beat it.
-* Real routes are longer than great circles and cross routers and queues. Singla et al., "The Internet at the Speed
-  of Light" (HotNets 2014) measured a median ping RTT of ~3.2x the vacuum c-latency, i.e. ~2.2x the fiber floor, on
-  the public Internet; AWS's backbone does better: inter-region RTTs published by cloudping.co (e.g. us-west-2 ↔
-  eu-central-1 ≈ 140-160 ms for 8,300 km, us-east-1 ↔ eu-west-1 ≈ 70-80 ms for 5,500 km) sit at 1.3-1.9x the floor.
-  We use ``ROUTE_INFLATION = 1.5`` and a ``FIXED_OVERHEAD_MS = 5`` ms (TLS-terminating edges, the first and last
-  hops) so that nearby pairs do not come out at 0 ms.
-* Jitter: a few percent of the RTT (``DEFAULT_JITTER_FRACTION``), never below the physical floor.
-* Global tables replicate asynchronously, "typically within a second" (AWS DynamoDB developer guide, global tables,
-  version 2019.11.21). Replication delay = one-way modelled latency (RTT / 2) + ``REPLICATION_PROCESSING_MS`` (the
-  stream → replica pipeline); the worst pair on Earth (antipodes, ~150 ms one way) then lands well within a second.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 EARTH_RADIUS_KM = 6371.0
 FIBER_SPEED_KM_PER_S = 200_000.0
-ROUTE_INFLATION = 1.5
-FIXED_OVERHEAD_MS = 5.0
-DEFAULT_JITTER_FRACTION = 0.05
-REPLICATION_PROCESSING_MS = 300.0
-
-NETWORK_MODES = ("realistic", "none")
 
 
 @dataclass(frozen=True)
 class Location:
-    """A point on Earth with a display name."""
+    """A point on Earth with a display name; ``region`` when it is an AWS region's own site (a client placed in a
+    region sees that region's measured round trips), ``measured`` when the user's own measurements stand for it
+    (region code → (median round trip ms, tail), from a ``mrkv-probe ping`` run: ``calibration.py``)."""
 
     name: str
     lat: float
     lon: float
+    region: str | None = None
+    measured: Mapping | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 class _Place:
@@ -69,6 +55,10 @@ class Region(_Place):
     city: str
     lat: float
     lon: float
+
+    @property
+    def location(self) -> Location:
+        return Location(self.city, self.lat, self.lon, region=self.code)
 
 
 @dataclass(frozen=True)
@@ -182,10 +172,12 @@ _CITY_BY_FOLDED = {_fold(name): city for name, city in CITIES.items()}
 
 
 def parse_location(text: str) -> Location:
-    """A client location from a city name (case- and accent-insensitive), a region code, or "lat,lon"."""
+    """A client location from a city name (case- and accent-insensitive), a region code (a client inside that
+    region), or "lat,lon"."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(
-            "A location is a city name (e.g. 'Frankfurt') or 'lat,lon' (e.g. '50.1,8.7'); got nothing."
+            "A location is a city name (e.g. 'Frankfurt'), a region code (e.g. 'us-east-1') or 'lat,lon'"
+            " (e.g. '50.1,8.7'); got nothing."
         )
     folded = _fold(text)
     if folded in _CITY_BY_FOLDED:
@@ -209,7 +201,10 @@ def parse_location(text: str) -> Location:
                 )
             return Location(f"{lat:.2f},{lon:.2f}", lat, lon)
     known = ", ".join(sorted(CITIES))
-    raise ValueError(f"Unknown location {text!r}: give 'lat,lon' (e.g. '50.1,8.7') or one of: {known}.")
+    raise ValueError(
+        f"Unknown location {text!r}: give a region code (e.g. 'us-east-1'), 'lat,lon' (e.g. '50.1,8.7') or one of:"
+        f" {known}."
+    )
 
 
 def region(code: str) -> Region:
@@ -242,53 +237,10 @@ def fiber_floor_rtt_ms(a, b) -> float:
     return 2 * distance_km(a, b) / FIBER_SPEED_KM_PER_S * 1000.0
 
 
-def modelled_rtt_ms(a, b) -> float:
-    """Expected RTT without jitter: the floor inflated by real-world routing, plus a fixed overhead."""
-    return fiber_floor_rtt_ms(a, b) * ROUTE_INFLATION + FIXED_OVERHEAD_MS
-
-
-def region_rtt_ms(region_a: str, region_b: str) -> float:
-    """Modelled RTT between two regions (by code), without jitter."""
-    return modelled_rtt_ms(region(region_a), region(region_b))
-
-
-def check_mode(mode: str) -> str:
-    if mode not in NETWORK_MODES:
-        raise ValueError(f"Unknown network mode {mode!r}; use one of: {', '.join(NETWORK_MODES)}.")
-    return mode
-
-
-def replication_delay_ms(src_region: str, dst_region: str, mode: str = "realistic") -> float:
-    """How long global tables take to land a write from src in dst: one way + processing; 0 with network "none"."""
-    if check_mode(mode) == "none":
-        return 0.0
-    return region_rtt_ms(src_region, dst_region) / 2 + REPLICATION_PROCESSING_MS
-
-
-class LatencyModel:
-    """RTTs with jitter, or no delay at all in mode "none"."""
-
-    def __init__(
-        self,
-        mode: str = "realistic",
-        jitter_fraction: float = DEFAULT_JITTER_FRACTION,
-        rng: random.Random | None = None,
-    ):
-        if not 0 <= jitter_fraction < 1:
-            raise ValueError(f"jitter_fraction must be in [0, 1), got {jitter_fraction!r}.")
-        self.mode = check_mode(mode)
-        self.jitter_fraction = jitter_fraction
-        self._rng = rng or random.Random()
-
-    def rtt_ms(self, a, b) -> float:
-        """One sampled RTT: modelled ± jitter, never below the fiber floor."""
-        if self.mode == "none":
-            return 0.0
-        modelled = modelled_rtt_ms(a, b)
-        jittered = modelled * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
-        return max(fiber_floor_rtt_ms(a, b), jittered)
-
-
-def nearest_regions(client, region_codes) -> list[str]:
-    """Region codes ordered by modelled RTT from the client (ties broken by code), nearest first."""
-    return sorted(region_codes, key=lambda code: (modelled_rtt_ms(client, region(code)), code))
+def region_code(place) -> str | None:
+    """The AWS region a place is (a code, a Region, or a Location placed in a region), else None."""
+    if isinstance(place, str):
+        return region(place).code
+    if isinstance(place, Region):
+        return place.code
+    return getattr(place, "region", None)
