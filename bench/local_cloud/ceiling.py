@@ -32,7 +32,7 @@ GET_TARGET = 0.75
 CONNECTIONS, THREADS = 16, 2
 INSTALL_WRK = "wrk is not installed (install wrk: apt-get install wrk)"
 
-# POSTs spread over 1,000 keys a wrk thread, the body the handler expects. Each wrk thread runs its own Lua state:
+# POSTs spread over 1,000 keys a wrk thread (named %(name)s-THREAD-N), the body the handler expects. Each wrk thread runs its own Lua state:
 # setup() (in the main state) numbers the threads so two threads do not write the same keys in step.
 POST_SCRIPT = """
 local threads = 0
@@ -48,9 +48,15 @@ function init(args)
 end
 function request()
   n = n + 1
-  return wrk.format(nil, "%(prefix)s/ceiling-" .. id .. "-" .. (n %% 1000))
+  return wrk.format(nil, "%(prefix)s/%(name)s-" .. id .. "-" .. (n %% 1000))
 end
 """
+
+
+def post_script(api: str, name: str, value: str) -> str:
+    """POST_SCRIPT for the stage at ``api`` (its path is the stage's, /dev)."""
+    return POST_SCRIPT % {"value": value, "prefix": urlsplit(api).path.rstrip("/"), "name": name}
+
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -147,7 +153,7 @@ def bench_ceiling(rounds: int, wrk_seconds: int, moto_seconds: float) -> dict:
         item_file = Path(folder) / "item.json"
         item_file.write_text(json.dumps(served_item(cloud, "ceiling-key")))
         script = Path(folder) / "post.lua"
-        script.write_text(POST_SCRIPT % {"value": value, "prefix": urlsplit(api).path.rstrip("/")})
+        script.write_text(post_script(api, "ceiling", value))
         run_wrk(f"{api}/ceiling-key", 2)  # warm-up: connections, the region's first-request paths
         run_wrk(api, 2, script)
         for _ in range(rounds):

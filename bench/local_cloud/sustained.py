@@ -17,31 +17,15 @@ import time
 from pathlib import Path
 
 from backend.local.cloud import LocalCloud
-from bench.local_cloud.ceiling import CONNECTIONS, INSTALL_WRK, THREADS, run_wrk
+from bench.local_cloud.ceiling import CONNECTIONS, INSTALL_WRK, THREADS, post_script, run_wrk
 from bench.local_cloud.load import EU, US, stack_rss
 
 LAG_P99_TARGET_MS, RSS_TARGET_MB, DRAIN_TARGET_S = 1000, 300, 5.0
 SAMPLE_EVERY_S = 0.5
 
-# Each wrk thread writes its own 1,000 keys. wrk runs for a duration (a thread told to stop still waits for it), so
-# the writes are made in slices of SLICE_S seconds, back to back, until there have been ``writes`` answers.
+# wrk runs for a duration (a thread told to stop still waits for it), so the writes are made in slices of SLICE_S
+# seconds, back to back, until there have been ``writes`` answers. Each wrk thread writes its own 1,000 keys.
 SLICE_S = 5
-POST_SCRIPT = """
-local threads = 0
-function setup(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-function init(args)
-  n = 0
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-end
-function request()
-  n = n + 1
-  return wrk.format(nil, "%(prefix)s/sustained-" .. id .. "-" .. (n %% 1000), nil, '{"value": "v' .. n .. '"}')
-end
-"""
 
 
 class _Sampler(threading.Thread):
@@ -81,7 +65,7 @@ def bench_sustained(writes: int) -> dict:
     with LocalCloud(regions=[US, EU], network="none") as cloud, tempfile.TemporaryDirectory() as folder:
         api = cloud.endpoints["regions"][US]
         script = Path(folder) / "sustained.lua"
-        script.write_text(POST_SCRIPT % {"prefix": "/" + api.split("/", 3)[3]})  # the stage path, /dev
+        script.write_text(post_script(api, "sustained", "v" * 100))
         sampler = _Sampler(cloud)
         rss_idle = stack_rss(cloud)
         sampler.start()
