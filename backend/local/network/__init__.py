@@ -4,6 +4,7 @@
 - ``measured.py`` + ``data/``: the measured inter-region medians (cloudping, one year) shipped as data;
 - ``fit.py``: the distance formula's constants fitted to that data, with held-out error;
 - ``tails.py``: heavy-tailed samples (shifted log-normal) around a median;
+- ``tail_data.py`` + ``data/``: the measured p90/p50 per pair of regions (cloudping) and each pair's tail;
 - ``model.py``: median round trips, samples, replication delays;
 - ``calibration.py``: a client made of the user's own ``mrkv-probe ping`` run (``ping:PATH``).
 

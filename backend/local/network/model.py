@@ -11,8 +11,9 @@ The median round trip of a pair (``modelled_rtt_ms``), in order of preference:
    ``fiber floor × ROUTE_INFLATION + FIXED_OVERHEAD_MS``, its constants fitted to the measured pairs (``fit.py``:
    held-out median |error| 13.9 %, p90 34.5 %).
 
-Samples (``LatencyModel.rtt_ms``) are drawn around that median from a shifted log-normal (``tails.py``): the
-backbone tail between regions, the access tail from a client city, the client's own fitted tail when calibrated.
+Samples (``LatencyModel.rtt_ms``) are drawn around that median from a shifted log-normal (``tails.py``): between
+regions the pair's tail fitted to its measured p90 (``tail_data.py``), the access tail from a client city, the
+client's own fitted tail when calibrated.
 Replication delay = one-way median (RTT / 2) + ``REPLICATION_PROCESSING_MS``; see docs/NETWORK-MODEL.md for the
 AWS figures it is calibrated to.
 """
@@ -24,6 +25,7 @@ import random
 from backend.local.network import tails
 from backend.local.network.measured import measured_rtt_ms
 from backend.local.network.places import fiber_floor_rtt_ms, region, region_code
+from backend.local.network.tail_data import pair_tail
 
 # Fitted by fit.py on the 496 inter-region pairs of the shipped data (1.6234, 5.8865), rounded.
 ROUTE_INFLATION = 1.62
@@ -55,7 +57,7 @@ def _calibrated(client, other):
     return measured.get(code) if code else None
 
 
-def _median_and_tail(a, b) -> tuple[float, tails.Tail, str]:
+def median_and_tail(a, b) -> tuple[float, tails.Tail, str]:
     """The pair's median RTT (ms), the tail samples follow, and where the median comes from."""
     for client, other in ((a, b), (b, a)):
         calibrated = _calibrated(client, other)
@@ -63,26 +65,27 @@ def _median_and_tail(a, b) -> tuple[float, tails.Tail, str]:
             return float(calibrated[0]), calibrated[1], "calibrated"
     code_a, code_b = region_code(a), region_code(b)
     if code_a and code_b:
-        measured = measured_rtt_ms(code_a, code_b)
-        if measured is not None:
-            return measured, tails.BACKBONE, "measured"
-        return formula_rtt_ms(region(code_a), region(code_b)), tails.BACKBONE, "formula"
+        median = measured_rtt_ms(code_a, code_b)
+        source = "measured" if median is not None else "formula"
+        if median is None:
+            median = formula_rtt_ms(region(code_a), region(code_b))
+        return median, pair_tail(code_a, code_b, median), source
     return formula_rtt_ms(a, b), tails.ACCESS, "formula"
 
 
 def modelled_rtt_ms(a, b) -> float:
     """The pair's median RTT (ms), without jitter: calibrated, measured, or the fitted formula (module doc)."""
-    return _median_and_tail(a, b)[0]
+    return median_and_tail(a, b)[0]
 
 
 def rtt_source(a, b) -> str:
     """Where the pair's median comes from: "calibrated", "measured" or "formula"."""
-    return _median_and_tail(a, b)[2]
+    return median_and_tail(a, b)[2]
 
 
 def rtt_percentiles_ms(a, b) -> dict[str, float]:
     """The model's p50, p90 and p99 round trip for the pair (exact quantiles of its distribution)."""
-    median, tail, _ = _median_and_tail(a, b)
+    median, tail, _ = median_and_tail(a, b)
     return {name: tail.quantile(median, q) for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
 
 
@@ -130,7 +133,7 @@ class LatencyModel:
         """One sampled RTT."""
         if self.mode == "none":
             return 0.0
-        median, tail, _ = _median_and_tail(a, b)
+        median, tail, _ = median_and_tail(a, b)
         if self.jitter_fraction is None:
             return tail.sample(median, self._rng)
         jittered = median * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
@@ -140,7 +143,7 @@ class LatencyModel:
         """The least a sample can be (the tail's floor, or the jitter's low end)."""
         if self.mode == "none":
             return 0.0
-        median, tail, _ = _median_and_tail(a, b)
+        median, tail, _ = median_and_tail(a, b)
         if self.jitter_fraction is None:
             return median * tail.floor_fraction
         return max(fiber_floor_rtt_ms(a, b), median * (1 - self.jitter_fraction))
