@@ -218,7 +218,7 @@ def assert_converged_to_winner(snapshots, history):
         elif got != want:
             wrong.append((key, want, got))
     if wrong:  # every operation on the first wrong key, in call order: what a reader needs to find the race
-        ops = sorted((h for h in history if h["key"] == wrong[0][0]), key=lambda h: h.get("t0", 0))
+        ops = sorted((h for h in history if h["key"] == wrong[0][0]), key=lambda h: h.get("t0", h.get("ts", 0)))
         raise AssertionError(f"{len(wrong)} keys differ from the LWW winner, e.g. {wrong[:3]}; {wrong[0][0]}: {ops}")
     return len(ambiguous)
 
