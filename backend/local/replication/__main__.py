@@ -46,9 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"ready": True, "admin": admin.address}), flush=True)
     while not stopped.wait(0.5):
         pass
-    admin.stop()
-    replicator.stop()
-    return 0
+    admin.server.close()  # no new admin calls; the ones in flight die with the process
+    replicator.stop()  # bounded (3 s), then saves the state file
+    # Exit now: the interpreter's teardown would join worker threads still stuck in a call to a region that died
+    # with the launcher (up to the wire client's 10 s timeout), and a killed launcher's children must go promptly.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
