@@ -84,7 +84,7 @@ def bench_sustained(writes: int) -> dict:
             "writes": count,
             "errors": sum(load["errors"] for load in slices),
             "write_rps": round(count / sum(load["requests"] / load["requests_per_s"] for load in slices), 1),
-            "write_p50_ms": statistics.median(load["p50_ms"] for load in slices),
+            "write_p50_ms": round(statistics.median(load["p50_ms"] for load in slices), 2),
             "write_p99_ms": max(load["p99_ms"] for load in slices),
             "lag_p50_ms": latency_at_end["p50_ms"],
             "lag_p99_ms": latency_at_end["p99_ms"],
