@@ -21,7 +21,9 @@ Where to send requests (any subcommand; one of):
 (CloudFormation outputs; AWS credentials from the usual chain, ``--profile`` to pick one).
 
 Output: a progress bar on a terminal (plain progress lines on stderr otherwise), a summary table on stdout, and with
-``--csv PATH`` / ``--json PATH`` the raw samples. Exit status: 0 when the probe ran, 1 when it could not run (bad
+``--csv PATH`` / ``--json PATH`` the raw samples; ``--json`` alone prints JSON on stdout (the report moves to
+stderr): for ``failover`` and ``conflict`` the run's figures, exactly as the dashboard shows them
+(docs/MEASUREMENTS.md), for ``latency`` and ``lag`` the raw samples. Exit status: 0 when the probe ran, 1 when it could not run (bad
 source, unreachable targets, bad parameters, or not one successful request), with a one-line reason and no
 traceback; 130 on Ctrl-C.
 """
@@ -99,7 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--profile", help="AWS profile for --stack and CloudWatch")
     output = common.add_argument_group("output")
     output.add_argument("--csv", metavar="PATH", help="write the raw samples as CSV")
-    output.add_argument("--json", metavar="PATH", help="write the raw samples as JSON")
+    output.add_argument(
+        "--json",
+        metavar="PATH",
+        nargs="?",
+        const="-",
+        help="write the raw samples as JSON to PATH; alone: JSON on stdout (failover, conflict: the figures)",
+    )
     output.add_argument("--name", help="name the run in the run store")
     output.add_argument("--store", help="run store (default .local/runs.sqlite or $MRKV_RUN_STORE)")
     output.add_argument("--no-store", action="store_true", help="keep no run in the run store")
@@ -173,10 +181,14 @@ def _ping_parser(commands) -> None:
         "ping", help="time HTTPS to each region's public DynamoDB endpoint from here (no AWS account)"
     )
     ping.add_argument(
-        "--client-location", required=True, help="where this machine is: a city, region code or lat,lon (saved)"
+        "--client-location",
+        required=True,
+        help="where this machine is: a city, region code or lat,lon (saved)",
     )
     ping.add_argument("--regions", help="comma-separated regions (default: every region the model knows)")
-    ping.add_argument("--count", type=int, default=10, help="new connections, then warm requests (default 10)")
+    ping.add_argument(
+        "--count", type=int, default=10, help="new connections, then warm requests (default 10)"
+    )
     ping.add_argument(
         "--url-template",
         help="URL per region, with {region} (default: $MRKV_PING_URL_TEMPLATE, else AWS's public DynamoDB endpoint)",

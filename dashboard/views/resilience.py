@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import charts, session
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes import conflict as conflict_probe
+from dashboard.measure.probes import conflict_figures, failover_figures
 from dashboard.measure.probes import failover as failover_probe
 from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
@@ -15,38 +16,6 @@ st.title("Resilience")
 env = session.current()
 if not env.ready:
     session.explain_not_ready(env)
-
-
-def winner_explanation(row) -> str:
-    """Why this value won, in one sentence a room can follow."""
-    written = pd.to_datetime(row["winner_written_at"], unit="ms", utc=True)
-    losers = row["losers"] or "none"
-    at = f"{written:%H:%M:%S.%f}"[:-3]
-    reason = (
-        f"**{row['winner_value']}** (written in **{row['winner_region']}** at {at} UTC) "
-        "is now the value in every region. "
-        f"Last writer wins: every replica keeps the write with the greatest writtenAt, ties broken by region "
-        f"name, so all of them pick the same one without talking to each other. Overwritten: {losers}."
-    )
-    if row["write_spread_ms"] == 0:
-        reason += " The writes carried the same millisecond: the region name decided."
-    return reason
-
-
-def timeline_of(timeline: pd.DataFrame, trial: int) -> pd.DataFrame:
-    part = timeline[timeline["trial"] == trial]
-    if part.empty:
-        return pd.DataFrame(columns=["elapsed_ms", "region", "value"])
-    return pd.DataFrame(
-        {
-            "elapsed_ms": (part["elapsed_s"] - part["elapsed_s"].min()) * 1000.0,
-            "region": part["region"],
-            # The probe's values are "<region>:<run>:<trial>": the region that wrote it is what the audience follows.
-            "value": [
-                f"{v.split(':', 1)[0]}'s write" if v else "(missing)" for v in part["value"].astype(str)
-            ],
-        }
-    )
 
 
 st.header("Conflict: the same key written in every region at once")
@@ -63,6 +32,7 @@ if env.ready:
     with columns[2]:
         st.write("")
         run = st.button("Run the conflict", key="conflict_run", type="primary", width="stretch")
+    conflict_settings = {"regions": list(regions), "trials": int(trials)}
     if run:
         bar = st.progress(0.0, text="Starting…")
         try:
@@ -76,56 +46,50 @@ if env.ready:
                     ),
                     on_sample=run.on_sample,
                 )
-                run.complete({"results": results, "timeline": timeline})
+                run.complete(
+                    {"results": results, "timeline": timeline}, conflict_figures.run_figures(results)
+                )
         except (ProbeError, TargetError, StoreError) as error:
             bar.empty()
             st.error(str(error))
         else:
             session.store("conflict", results)
             session.store("conflict_timeline", timeline)
+            session.store("conflict_settings", conflict_settings)
             bar.progress(1.0, text=f"Done: {len(results)} trial(s)")
 
-results = session.stored("conflict")
-timeline = session.stored("conflict_timeline")
-if results is not None and not results.empty:
-    agreed = results[results["converged"]]
-    if len(agreed) == len(results):
-        lww = int(results["follows_lww"].sum())
-        st.success(
-            f"One winner everywhere in {len(results)} of {len(results)} trial(s); "
-            f"{lww} of them the last-writer-wins winner of the acknowledged writes."
-        )
+
+def show_conflict(results: pd.DataFrame, timeline: pd.DataFrame, settings: dict | None) -> None:
+    """The conflict run, every figure from ``conflict_figures`` (the same as ``mrkv-probe conflict --json``)."""
+    figures = conflict_figures.run_figures(results)
+    if settings is not None and settings != session.stored("conflict_settings"):
+        st.warning("These results are from other settings than the ones above: run again to refresh them.")
+    line = conflict_figures.summary_line(figures)
+    if figures["converged"] == figures["trials"]:
+        st.success(f"One winner everywhere in {figures['trials']} of {figures['trials']} trial(s): {line}.")
     else:
-        st.error(
-            f"{len(results) - len(agreed)} trial(s) did not converge: "
-            + "; ".join(results.loc[~results["converged"], "error"].astype(str))
-        )
+        failed = results.loc[~results["converged"].astype(bool), "error"].astype(str)
+        st.error(f"{line}. Not converged: " + "; ".join(failed))
     trial_ids = results["trial"].tolist()
     trial = st.selectbox("Trial to show", trial_ids, index=len(trial_ids) - 1, key="conflict_trial")
     row = results[results["trial"] == trial].iloc[0]
     if row["converged"]:
-        st.info(winner_explanation(row))
+        st.info(conflict_figures.explain_winner(row))
     st.plotly_chart(
         charts.value_timeline(
-            timeline_of(timeline, trial), title=f"Trial {trial}: each region's value until they agree"
+            conflict_figures.observations(timeline, trial),
+            title=f"Trial {trial}: each region's value until they agree",
+            agreed_ms=conflict_figures.trials(results[results["trial"] == trial])[0]["converge_ms"],
         ),
         width="stretch",
         key="conflict_timeline_chart",
     )
-    shown = results[
-        [
-            "trial",
-            "winner_region",
-            "winner_value",
-            "follows_lww",
-            "losers",
-            "write_spread_ms",
-            "converge_ms",
-            "rounds",
-            "error",
-        ]
-    ]
-    st.dataframe(shown.round(1), hide_index=True, width="stretch", key="conflict_table")
+    st.dataframe(conflict_figures.table(results), hide_index=True, width="stretch", key="conflict_table")
+
+
+results = session.stored("conflict")
+if results is not None and not results.empty:
+    show_conflict(results, session.stored("conflict_timeline"), conflict_settings if env.ready else None)
 
 
 st.divider()
@@ -156,6 +120,7 @@ elif env.ready:
         up_at = st.number_input(
             "Back up at (s)", min_value=1.0, max_value=299.0, value=12.0, key="failover_up_at"
         )
+    failover_settings = {"region": victim, "duration_s": duration, "down_at_s": down_at, "up_at_s": up_at}
     if st.button("Run the failover", key="failover_run", type="primary"):
         if not down_at < up_at < duration:
             st.error(
@@ -166,7 +131,7 @@ elif env.ready:
             try:
                 workload = {"region": victim, "duration_s": duration, "down_at_s": down_at, "up_at_s": up_at}
                 with session.recording("failover", env, workload, ["global"]) as run:
-                    timeline, summary = failover_probe.run_failover(
+                    timeline, figures = failover_probe.run_failover(
                         env.targets,
                         region_to_fail=None if victim.startswith("nearest") else victim,
                         control=env.control,
@@ -178,37 +143,50 @@ elif env.ready:
                         ),
                         on_sample=run.on_sample,
                     )
-                    run.complete({"samples": timeline}, summary)
+                    run.complete({"samples": timeline}, figures)
             except (ProbeError, TargetError, StoreError) as error:
                 bar.empty()
                 st.error(str(error))
             else:
                 session.store("failover", timeline)
-                session.store("failover_summary", summary)
+                session.store("failover_summary", figures)
+                session.store("failover_settings", failover_settings)
                 bar.progress(1.0, text=f"Done: {len(timeline)} requests")
 
-failover = session.stored("failover")
-summary = session.stored("failover_summary") or {}
-if failover is not None and not failover.empty:
-    failed_region = summary.get("failed_region") or "?"
+
+def show_failover(timeline: pd.DataFrame, figures: dict, settings: dict | None) -> None:
+    """The failover run, every figure from ``failover_figures`` (the same as ``mrkv-probe failover --json``)."""
+    if settings is not None and settings != session.stored("failover_settings"):
+        st.warning("These results are from other settings than the ones above: run again to refresh them.")
     columns = st.columns(4)
-    columns[0].metric("Region taken down", failed_region)
-    columns[1].metric(
-        "Failover", f"{summary['failover_s']:.1f} s" if summary.get("failover_s") is not None else "—"
-    )
-    columns[2].metric(
-        "Failback", f"{summary['failback_s']:.1f} s" if summary.get("failback_s") is not None else "—"
-    )
-    columns[3].metric("Errors during outage", summary.get("errors_during_outage", 0))
-    if summary.get("bound_s") is not None:
-        verdict = "within" if summary.get("within_bound") else "NOT within"
+    for column, key in zip(
+        columns, ("failed_region", "failover_s", "failback_s", "not_served_during_outage"), strict=True
+    ):
+        shown = failover_figures.text(figures, key) if figures.get(key) is not None else "did not happen"
+        column.metric(failover_figures.LABELS[key], shown)
+    (st.info if figures.get("moved_away_s") is not None else st.warning)(failover_figures.sentence(figures))
+    if figures.get("within_bound") is not None:
+        verdict = "within" if figures["within_bound"] else "NOT within"
         st.caption(
-            f"Router bound (health-check interval × failure threshold + TTL): {summary['bound_s']:.1f} s; "
-            f"failover {verdict} it."
+            "Router bound (health-check interval × failure threshold + TTL): "
+            f"{failover_figures.text(figures, 'bound_s')}; as the client sees it (plus one request interval and "
+            f"the answer's own latency): {failover_figures.text(figures, 'bound_seen_s')}. "
+            f"The failover, {failover_figures.text(figures, 'failover_s')}, is {verdict} it."
         )
-    events = []
-    if summary.get("down_at_s") is not None:
-        events.append((float(summary["down_at_s"]), f"{failed_region} down"))
-    if summary.get("up_at_s") is not None:
-        events.append((float(summary["up_at_s"]), f"{failed_region} up"))
-    st.plotly_chart(charts.failover_timeline(failover, events), width="stretch", key="failover_chart")
+    st.plotly_chart(
+        charts.failover_timeline(timeline, failover_figures.events(figures)),
+        width="stretch",
+        key="failover_chart",
+    )
+    st.dataframe(
+        failover_figures.table(figures), hide_index=True, width="stretch", key="failover_figures_table"
+    )
+
+
+failover = session.stored("failover")
+if failover is not None and not failover.empty:
+    show_failover(
+        failover,
+        session.stored("failover_summary") or {},
+        failover_settings if env.ready and env.targets.global_url else None,
+    )

@@ -60,6 +60,17 @@ def points(array) -> int:
     return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
 
 
+def values(array) -> list:
+    """A trace's x or y as a list, whether plotly sent it as a list or base64-encoded."""
+    if isinstance(array, list):
+        return array
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, at.exception[0].message
     assert not at.error, [e.value for e in at.error]
@@ -163,6 +174,11 @@ def test_conflict_demo_shows_one_winner_everywhere():
     # The last observation of every region is the same value: they agree.
     assert len({t["y"][-1] for t in timeline["data"]}) == 1
     assert "Last writer wins" in at.info[0].value
+    # The agreement the text names is the mark on the chart and the table's converge_ms, in whole ms.
+    shown = int(table["converge_ms"].iloc[-1])
+    assert f"agreed {shown} ms after the writes" in at.info[0].value
+    assert timeline["layout"]["annotations"][-1]["text"] == f"agreed {shown} ms"
+    assert max(max(values(t["x"])) for t in timeline["data"]) == shown
 
 
 def test_guided_tour_runs_from_first_step_to_last():
@@ -257,12 +273,24 @@ def test_failover_demo_moves_the_global_endpoint_and_back():
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Region taken down"] in REGIONS
-    assert metrics["Failover"].endswith(" s")
+    summary = at.session_state["measurements"]["failover_summary"]
+    assert metrics["Failover"] == f"{summary['failover_s']:.1f} s"
+    assert metrics["Failback"] == f"{summary['failback_s']:.1f} s"
     timeline = charts_of(at)[-1]
     served = {t["name"] for t in timeline["data"]}
-    summary = at.session_state["measurements"]["failover_summary"]
     assert set(REGIONS) <= served, summary  # the nearest before and after, the other one during the outage
-    assert len(timeline["layout"]["shapes"]) == 2  # the down and up marks
+    # The four marks sit at the figures' values and say them: the chart, the metrics and the table agree.
+    marks = [
+        (s["x0"], a["text"])
+        for s, a in zip(timeline["layout"]["shapes"], timeline["layout"]["annotations"], strict=True)
+    ]
+    instants = ("outage_start_s", "moved_away_s", "recovery_s", "moved_back_s")
+    assert [x for x, _ in marks] == [summary[k] for k in instants]
+    assert all(text.endswith(f"{x:.1f} s") for x, text in marks)
+    table = dict(at.dataframe[-1].value.values.tolist())
+    assert (
+        table["Failover"] == metrics["Failover"] and table["Moved away"] == f"{summary['moved_away_s']:.1f} s"
+    )
 
 
 def test_a_dead_local_cloud_is_replaced_on_the_next_run():

@@ -185,14 +185,15 @@ def test_lag_charts_per_pair_with_reported_latency_beside():
 def test_value_timeline_and_failover_timeline():
     observations = pd.DataFrame(
         {
-            "elapsed_ms": [0, 0, 50, 50, 120, 120],
+            "since_writes_ms": [0, 0, 50, 50, 120, 120],
             "region": ["us-west-2", "eu-central-1"] * 3,
             "value": ["A", "B", "A", "B", "B", "B"],
         }
     )
-    fig = charts.value_timeline(observations)
+    fig = charts.value_timeline(observations, agreed_ms=120)
     assert [t.name for t in fig.data] == ["us-west-2", "eu-central-1"]
     assert list(fig.data[0].y) == ["A", "A", "B"]
+    assert fig.layout.shapes[0].x0 == 120 and fig.layout.annotations[-1].text == "agreed 120 ms"
     requests = pd.DataFrame(
         {
             "elapsed_s": [0.0, 1.0, 2.0, 3.0],
@@ -201,7 +202,7 @@ def test_value_timeline_and_failover_timeline():
         }
     )
     fig = charts.failover_timeline(requests, events=[(0.5, "us-west-2 down")])
-    assert {t.name for t in fig.data} == {"us-west-2", "eu-central-1", "error"}
+    assert {t.name for t in fig.data} == {"us-west-2", "eu-central-1", "not served"}
     assert fig.layout.shapes  # the event line
 
 

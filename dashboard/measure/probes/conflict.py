@@ -8,11 +8,12 @@ returns ``(results, timeline)``:
   last-writer-wins winner among the *acknowledged* writes, i.e. the greatest ``(writtenAt, region, value)``
   (the order the local cloud and DynamoDB global tables use); ``follows_lww``; ``losers`` (regions whose write
   lost, comma-separated); ``write_spread_ms`` (max - min writtenAt of the competing writes: how close the race
-  was); ``converged``; ``converge_ms`` (from the last write's commit to the poll round that first saw every region
-  agree, moments estimated as in ``dashboard.measure.probes.lag_math``) with ``resolution_ms`` (the time between that round and
-  the previous one); ``error``.
-* ``timeline`` -- every poll (``TIMELINE_COLUMNS``): trial, round, elapsed_s, region, value, write_region,
-  written_at, status: what each region showed over time, for the "each region's value until they agree" chart.
+  was); ``converged``; ``converge_ms`` (from the last write's commit to the read that completed the first round
+  in which every region agreed) with ``resolution_ms`` (the time between that round and the previous one);
+  ``error``. The ms figures are whole milliseconds, defined and rounded once in ``conflict_figures``.
+* ``timeline`` -- every poll (``TIMELINE_COLUMNS``): trial, round, elapsed_s, ``since_writes_ms`` (the read's
+  server moment on the same clock as ``converge_ms``), region, value, write_region, written_at, status: what each
+  region showed over time, for the "each region's value until they agree" chart.
 
 How: each region gets one worker thread with its own keep-alive connection (warm before the race). The writers
 wait on a ``threading.Barrier`` and are released together, so the writes really race; then rounds of reads (one
@@ -32,6 +33,7 @@ import pandas as pd
 
 from dashboard.measure.common import Progress, positive_float, positive_int, run_id
 from dashboard.measure.errors import ProbeError
+from dashboard.measure.probes.conflict_figures import since_ms
 from dashboard.measure.probes.lag_math import moment_of
 from dashboard.measure.targets import GLOBAL, TargetSet
 from dashboard.measure.timed_client import TimedClient, TimedResult
@@ -56,7 +58,17 @@ RESULT_COLUMNS = [
     "rounds",
     "error",
 ]
-TIMELINE_COLUMNS = ["trial", "round", "elapsed_s", "region", "value", "write_region", "written_at", "status"]
+TIMELINE_COLUMNS = [
+    "trial",
+    "round",
+    "elapsed_s",
+    "since_writes_ms",
+    "region",
+    "value",
+    "write_region",
+    "written_at",
+    "status",
+]
 
 
 def lww_winner(writes):
@@ -142,9 +154,10 @@ def _race(workers: dict, key: str, trial: int, run: str, timeout_s: float) -> di
     return {r: f.result() for r, f in futures.items()}
 
 
-def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline: list):
-    """One read per region, concurrently; appends them to ``timeline``; returns (what each region holds: (value,
-    writeRegion, writtenAt) or None, the latest server moment of the round)."""
+def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline: list, last_commit: float):
+    """One read per region, concurrently; appends them to ``timeline`` (each at its server moment, in whole ms since
+    the last write committed: ``conflict_figures.since_ms``); returns (what each region holds: (value,
+    writeRegion, writtenAt) or None, the round's latest ``since_writes_ms``)."""
     reads = {
         r: f.result() for r, f in {r: w.pool.submit(w.client.read, key) for r, w in workers.items()}.items()
     }
@@ -156,15 +169,18 @@ def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline
                 "trial": trial,
                 "round": round_number,
                 "elapsed_s": result.row["elapsed_s"],
+                "since_writes_ms": since_ms(moment_of(result), last_commit),
                 "region": region,
                 "value": body.get("value", "") if body else "",
                 "write_region": body.get("writeRegion", "") if body else "",
-                "written_at": float(body["writtenAt"]) if body and body.get("writtenAt") is not None else math.nan,
+                "written_at": float(body["writtenAt"])
+                if body and body.get("writtenAt") is not None
+                else math.nan,
                 "status": result.row["status"],
             }
         )
         seen[region] = (body.get("value"), body.get("writeRegion"), body.get("writtenAt")) if body else None
-    return seen, max(moment_of(r) for r in reads.values())
+    return seen, max(since_ms(moment_of(r), last_commit) for r in reads.values())
 
 
 def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll_interval_s: float, timeline):
@@ -213,11 +229,11 @@ def _watch_until_agreed(
 ) -> None:
     """Rounds of reads until every region holds the same item (the winner) or the timeout; fills in ``row``."""
     deadline = time.perf_counter() + timeout_s
-    previous_round_moment = last_commit
+    previous_round_ms = 0
     round_number = 0
     while True:
         round_number += 1
-        seen, round_moment = _read_round(workers, key, trial, round_number, timeline)
+        seen, round_ms = _read_round(workers, key, trial, round_number, timeline, last_commit)
         states = set(seen.values())
         if None not in states and len(states) == 1:
             value, region, written_at = states.pop()
@@ -227,8 +243,8 @@ def _watch_until_agreed(
                     "winner_region": region,
                     "winner_written_at": float(written_at),
                     "converged": True,
-                    "converge_ms": max(0.0, (round_moment - last_commit) * 1000.0),
-                    "resolution_ms": max(0.0, (round_moment - previous_round_moment) * 1000.0),
+                    "converge_ms": round_ms,
+                    "resolution_ms": round_ms - previous_round_ms,
                     "rounds": round_number,
                     "follows_lww": bool(expected)
                     and value == expected["value"]
@@ -237,7 +253,7 @@ def _watch_until_agreed(
                 }
             )
             return
-        previous_round_moment = round_moment
+        previous_round_ms = round_ms
         if time.perf_counter() >= deadline:
             row["rounds"] = round_number
             row["error"] = "regions did not agree before the timeout: " + ", ".join(
