@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ping_stand_in import PingStandIn
 
 pytestmark = [pytest.mark.slow]
 
@@ -96,9 +97,6 @@ def _shims(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def reader(tmp_path_factory):
     """A scratch directory with a fresh local cloud (started as the README says) and the ping stand-in."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from ping_stand_in import PingStandIn
-
     folder = tmp_path_factory.mktemp("reader")
     shim = _shims(folder)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
