@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, session
+from dashboard import charts, live_panel, session
+from dashboard.measure import samples
 from dashboard.measure.errors import ProbeError
+from dashboard.measure.live import LiveRun, recorded
 from dashboard.measure.probes import conflict as conflict_probe
 from dashboard.measure.probes import conflict_figures, failover_figures
 from dashboard.measure.probes import failover as failover_probe
@@ -16,6 +18,123 @@ st.title("Resilience")
 env = session.current()
 if not env.ready:
     session.explain_not_ready(env)
+
+
+ERRORS = (ProbeError, TargetError, StoreError)
+
+
+def report_error(name: str) -> None:
+    """The error of the last run of ``name``, once, in words (kept in the session by the live run's finish)."""
+    message = session.stored(f"{name}_error")
+    if message:
+        st.error(message)
+
+
+def _finished(name: str, live: LiveRun) -> bool:
+    """Stores the error of a finished run (if any, in words); True when it has results to show."""
+    if isinstance(live.error, ERRORS):
+        session.store(f"{name}_error", str(live.error))
+    elif live.error is not None:
+        session.store(f"{name}_error", f"The run failed: {type(live.error).__name__}: {live.error}")
+    else:
+        session.store(f"{name}_error", None)
+    return live.error is None
+
+
+def start_conflict(env, regions: list[str], trials: int, settings: dict) -> None:
+    def call(progress, on_sample, stop):
+        return conflict_probe.run_conflict(
+            env.targets, regions, trials=trials, progress=progress, on_sample=on_sample, stop=stop
+        )
+
+    def keep(result):
+        results, timeline = result
+        return {"results": results, "timeline": timeline}, conflict_figures.run_figures(results)
+
+    def steps(elapsed_s, done, total):
+        n = min(done + 1, trials)
+        return n, trials, f"trial {n}: {', '.join(regions)} write at once, then watch them agree"
+
+    recording = session.recording("conflict", env, {"trials": trials}, regions)
+    session.store("conflict_pending_settings", settings)
+    live_panel.start("conflict", LiveRun(recorded(recording, call, keep), steps=steps))
+
+
+def draw_conflict_so_far(rows: list[dict]) -> None:
+    if rows:
+        so_far = pd.DataFrame(rows)
+        st.dataframe(
+            conflict_figures.table(so_far), hide_index=True, width="stretch", key="conflict_live_table"
+        )
+
+
+def finish_conflict(live: LiveRun) -> None:
+    if _finished("conflict", live):
+        results, timeline = live.result
+        session.store("conflict", results)
+        session.store("conflict_timeline", timeline)
+        session.store("conflict_settings", session.stored("conflict_pending_settings"))
+        session.store("conflict_stopped", live.cancelled)
+
+
+def start_failover(env, settings: dict) -> None:
+    victim, duration, down_at, up_at = (
+        settings["region"],
+        settings["duration_s"],
+        settings["down_at_s"],
+        settings["up_at_s"],
+    )
+    region = None if victim.startswith("nearest") else victim
+
+    def call(progress, on_sample, stop):
+        return failover_probe.run_failover(
+            env.targets,
+            region_to_fail=region,
+            control=env.control,
+            duration_s=float(duration),
+            down_at_s=float(down_at),
+            up_at_s=float(up_at),
+            progress=progress,
+            on_sample=on_sample,
+            stop=stop,
+        )
+
+    def keep(result):
+        timeline, figures = result
+        return {"samples": timeline}, figures
+
+    def steps(elapsed_s, done, total):
+        name = region or "the nearest region"
+        if elapsed_s < down_at:
+            return 1, 3, f"steady reads through the global endpoint; {name} goes down at {down_at:.0f} s"
+        if elapsed_s < up_at:
+            return 2, 3, f"{name} is down: watch the router move; back up at {up_at:.0f} s"
+        return 3, 3, f"{name} is back: watch the router return"
+
+    recording = session.recording("failover", env, dict(settings), ["global"])
+    session.store("failover_pending_settings", settings)
+    live_panel.start(
+        "failover", LiveRun(recorded(recording, call, keep), total_s=float(duration), steps=steps)
+    )
+
+
+def draw_failover_so_far(rows: list[dict]) -> None:
+    if rows:
+        st.plotly_chart(
+            charts.failover_timeline(
+                samples.to_frame(rows), title="Failover so far: serving region over time"
+            ),
+            width="stretch",
+            key="failover_live_chart",
+        )
+
+
+def finish_failover(live: LiveRun) -> None:
+    if _finished("failover", live):
+        timeline, figures = live.result
+        session.store("failover", timeline)
+        session.store("failover_summary", figures)
+        session.store("failover_settings", session.stored("failover_pending_settings"))
 
 
 st.header("Conflict: the same key written in every region at once")
@@ -31,32 +150,18 @@ if env.ready:
         trials = st.number_input("Trials", min_value=1, max_value=50, value=3, key="conflict_trials")
     with columns[2]:
         st.write("")
-        run = st.button("Run the conflict", key="conflict_run", type="primary", width="stretch")
+        run = st.button(
+            "Run the conflict",
+            key="conflict_run",
+            type="primary",
+            width="stretch",
+            disabled=live_panel.running("conflict"),
+        )
     conflict_settings = {"regions": list(regions), "trials": int(trials)}
     if run:
-        bar = st.progress(0.0, text="Starting…")
-        try:
-            with session.recording("conflict", env, {"trials": int(trials)}, regions) as run:
-                results, timeline = conflict_probe.run_conflict(
-                    env.targets,
-                    regions,
-                    trials=int(trials),
-                    progress=lambda done, total, message: bar.progress(
-                        done / total if total else 1.0, text=message
-                    ),
-                    on_sample=run.on_sample,
-                )
-                run.complete(
-                    {"results": results, "timeline": timeline}, conflict_figures.run_figures(results)
-                )
-        except (ProbeError, TargetError, StoreError) as error:
-            bar.empty()
-            st.error(str(error))
-        else:
-            session.store("conflict", results)
-            session.store("conflict_timeline", timeline)
-            session.store("conflict_settings", conflict_settings)
-            bar.progress(1.0, text=f"Done: {len(results)} trial(s)")
+        start_conflict(env, list(regions), int(trials), conflict_settings)
+    live_panel.show("conflict", draw_conflict_so_far, finish_conflict)
+    report_error("conflict")
 
 
 def show_conflict(results: pd.DataFrame, timeline: pd.DataFrame, settings: dict | None) -> None:
@@ -64,6 +169,8 @@ def show_conflict(results: pd.DataFrame, timeline: pd.DataFrame, settings: dict 
     figures = conflict_figures.run_figures(results)
     if settings is not None and settings != session.stored("conflict_settings"):
         st.warning("These results are from other settings than the ones above: run again to refresh them.")
+    if session.stored("conflict_stopped"):
+        st.warning(f"Cancelled: {figures['trials']} trial(s) were measured before the run was stopped.")
     line = conflict_figures.summary_line(figures)
     if figures["converged"] == figures["trials"]:
         st.success(f"One winner everywhere in {figures['trials']} of {figures['trials']} trial(s): {line}.")
@@ -121,37 +228,17 @@ elif env.ready:
             "Back up at (s)", min_value=1.0, max_value=299.0, value=12.0, key="failover_up_at"
         )
     failover_settings = {"region": victim, "duration_s": duration, "down_at_s": down_at, "up_at_s": up_at}
-    if st.button("Run the failover", key="failover_run", type="primary"):
+    if st.button(
+        "Run the failover", key="failover_run", type="primary", disabled=live_panel.running("failover")
+    ):
         if not down_at < up_at < duration:
             st.error(
                 "The outage must start before it ends, and end before the run does (down < up < duration)."
             )
         else:
-            bar = st.progress(0.0, text="Starting…")
-            try:
-                workload = {"region": victim, "duration_s": duration, "down_at_s": down_at, "up_at_s": up_at}
-                with session.recording("failover", env, workload, ["global"]) as run:
-                    timeline, figures = failover_probe.run_failover(
-                        env.targets,
-                        region_to_fail=None if victim.startswith("nearest") else victim,
-                        control=env.control,
-                        duration_s=float(duration),
-                        down_at_s=float(down_at),
-                        up_at_s=float(up_at),
-                        progress=lambda done, total, message: bar.progress(
-                            min(done / total, 1.0) if total else 1.0, text=message
-                        ),
-                        on_sample=run.on_sample,
-                    )
-                    run.complete({"samples": timeline}, figures)
-            except (ProbeError, TargetError, StoreError) as error:
-                bar.empty()
-                st.error(str(error))
-            else:
-                session.store("failover", timeline)
-                session.store("failover_summary", figures)
-                session.store("failover_settings", failover_settings)
-                bar.progress(1.0, text=f"Done: {len(timeline)} requests")
+            start_failover(env, failover_settings)
+    live_panel.show("failover", draw_failover_so_far, finish_failover)
+    report_error("failover")
 
 
 def show_failover(timeline: pd.DataFrame, figures: dict, settings: dict | None) -> None:

@@ -71,6 +71,16 @@ def values(array) -> list:
     return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
 
 
+def until_finished(at: AppTest, name: str, timeout_s: float = 120.0) -> None:
+    """A long run goes on in its thread (its live panel is a run_every fragment, which AppTest does not tick):
+    rerun the page until the run is over and its results are drawn."""
+    deadline = time.monotonic() + timeout_s
+    while f"live_run_{name}" in at.session_state:
+        assert time.monotonic() < deadline, f"the {name} run did not finish in {timeout_s} s"
+        time.sleep(0.3)
+        at.run()
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, at.exception[0].message
     assert not at.error, [e.value for e in at.error]
@@ -164,6 +174,7 @@ def test_conflict_demo_shows_one_winner_everywhere():
     at.multiselect(key="conflict_regions").set_value(REGIONS)
     at.number_input(key="conflict_trials").set_value(2)
     at.button(key="conflict_run").click().run()
+    until_finished(at, "conflict")
     no_errors(at)
     assert at.success and "One winner everywhere in 2 of 2" in at.success[0].value
     table = at.dataframe[0].value
@@ -270,6 +281,7 @@ def test_failover_demo_moves_the_global_endpoint_and_back():
     at.number_input(key="failover_down_at").set_value(1.0)
     at.number_input(key="failover_up_at").set_value(4.0)
     at.button(key="failover_run").click().run(timeout=120)
+    until_finished(at, "failover")
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Region taken down"] in REGIONS
