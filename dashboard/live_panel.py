@@ -26,8 +26,15 @@ def running(name: str) -> bool:
     return _key(name) in st.session_state
 
 
-def show(name: str, draw_partial: Callable[[list[dict]], None], finish: Callable[[LiveRun], None]) -> None:
-    """The live panel of run ``name`` (nothing when none is running); ``finish(live)`` once it is over."""
+def show(
+    name: str,
+    draw_partial: Callable[[list[dict]], None],
+    finish: Callable[[LiveRun], None],
+    rerun_on_progress: bool = False,
+) -> None:
+    """The live panel of run ``name`` (nothing when none is running); ``finish(live)`` once it is over.
+    ``rerun_on_progress``: rerun the whole page each time the run's progress count moves (the tour: a finished
+    step is drawn by the page itself)."""
     if not running(name):
         return
 
@@ -38,7 +45,11 @@ def show(name: str, draw_partial: Callable[[list[dict]], None], finish: Callable
             return
         if live.done:
             st.session_state.pop(_key(name), None)
+            st.session_state.pop(f"{_key(name)}_seen", None)
             finish(live)
+            st.rerun()
+        if rerun_on_progress and st.session_state.get(f"{_key(name)}_seen", 0) != live.done_count:
+            st.session_state[f"{_key(name)}_seen"] = live.done_count
             st.rerun()
         st.progress(live.fraction, text=live.status_line())
         label = (

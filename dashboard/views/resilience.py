@@ -191,7 +191,7 @@ def show_conflict(results: pd.DataFrame, timeline: pd.DataFrame, settings: dict 
         width="stretch",
         key="conflict_timeline_chart",
     )
-    st.dataframe(conflict_figures.table(results), hide_index=True, width="stretch", key="conflict_table")
+    st.table(conflict_figures.table(results).set_index("trial"))
 
 
 results = session.stored("conflict")
@@ -265,9 +265,7 @@ def show_failover(timeline: pd.DataFrame, figures: dict, settings: dict | None) 
         width="stretch",
         key="failover_chart",
     )
-    st.dataframe(
-        failover_figures.table(figures), hide_index=True, width="stretch", key="failover_figures_table"
-    )
+    st.table(failover_figures.table(figures).set_index("figure"))
 
 
 failover = session.stored("failover")

@@ -177,7 +177,7 @@ def test_conflict_demo_shows_one_winner_everywhere():
     until_finished(at, "conflict")
     no_errors(at)
     assert at.success and "One winner everywhere in 2 of 2" in at.success[0].value
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert len(table) == 2 and table["follows_lww"].all()
     assert set(table["winner_region"]) <= set(REGIONS)
     timeline = charts_of(at)[0]
@@ -196,9 +196,16 @@ def test_guided_tour_runs_from_first_step_to_last():
     at = new_app("views/guided_tour.py")
     no_errors(at)
     at.button(key="tour_run_all").click().run(timeout=240)
+    until_finished(at, "tour", timeout_s=240)
     no_errors(at)
     assert len(at.success) == 5, [s.value for s in at.success]
     assert len(charts_of(at)) == 5
+    # The failover step says its figures once: the sentence, the table and the chart marks agree.
+    figures = at.session_state["tour_results"]["failover"].extra["figures"]
+    table = at.table[-1].value["value"].to_dict()
+    assert table["Failover"] == f"{figures['failover_s']:.1f} s" and table["Failover"] in at.success[-1].value
+    marks = [s["x0"] for s in charts_of(at)[-1]["layout"]["shapes"]]
+    assert marks == [figures[k] for k in ("outage_start_s", "moved_away_s", "recovery_s", "moved_back_s")]
     # The story can be told again: step 1 starts over with a fresh key, missing in the other region again.
     at.button(key="tour_run_isolated").click().run()
     no_errors(at)
@@ -299,7 +306,7 @@ def test_failover_demo_moves_the_global_endpoint_and_back():
     instants = ("outage_start_s", "moved_away_s", "recovery_s", "moved_back_s")
     assert [x for x, _ in marks] == [summary[k] for k in instants]
     assert all(text.endswith(f"{x:.1f} s") for x, text in marks)
-    table = dict(at.dataframe[-1].value.values.tolist())
+    table = at.table[-1].value["value"].to_dict()
     assert (
         table["Failover"] == metrics["Failover"] and table["Moved away"] == f"{summary['moved_away_s']:.1f} s"
     )
@@ -410,3 +417,15 @@ def test_map_lines_can_show_the_measured_latency_of_the_last_run():
     labels = sorted(t["text"][0] for t in figure["data"] if t.get("mode") == "text")
     assert labels == sorted(f"{p50[region]:.0f} ms" for region in REGIONS)
     assert "measured p50" in figure["layout"]["title"]["text"]
+
+
+def test_presenter_mode_from_the_url_and_back():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["presenter"] = "1"
+    at.run()
+    no_errors(at)
+    assert at.toggle(key="presenter_mode").value is True
+    assert any("stSidebar" in m.value and "display: none" in m.value for m in at.markdown)
+    at.button(key="presenter_exit").click().run()
+    assert at.toggle(key="presenter_mode").value is False
+    assert not any("stSidebar" in m.value for m in at.markdown)
