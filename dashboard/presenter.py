@@ -1,7 +1,7 @@
 """Presenter mode: for a projector. A sidebar toggle, or ``?presenter=1`` in the URL (``?presenter=0`` leaves it).
 
-It hides the sidebar and Streamlit's header and toolbar, and enlarges the text, metrics, tables and charts'
-fonts; an "Exit presenter mode" button at the top of the page brings the chrome back (the sidebar, with the toggle,
+It hides the sidebar and Streamlit's header and toolbar, and enlarges the text, metrics and tables (the charts are
+drawn at projector sizes already, ``dashboard.charts.style``: resizing their text in CSS would clip it); an "Exit presenter mode" button at the top of the page brings the chrome back (the sidebar, with the toggle,
 is hidden meanwhile)."""
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ CSS = """
 [data-testid="stMetricValue"] { font-size: 3rem !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
 h1 { font-size: 3.2rem !important; } h3 { font-size: 2.1rem !important; }
-.js-plotly-plot .gtitle { font-size: 26px !important; }
-.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .legendtext,
-.js-plotly-plot .annotation-text { font-size: 20px !important; }
 </style>
 """
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.palette import ALERT_RED, EVENT_GREY, region_color
-from dashboard.charts.style import FONT_SIZE, LATENCY_AXIS, empty_figure, styled
+from dashboard.charts.style import FONT_SIZE, LATENCY_AXIS, LEGEND_ABOVE, empty_figure, styled
 
 
 def region_latency_bars(rows: pd.DataFrame, title: str = "Read everywhere: latency per region") -> go.Figure:
@@ -70,7 +70,7 @@ def _reasons(failed: pd.DataFrame) -> list[str]:
 def failover_timeline(
     requests: pd.DataFrame,
     events: Iterable[tuple[float, str]] = (),
-    title: str = "Failover: serving region over time",
+    title: str = "Failover: the region that served each request",
 ) -> go.Figure:
     """Failover demo: each request through the geo-routed endpoint, at the moment its answer arrived.
 
@@ -108,14 +108,18 @@ def failover_timeline(
                 hovertemplate="not served at %{x:.2f} s: %{customdata}<extra></extra>",
             )
         )
-    for at, label in events:
+    for index, (at, label) in enumerate(events):
+        # Marks close together (outage start and moved away are ~2 s apart): their labels take turns in two rows.
         fig.add_vline(
             x=at,
             line_dash="dash",
             line_color=EVENT_GREY,
             annotation_text=label,
             annotation_font_size=FONT_SIZE - 4,
+            annotation_position="top right",
+            annotation_yshift=-26 * (index % 2),
         )
-    fig.update_yaxes(type="category")
+    fig.update_yaxes(type="category", automargin=True)
     fig.update_xaxes(rangemode="tozero")
-    return styled(fig, title, x_title="time since the run started (s)", y_title="served by")
+    fig.update_layout(legend=LEGEND_ABOVE)
+    return styled(fig, title, x_title="time since the run started (s)", y_title="")

@@ -126,6 +126,7 @@ def value_timeline(
             annotation_text=f"agreed {agreed_ms:.0f} ms",
             annotation_font_size=FONT_SIZE - 4,
         )
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=values)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=values, automargin=True)
     fig.update_xaxes(rangemode="tozero")
-    return styled(fig, title, x_title="time since the last write committed (ms)", y_title="value read")
+    fig.update_layout(legend=LEGEND_ABOVE)
+    return styled(fig, title, x_title="time since the last write committed (ms)", y_title="")
