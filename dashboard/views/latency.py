@@ -84,12 +84,19 @@ if samples is not None and not samples.empty:
             "Network realism is off: requests cross only the loopback interface, so they can beat the "
             "physical floor, which is the time light would need from the client location."
         )
+    log = st.toggle(
+        "Log scale",
+        key="lat_log",
+        help="Latency axes start at zero; a log scale shows tails and medians together",
+    )
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.latency_distribution(samples, floors), width="stretch", key="lat_distribution")
+        figure = charts.latency_distribution(samples, floors)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_distribution")
     with right:
         view = st.radio("Distribution view", ["ECDF", "Histogram"], horizontal=True, key="lat_view")
         figure = charts.latency_ecdf(samples) if view == "ECDF" else charts.latency_histogram(samples)
-        st.plotly_chart(figure, width="stretch", key="lat_shape")
-    st.plotly_chart(charts.latency_timeseries(samples), width="stretch", key="lat_timeseries")
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_shape")
+    figure = charts.latency_timeseries(samples)
+    st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_timeseries")
     st.plotly_chart(charts.latency_breakdown(stats.breakdown(samples)), width="stretch", key="lat_breakdown")

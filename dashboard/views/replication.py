@@ -134,8 +134,11 @@ if lags is not None and not lags.empty:
             f"{timeouts} probe(s) were not seen in time or could not be written: "
             + "; ".join(sorted(set(lags.loc[lags["status"] != "seen", "error"].astype(str)))[:3])
         )
+    log = st.toggle("Log scale", key="lag_log")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.lag_distribution(lags, reported), width="stretch", key="lag_distribution")
+        figure = charts.lag_distribution(lags, reported)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lag_distribution")
     with right:
-        st.plotly_chart(charts.lag_timeseries(lags), width="stretch", key="lag_timeseries")
+        figure = charts.lag_timeseries(lags)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lag_timeseries")

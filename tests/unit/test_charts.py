@@ -235,3 +235,19 @@ def test_geo_reads_colour_by_serving_region():
     assert [t.name for t in fig.data] == ["served by us-west-2", "served by eu-central-1"]
     assert fig.data[1].marker.color == charts.region_color("eu-central-1")
     assert list(fig.data[1].x) == ["Frankfurt"] * 3
+
+
+def test_every_ms_axis_starts_at_zero_or_is_logarithmic_on_request():
+    samples_ = pd.DataFrame(
+        {
+            "target": ["us-west-2"] * 3,
+            "latency_ms": [140.0, 141.0, 142.0],
+            "ok": [True] * 3,
+            "elapsed_s": [0, 1, 2],
+        }
+    )
+    fig = charts.latency_timeseries(samples_)
+    assert fig.layout.yaxis.rangemode == "tozero"  # 1 ms of jitter at 140 ms stays 1 ms tall, not a cliff
+    fig = charts.log_scale(fig)
+    assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.type != "log"  # only the ms axis
+    assert charts.log_scale(fig, False).layout.yaxis.rangemode == "tozero"
