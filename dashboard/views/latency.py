@@ -76,7 +76,11 @@ if samples is not None and not samples.empty:
         errors = samples.loc[~samples["ok"], ["target", "status", "error"]].value_counts().head(5)
         st.warning(
             "Most frequent errors: "
-            + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items())
+            # Said once: an error without a message of its own already reads "HTTP 503 Service Unavailable".
+            + "; ".join(
+                f"{t} {e if str(e).startswith('HTTP') else f'HTTP {s}: {e}'} (×{n})"
+                for (t, s, e), n in errors.items()
+            )
         )
 
     if session.network_mode() == "none":

@@ -101,7 +101,10 @@ def test_lag_conflict_and_failover_commands_run(targets_file, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["latency", "--endpoints-file", "/nonexistent/endpoints.json"], "does not exist"),
+        (
+            ["latency", "--endpoints-file", "/nonexistent/endpoints.json"],
+            "does not exist: the local cloud is not running: start it with `make up`",
+        ),
         (["lag", "--stack", "s"], "--stack needs --regions"),
         (["latency", "--count", "0", "--targets", "{tf}"], "count must be an integer >= 1"),
         (["latency", "--only", "mars-1", "--targets", "{tf}"], "unknown target 'mars-1'"),
