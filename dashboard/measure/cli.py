@@ -4,7 +4,7 @@
     mrkv-probe latency  [--only us-west-2,global] [--operation read|write|mix] [--count 100]
                         [--concurrency 4] [--rate R] [--client-location Seattle] [--warm-only]
     mrkv-probe lag      --source us-west-2 [--destinations eu-central-1] [--probes 10] [--timeout 10]
-    mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20]
+    mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20] [--land-together]
     mrkv-probe failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
                         [--observe]
     mrkv-probe ping     --client-location Frankfurt [--regions us-east-1,eu-west-1] [--count 10]
@@ -156,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
     conflict.add_argument("--trials", type=int, default=20)
     conflict.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for agreement per trial"
+    )
+    conflict.add_argument(
+        "--land-together",
+        action="store_true",
+        help="time the writes to reach their regions together (a real race), not to leave together",
     )
 
     failover = commands.add_parser(

@@ -209,6 +209,7 @@ def cmd_conflict(args, target_set, progress) -> int:
         progress,
         _on_sample(args),
         request_timeout_s=args.request_timeout,
+        land_together=args.land_together,
     )
     progress.finish()
     figures = conflict_figures.run_figures(results)

@@ -21,6 +21,7 @@ if not env.ready:
 
 
 ERRORS = (ProbeError, TargetError, StoreError)
+TIMINGS = {"leave": "leave together (the farther region wins)", "land": "land together (a real race)"}
 
 
 def report_error(name: str) -> None:
@@ -44,7 +45,13 @@ def _finished(name: str, live: LiveRun) -> bool:
 def start_conflict(env, regions: list[str], trials: int, settings: dict) -> None:
     def call(progress, on_sample, stop):
         return conflict_probe.run_conflict(
-            env.targets, regions, trials=trials, progress=progress, on_sample=on_sample, stop=stop
+            env.targets,
+            regions,
+            trials=trials,
+            progress=progress,
+            on_sample=on_sample,
+            stop=stop,
+            land_together=settings["timing"] == "land",
         )
 
     def keep(result):
@@ -55,7 +62,7 @@ def start_conflict(env, regions: list[str], trials: int, settings: dict) -> None
         n = min(done + 1, trials)
         return n, trials, f"trial {n}: {', '.join(regions)} write at once, then watch them agree"
 
-    recording = session.recording("conflict", env, {"trials": trials}, regions)
+    recording = session.recording("conflict", env, {"trials": trials, "timing": settings["timing"]}, regions)
     session.store("conflict_pending_settings", settings)
     live_panel.start("conflict", LiveRun(recorded(recording, call, keep), steps=steps))
 
@@ -157,7 +164,16 @@ if env.ready:
             width="stretch",
             disabled=live_panel.running("conflict"),
         )
-    conflict_settings = {"regions": list(regions), "trials": int(trials)}
+    timing = st.radio(
+        "The writes",
+        list(TIMINGS),
+        format_func=TIMINGS.get,
+        horizontal=True,
+        key="conflict_timing",
+        help="Leaving together, the farther region's write lands later and wins: that is the physics. "
+        "Timed to land together, the nearer region's write is held back by the difference: a real race.",
+    )
+    conflict_settings = {"regions": list(regions), "trials": int(trials), "timing": timing}
     if run:
         start_conflict(env, list(regions), int(trials), conflict_settings)
     live_panel.show("conflict", draw_conflict_so_far, finish_conflict)
@@ -181,7 +197,8 @@ def show_conflict(results: pd.DataFrame, timeline: pd.DataFrame, settings: dict 
     trial = st.selectbox("Trial to show", trial_ids, index=len(trial_ids) - 1, key="conflict_trial")
     row = results[results["trial"] == trial].iloc[0]
     if row["converged"]:
-        st.info(conflict_figures.explain_winner(row))
+        landed = (session.stored("conflict_settings") or {}).get("timing") == "land"
+        st.info(conflict_figures.explain_winner(row, landed_together=landed))
     st.plotly_chart(
         charts.value_timeline(
             conflict_figures.observations(timeline, trial),

@@ -257,3 +257,14 @@ def test_a_live_failover_run_advances_and_cancel_keeps_what_was_measured(cloud_f
     assert store.get(recording.id)["status"] == "stopped"
     assert store.get(recording.id)["summary"] == json.loads(json.dumps(figures))
     assert US not in cloud.down  # the region was brought back even though the run was cut short
+
+
+def test_writes_timed_to_land_together_make_a_real_race(cloud_factory):
+    """Leaving together, the farther region stamps its write later by about the difference in one-way delay and
+    always wins; timed to land together, the stamps are close and the distance no longer decides."""
+    cloud, targets = cloud_factory(regions=(US, EU), one_way_ms={US: 1.0, EU: 40.0})
+    leave, _ = run_conflict(targets, [US, EU], trials=4)
+    land, _ = run_conflict(targets, [US, EU], trials=4, land_together=True)
+    assert set(leave["winner_region"]) == {EU} and leave["write_spread_ms"].median() >= 30
+    assert land["write_spread_ms"].median() <= 15, land[["winner_region", "write_spread_ms"]]
+    assert land["converged"].all() and land["follows_lww"].all()

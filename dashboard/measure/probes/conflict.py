@@ -16,7 +16,11 @@ returns ``(results, timeline)``:
   region showed over time, for the "each region's value until they agree" chart.
 
 How: each region gets one worker thread with its own keep-alive connection (warm before the race). The writers
-wait on a ``threading.Barrier`` and are released together, so the writes really race; then rounds of reads (one
+wait on a ``threading.Barrier`` and are released together, so the writes really race. They *leave* together, so
+the region farther from the client stamps its write later and wins (the physics of last writer wins); with
+``land_together=True`` each write is held back by the difference between its region's one-way delay and the
+farthest one's (measured before the trials, then corrected after each trial by the stamps it produced), so the
+writes *land* together and the race is real; then rounds of reads (one
 per region, concurrently, every ``poll_interval_ms``) run until every region returns the same item, or the timeout.
 Every region wrote its own value, and a region only ever moves to a greater version, so the first round in which
 all regions agree shows the final winner.
@@ -103,6 +107,7 @@ def run_conflict(
     poll_interval_ms: float = 10.0,
     request_timeout_s: float = 5.0,
     stop: threading.Event | None = None,
+    land_together: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     regions = list(dict.fromkeys(regions or []))
     if GLOBAL in regions:
@@ -124,11 +129,19 @@ def run_conflict(
         # Warm every connection first, so the race is not decided by who opens a TCP connection faster.
         for future in [w.pool.submit(w.client.health) for w in workers.values()]:
             future.result()
+        holds = _holds(workers) if land_together else {}
         for trial in range(trials):
             if stop is not None and stop.is_set():
                 break
             row = _trial(
-                workers, f"{key_prefix}-{run}-{trial}", trial, run, timeout_s, poll_interval_s, timeline
+                workers,
+                f"{key_prefix}-{run}-{trial}",
+                trial,
+                run,
+                timeout_s,
+                poll_interval_s,
+                timeline,
+                holds,
             )
             results.append(row)
             if on_sample is not None:
@@ -142,12 +155,47 @@ def run_conflict(
     return results_df, pd.DataFrame(timeline, columns=TIMELINE_COLUMNS)
 
 
-def _race(workers: dict, key: str, trial: int, run: str, timeout_s: float) -> dict[str, TimedResult]:
-    """Every region writes its own value to ``key``, released together by a barrier so the writes really race."""
+def _holds(workers: dict, rounds: int = 5) -> dict[str, float]:
+    """For writes that land together: how long to hold each region's write after the barrier (seconds), so that
+    every write reaches its region when the farthest one's does. One-way delay = half the median warm round trip
+    of ``/_health`` (measured ``rounds`` times per region, all regions at once)."""
+    trips: dict[str, list[float]] = {r: [] for r in workers}
+    for _ in range(rounds):
+        futures = {r: w.pool.submit(w.client.health) for r, w in workers.items()}
+        for region, future in futures.items():
+            result = future.result()
+            trips[region].append(result.t_received - result.t_sent)
+    one_way = {r: sorted(t)[len(t) // 2] / 2 for r, t in trips.items()}
+    farthest = max(one_way.values())
+    return {r: farthest - d for r, d in one_way.items()}
+
+
+def _retune(holds: dict, acked: dict) -> None:
+    """After a trial timed to land together: move each hold by half its write's distance from the mean stamp, so
+    that what the one-way estimate missed (server time, clock offsets) is learnt trial by trial."""
+    stamps = {r: int(body["writtenAt"]) for r, body in acked.items() if r in holds}
+    if len(stamps) < 2:
+        return
+    mean = sum(stamps.values()) / len(stamps)
+    for region, stamp in stamps.items():
+        holds[region] -= 0.5 * (stamp - mean) / 1000.0
+    lowest = min(holds.values())
+    for region in holds:
+        holds[region] -= lowest
+
+
+def _race(
+    workers: dict, key: str, trial: int, run: str, timeout_s: float, holds: dict | None = None
+) -> dict[str, TimedResult]:
+    """Every region writes its own value to ``key``, released together by a barrier so the writes really race;
+    with ``holds``, each write waits its hold first, so that they *land* together instead of leaving together."""
     barrier = threading.Barrier(len(workers))
+    holds = holds or {}
 
     def write(worker: _Region, value: str) -> TimedResult:
         barrier.wait(timeout=timeout_s)
+        if holds.get(worker.name):
+            time.sleep(holds[worker.name])
         return worker.client.write(key, value)
 
     futures = {r: w.pool.submit(write, w, f"{r}:{run}:{trial}") for r, w in workers.items()}
@@ -183,10 +231,21 @@ def _read_round(workers: dict, key: str, trial: int, round_number: int, timeline
     return seen, max(since_ms(moment_of(r), last_commit) for r in reads.values())
 
 
-def _trial(workers: dict, key: str, trial: int, run: str, timeout_s: float, poll_interval_s: float, timeline):
+def _trial(
+    workers: dict,
+    key: str,
+    trial: int,
+    run: str,
+    timeout_s: float,
+    poll_interval_s: float,
+    timeline,
+    holds=None,
+):
     regions = list(workers)
-    writes = _race(workers, key, trial, run, timeout_s)
+    writes = _race(workers, key, trial, run, timeout_s, holds)
     acked = {r: w.body for r, w in writes.items() if w.ok and isinstance(w.body, dict)}
+    if holds:
+        _retune(holds, acked)
     expected = lww_winner(acked.values())
     stamps = [int(w["writtenAt"]) for w in acked.values()]
     last_commit = max((moment_of(w) for w in writes.values() if w.ok), default=time.perf_counter())

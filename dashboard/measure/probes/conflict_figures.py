@@ -96,8 +96,9 @@ def summary_line(figures: dict) -> str:
     return f"{figures['follows_lww']}/{n} trials followed last-writer-wins; {agreed}"
 
 
-def explain_winner(row) -> str:
-    """Why this value won, in words a room can follow, from the trial's figures."""
+def explain_winner(row, landed_together: bool = False) -> str:
+    """Why this value won, in words a room can follow, from the trial's figures. ``landed_together``: the writes
+    were timed to reach their regions at the same moment (``run_conflict(land_together=True)``)."""
     spread = _int_or_none(row["write_spread_ms"])
     losers = row["losers"] or "none"
     text = (
@@ -108,6 +109,11 @@ def explain_winner(row) -> str:
     )
     if spread == 0:
         return text + " The writes carried the same millisecond: the region name decided."
+    if landed_together:
+        return text + (
+            f" The writes were timed to land together (the nearer region's was held back by the difference in "
+            f"distance), and were stamped {spread} ms apart: a real race, decided by jitter, not by distance."
+        )
     return text + (
         f" Both writes left together, but {row['winner_region']}'s was stamped {spread} ms later: a write is "
         "stamped when it reaches its region, so the region farther from the client (or with a clock ahead) "
