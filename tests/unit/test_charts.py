@@ -218,7 +218,8 @@ def test_world_map_marks_the_nearest_region_and_labels_latency():
     names = [t.name for t in fig.data if t.name]
     assert "eu-central-1 (nearest)" in names and "us-west-2" in names and "client: Paris" in names
     labels = [t.text[0] for t in fig.data if t.mode == "text"]
-    assert sorted(labels) == ["12 ms", "140 ms"]
+    assert sorted(label for label in labels if label.endswith(" ms")) == ["12 ms", "140 ms"]
+    assert {"Paris", "us-west-2", "eu-central-1"} <= set(labels)  # every dot labelled, by the label placement
     spec = json.loads(fig.to_json())
     assert spec["layout"]["geo"]["resolution"] == 110
 
@@ -251,3 +252,25 @@ def test_every_ms_axis_starts_at_zero_or_is_logarithmic_on_request():
     fig = charts.log_scale(fig)
     assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.type != "log"  # only the ms axis
     assert charts.log_scale(fig, False).layout.yaxis.rangemode == "tozero"
+
+
+def test_map_labels_never_overlap_and_sit_next_to_their_own_dot():
+    from dashboard.charts.labels import label_box, place_line_labels, place_region_labels
+
+    # The crowded corners of a demo: Virginia and Ohio, Ireland, London, Paris and Frankfurt, plus the client.
+    points = [
+        ("us-east-1", -77.5, 38.9), ("us-east-2", -83.0, 40.0), ("eu-west-1", -6.3, 53.3),
+        ("eu-west-2", -0.1, 51.5), ("eu-west-3", 2.35, 48.9), ("eu-central-1", 8.7, 50.1), ("Frankfurt", 8.68, 50.11),
+    ]  # fmt: skip
+    positions, taken = place_region_labels(points)
+    boxes = [label_box(lon, lat, text, *positions[text]) for text, lon, lat in points]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
+    for (text, lon, lat), box in zip(
+        points, boxes, strict=True
+    ):  # each label by its own dot (or led to it from farther out)
+        reach = 4 + 6 * (positions[text][1] - 1)
+        assert box[0] - reach <= lon <= box[2] + reach and box[1] - reach <= lat <= box[3] + reach, text
+    spots = place_line_labels([("89 ms", 8.7, 50.1, -77.5, 38.9), ("89 ms", 8.7, 50.1, -83.0, 40.0)], taken)
+    assert spots[0] != spots[1]  # two equal figures on two lines: two places
