@@ -4,13 +4,15 @@ A label is a box ``len(text) x CHAR_DEG`` wide and ``LINE_DEG`` high (the map's 
 degrees of the natural-earth world view). Region labels try the eight sides of their dot (``POSITIONS``), then the
 same sides one and two label-heights farther out (``RINGS``; the map draws a thin leader line to those), and take
 the first whose box touches no label placed so far and no other dot; latency labels slide along their line
-(``FRACTIONS``) the same way. When nothing is free, the least-overlapping choice wins."""
+(``FRACTIONS``), then just beside it, the same way. When nothing is free, the least-overlapping choice wins."""
 
 from __future__ import annotations
 
-CHAR_DEG = 2.3
-LINE_DEG = 5.0
-DOT_DEG = 2.5
+# Measured on the Map page's screenshot (a 560 px high world view, ~2.7 px per degree): a 16 px label is ~3.4 degrees
+# a character wide and ~7 degrees high.
+CHAR_DEG = 3.4
+LINE_DEG = 7.0
+DOT_DEG = 4.0
 GAP_DEG = 1.0
 # Around the dot: (x, y) direction of the label's centre.
 POSITIONS = {
@@ -83,7 +85,10 @@ def place_line_labels(lines: list[tuple[str, float, float, float, float]], taken
     """``lines``: (text, lon0, lat0, lon1, lat1) -> [(lon, lat)] where each label sits, on its own line."""
     spots = []
     for text, lon0, lat0, lon1, lat1 in lines:
-        options = [(lon0 + f * (lon1 - lon0), lat0 + f * (lat1 - lat0)) for f in FRACTIONS]
+        on_line = [(lon0 + f * (lon1 - lon0), lat0 + f * (lat1 - lat0)) for f in FRACTIONS]
+        # Then just beside the line (a short line, e.g. a client next to its region, has no room on it).
+        beside = [(lon, lat + side * LINE_DEG) for side in (1, -1, 2, -2) for lon, lat in on_line]
+        options = on_line + beside
         costs = [_cost(_box(*spot, text), taken) for spot in options]
         spot = options[costs.index(min(costs))]
         taken.append(_box(*spot, text))

@@ -255,7 +255,14 @@ def test_every_ms_axis_starts_at_zero_or_is_logarithmic_on_request():
 
 
 def test_map_labels_never_overlap_and_sit_next_to_their_own_dot():
-    from dashboard.charts.labels import label_box, place_line_labels, place_region_labels
+    from dashboard.charts.labels import (
+        DOT_DEG,
+        GAP_DEG,
+        LINE_DEG,
+        label_box,
+        place_line_labels,
+        place_region_labels,
+    )
 
     # The crowded corners of a demo: Virginia and Ohio, Ireland, London, Paris and Frankfurt, plus the client.
     points = [
@@ -270,7 +277,7 @@ def test_map_labels_never_overlap_and_sit_next_to_their_own_dot():
     for (text, lon, lat), box in zip(
         points, boxes, strict=True
     ):  # each label by its own dot (or led to it from farther out)
-        reach = 4 + 6 * (positions[text][1] - 1)
+        reach = DOT_DEG + GAP_DEG + positions[text][1] * (LINE_DEG + GAP_DEG)
         assert box[0] - reach <= lon <= box[2] + reach and box[1] - reach <= lat <= box[3] + reach, text
     spots = place_line_labels([("89 ms", 8.7, 50.1, -77.5, 38.9), ("89 ms", 8.7, 50.1, -83.0, 40.0)], taken)
     assert spots[0] != spots[1]  # two equal figures on two lines: two places
