@@ -129,6 +129,11 @@ def test_breakdown_stacks_network_function_and_dynamodb():
     assert stacked == {"network": [40.0, 90.0], "function": [3.0, 3.5], "DynamoDB": [2.0, 0.0]}
     assert list(fig.data[0].x) == ["us-west-2", "eu-central-1"]
     assert fig.layout.barmode == "stack"
+    # The thin segments are said in words above each bar, readable at any size.
+    assert [a.text for a in fig.layout.annotations] == [
+        "function 3.0 ms<br>DynamoDB 2.0 ms",
+        "function 3.5 ms<br>DynamoDB not reported",
+    ]
 
 
 def test_charts_take_the_engines_sample_frames():
