@@ -19,6 +19,8 @@ st.caption(
 env = session.current()
 if env.ready:
     params = ui.latency_params_ui(env.targets.names())
+    # What the results below were measured with: when it changes, they are marked as stale.
+    settings = {**vars(params), "client_location": session.client_location(), "network": session.network_mode()}
     if st.button("Run", key="lat_run", type="primary"):
         if not params.targets:
             st.error("Choose at least one target.")
@@ -47,6 +49,7 @@ if env.ready:
             else:
                 location = session.client_location()
                 session.store("latency", samples)
+                session.store("latency_settings", settings)
                 session.store(
                     "latency_floors",
                     latency_run.floors(env.targets, params.targets, location) if location else {},
@@ -62,6 +65,11 @@ else:
 
 samples = session.stored("latency")
 if samples is not None and not samples.empty:
+    if env.ready and session.stored("latency_settings") not in (None, settings):
+        st.warning(
+            "These results were measured with other settings (targets, workload, client location or network) "
+            "than the ones above: press Run to measure again."
+        )
     floors = session.stored("latency_floors") or {}
     summary = stats.summarize(samples)
     summary["physical floor"] = [floors.get(str(t)) for t in summary.index]
