@@ -157,6 +157,7 @@ def test_replication_run_renders_lag_per_pair():
     at.multiselect(key="lag_destinations").set_value(["eu-central-1"])
     at.number_input(key="lag_probes").set_value(5)
     at.button(key="lag_run").click().run()
+    until_finished(at, "lag")
     no_errors(at)
     summary = at.dataframe[0].value
     assert list(summary["pair"]) == ["us-west-2 → eu-central-1"]
