@@ -145,6 +145,14 @@ def test_latency_run_over_two_regions_renders_table_and_charts_with_the_right_co
     assert [t["name"] for t in ecdf["data"]] == REGIONS
     assert sum(points(t["y"]) for t in series["data"]) == 100
     assert [t["name"] for t in breakdown["data"]] == ["network", "function", "DynamoDB"]
+    # Honest axes: latency starts at zero, or is logarithmic when the toggle says so.
+    assert series["layout"]["yaxis"]["rangemode"] == "tozero"
+    at.toggle(key="lat_log").set_value(True).run()
+    assert charts_of(at)[2]["layout"]["yaxis"]["type"] == "log"
+    # Other settings than the results': the results are marked stale, not passed off as current.
+    assert not at.warning
+    at.number_input(key="lat_count").set_value(60).run()
+    assert any("other settings" in w.value for w in at.warning)
     # The histogram view counts every sample too.
     at.radio(key="lat_view").set_value("Histogram").run()
     histogram = charts_of(at)[1]
