@@ -5,7 +5,9 @@ all be there and ordered; the progress bar must advance while a run is live; and
 the ones the run store keeps for that run (what ``mrkv-probe runs show RUN --json`` prints, the same document
 ``mrkv-probe failover --json`` prints for its own runs).
 
-Screenshots of each tour step in presenter mode go to docs/screenshots/tour-step-N.png (or $MRKV_SCREENSHOTS_DIR).
+Screenshots of each tour step in presenter mode: tour-step-N.png in test-results/screenshots, like the other
+browser tests (a test run must not rewrite tracked files); the ones in docs/screenshots are refreshed with
+``MRKV_SCREENSHOTS_DIR=docs/screenshots pytest tests/browser/test_browser_demos.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, _childre
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(os.environ.get("MRKV_SCREENSHOTS_DIR", ROOT / "docs" / "screenshots"))
+SCREENSHOTS = Path(os.environ.get("MRKV_SCREENSHOTS_DIR", ROOT / "test-results" / "screenshots"))
 INSTANTS = ("Outage start", "Moved away", "Recovery", "Moved back")
 
 
