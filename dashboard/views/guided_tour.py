@@ -76,7 +76,8 @@ def draw_result(step, result) -> None:
     if result.chart is not None:
         st.plotly_chart(figure(result.chart), width="stretch", key=f"tour_chart_{step.id}")
     if result.table is not None and not result.table.empty:
-        st.table(result.table.set_index(result.table.columns[0]))
+        # One decimal, as every figure of the tour is rounded (st.table would print floats with four).
+        st.table(result.table.set_index(result.table.columns[0]).style.format(precision=1, na_rep="—"))
 
 
 def main() -> None:

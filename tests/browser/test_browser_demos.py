@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from test_browser_dashboard import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, _children_of, _free_port
 
+from dashboard.measure.probes import failover_figures
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = Path(os.environ.get("MRKV_SCREENSHOTS_DIR", ROOT / "test-results" / "screenshots"))
@@ -186,6 +188,21 @@ def _assert_failover_agrees(sentence: str, table: dict[str, str], chart: dict) -
     return instants
 
 
+def _drawn(page, text: str, rows: int, last: bool = False) -> None:
+    """A finished run is drawn by a full rerun after the live fragment: wait until its table is there, complete,
+    and the page idle, before reading anything."""
+    page.wait_for_function(
+        """([text, rows, last]) => {
+            const tables = document.querySelectorAll('[data-testid="stTable"]');
+            const t = last ? tables[tables.length - 1] : tables[0];
+            return t && t.innerText.includes(text) && t.querySelectorAll('tbody tr').length === rows;
+        }""",
+        arg=[text, rows, last],
+        timeout=90_000,
+    )
+    page.wait_for_selector(IDLE, timeout=90_000)
+
+
 def _shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
@@ -206,7 +223,7 @@ def test_the_guided_tour_in_presenter_mode_agrees_with_itself_and_shows_progress
         2,
         5,
     }  # it went through the steps
-    page.wait_for_selector(IDLE, timeout=90_000)
+    _drawn(page, "Moved back", len(failover_figures.LABELS), last=True)
     assert errors.count() == 0, errors.all_inner_texts()
     assert successes.count() == 5
 
@@ -239,7 +256,7 @@ def test_resilience_conflict_and_failover_figures_agree_everywhere(app, page):
     page.wait_for_selector(IDLE, timeout=90_000)
     page.get_by_role("button", name="Run the conflict").click()
     page.get_by_text(re.compile("One winner everywhere")).wait_for(timeout=90_000)
-    page.wait_for_selector(IDLE, timeout=90_000)
+    _drawn(page, "converge_ms", 2)
     info = page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
     agreed = int(re.search(r"agreed (\d+) ms after the writes", info).group(1))
     header, *rows = _table_rows(page.locator('[data-testid="stTable"]').first)
@@ -259,7 +276,7 @@ def test_resilience_conflict_and_failover_figures_agree_everywhere(app, page):
     metrics = page.locator('[data-testid="stMetricValue"]')
     seen = _watch_progress(page, lambda: metrics.count() >= 4, timeout_s=90)
     _assert_advanced(seen, r"Step [1-3] of 3")
-    page.wait_for_selector(IDLE, timeout=90_000)
+    _drawn(page, "Moved back", len(failover_figures.LABELS), last=True)
     sentence = page.locator('[data-testid="stAlertContentInfo"]').last.inner_text()
     table = _table(page.locator('[data-testid="stTable"]').last)
     _assert_failover_agrees(sentence, table, _chart(page.locator(".js-plotly-plot").last))
