@@ -12,7 +12,7 @@ in the navigation. Every page reads the environment from `session.current()`; no
 # `make run` does, puts the current directory on sys.path; tests set PYTHONPATH).
 import streamlit as st
 
-from dashboard import session, ui
+from dashboard import presenter, session, ui
 
 # No page_icon and no page icons: Streamlit turns the current page's icon into the favicon and fetches it
 # from fonts.gstatic.com (Material) or a CDN (emoji), and the app must work offline.
@@ -30,7 +30,9 @@ PAGES = [
 
 navigation = st.navigation(PAGES)
 ui.restore_selections()  # Streamlit forgets the widgets a page did not draw: targets, runs… survive page changes
+presenter.apply()  # ?presenter=1 or the sidebar toggle: no chrome, larger text, for a projector
 with st.sidebar:
+    presenter.toggle()
     session.sidebar()
 navigation.run()
 ui.remember_selections()

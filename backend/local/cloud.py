@@ -97,7 +97,8 @@ class LocalCloud:
         self.endpoints_file = Path(endpoints_file) if endpoints_file else None
         self.replication_delay = replication_delay
         self._own_state_dir = state_dir is None
-        self.state_dir = Path(state_dir) if state_dir else None
+        # Absolute: the children run with the repository as their working directory, not the caller's.
+        self.state_dir = Path(state_dir).resolve() if state_dir else None
         self.health = {
             "health_interval_s": health_interval_s,
             "failure_threshold": failure_threshold,

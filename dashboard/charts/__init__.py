@@ -3,7 +3,8 @@
 Nothing here measures or talks to the network; the engine (``dashboard.measure``) produces the numbers, these
 functions draw them. Conventions, so that every chart reads the same on a projector:
 - one colour per region, the same in every chart (``palette.region_color``); every colour is in ``palette``;
-- every figure has a title, and latency axes say "ms" (``style``);
+- every figure has a title, and latency axes say "ms" and start at zero, or are logarithmic when a page's
+  "Log scale" toggle is on (``style.ms_axes``);
 - large runs stay fast: distributions are drawn from precomputed quantiles and ECDFs from a bounded number of
   points, so the browser receives kilobytes, not the raw samples; only the time series draws every sample,
   with WebGL (``Scattergl``) once a run is large.
@@ -26,7 +27,7 @@ from dashboard.charts.matrix import region_matrix
 from dashboard.charts.palette import color_map, region_color
 from dashboard.charts.regions import failover_timeline, geo_reads, region_latency_bars
 from dashboard.charts.replication import lag_distribution, lag_timeseries, value_timeline
-from dashboard.charts.style import successful
+from dashboard.charts.style import log_scale, successful
 from dashboard.charts.world import world_map
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "latency_ecdf",
     "latency_histogram",
     "latency_timeseries",
+    "log_scale",
     "region_color",
     "region_latency_bars",
     "region_matrix",

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts.palette import ALERT_RED, DYNAMODB_ORANGE, FUNCTION_BLUE, NETWORK_GREY, region_color
 from dashboard.charts.style import (
+    FONT_SIZE,
     LATENCY_AXIS,
     LEGEND_ABOVE,
     add_reference_points,
@@ -205,4 +206,16 @@ def latency_breakdown(
             )
         )
     fig.update_layout(barmode="stack")
+    # A 1 ms segment on a 140 ms bar is a hairline: each bar also says its split in words, above it.
+    for target, row in zip(names, parts.itertuples(index=False), strict=True):
+        network, app, db = (nan0(getattr(row, c)) for c in ("network_ms", "app_ms", "db_ms"))
+        fig.add_annotation(
+            x=target,
+            y=network + app + db,
+            text=f"function {app:.1f} ms<br>DynamoDB "
+            + (f"{db:.1f} ms" if row.db_ms == row.db_ms else "not reported"),
+            showarrow=False,
+            yshift=28,
+            font={"size": FONT_SIZE - 4},
+        )
     return styled(fig, title, x_title="target", y_title="median time (ms)")

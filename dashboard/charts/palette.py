@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-# Fixed colours for the regions a demo is likely to use, so that us-west-2 is the same blue in every chart,
-# every session and every screenshot. Okabe-Ito and Tableau colours: distinguishable for colour-blind viewers
-# and on washed-out projectors.
+# Fixed colours for the regions a demo is likely to use, so that us-west-2 is the same blue in every chart (and on
+# the map), every session and every screenshot. Okabe-Ito first, then Paul Tol's "muted" scheme: both are made to
+# stay distinguishable for colour-blind viewers, and hold up on washed-out projectors.
 _FIXED_COLORS = {
     "us-west-2": "#0072B2",
     "eu-central-1": "#E69F00",
@@ -16,14 +16,24 @@ _FIXED_COLORS = {
     "us-east-1": "#CC79A7",
     "eu-west-1": "#D55E00",
     "ap-southeast-2": "#56B4E9",
-    "sa-east-1": "#8C564B",
-    "ap-south-1": "#9467BD",
-    "us-east-2": "#BCBD22",
-    "eu-west-2": "#17BECF",
+    "sa-east-1": "#882255",
+    "ap-south-1": "#332288",
+    "us-east-2": "#999933",
+    "eu-west-2": "#44AA99",
     "global": "#333333",
 }
-# Regions not listed above get a colour from this palette, chosen by a stable hash of the name.
-_FALLBACK_PALETTE = ["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F"]
+# Regions not listed above get a colour of Paul Tol's colour-blind-safe "muted" scheme, by a stable hash of the name.
+_FALLBACK_PALETTE = [
+    "#332288",
+    "#88CCEE",
+    "#44AA99",
+    "#117733",
+    "#999933",
+    "#DDCC77",
+    "#CC6677",
+    "#882255",
+    "#AA4499",
+]
 
 # Failures and reference values (the physical floor, the reported ReplicationLatency): one red everywhere.
 ALERT_RED = "#C00000"
@@ -53,6 +63,7 @@ def region_color(name: str) -> str:
 def color_map(names: Iterable[str]) -> dict[str, str]:
     return {str(name): region_color(name) for name in names}
 
+
 # Runs side by side (the Compare page): run A, B, C… as line dashes on the region colours, and as box colours.
 RUN_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 _RUN_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"]
@@ -64,6 +75,7 @@ def run_dash(index: int) -> str:
 
 def run_color(index: int) -> str:
     return _RUN_COLORS[index % len(_RUN_COLORS)]
+
 
 # Region x region matrices: green (near) to red (far), one colour per band, as cloudping draws them.
 MATRIX_BANDS = ["#1A9850", "#91CF60", "#FEE08B", "#FC8D59", "#D73027"]

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.palette import ALERT_RED, WHITE, region_color
+from dashboard.charts.palette import ALERT_RED, EVENT_GREY, WHITE, region_color
 from dashboard.charts.style import (
+    FONT_SIZE,
     LEGEND_ABOVE,
     add_reference_points,
     elapsed_seconds,
@@ -93,11 +94,13 @@ def lag_timeseries(lags: pd.DataFrame, title: str = "Replication lag over time")
     return styled(fig, title, x_title=x_title, y_title="replication lag (ms)")
 
 
-def value_timeline(observations: pd.DataFrame, title: str = "Each region's value over time") -> go.Figure:
-    """Conflict demo: what each region answered over time (`elapsed_ms`, `region`, `value`), until they agree.
+def value_timeline(
+    observations: pd.DataFrame, title: str = "Each region's value over time", agreed_ms: float | None = None
+) -> go.Figure:
+    """Conflict demo: what each region answered (`since_writes_ms`, `region`, `value`), until they agree.
 
     Values are categories on the y axis; a region's line stepping onto another value is replication
-    delivering the write that won.
+    delivering the write that won. `agreed_ms` (the trial's converge_ms, same clock) is marked with its value.
     """
     if observations.empty:
         return empty_figure(title, "No observations yet")
@@ -106,14 +109,24 @@ def value_timeline(observations: pd.DataFrame, title: str = "Each region's value
     for region, part in observations.groupby("region", sort=False):
         fig.add_trace(
             go.Scatter(
-                x=part["elapsed_ms"].to_numpy(dtype=float),
+                x=part["since_writes_ms"].to_numpy(dtype=float),
                 y=part["value"].astype(str).tolist(),
                 mode="lines+markers",
                 name=str(region),
                 line={"shape": "hv", "color": region_color(region), "width": 3},
                 marker={"size": 9},
-                hovertemplate=f"{region}: %{{y}} at %{{x:.0f}} ms<extra></extra>",
+                hovertemplate=f"{region}: %{{y}} at %{{x:.0f}} ms after the writes<extra></extra>",
             )
         )
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=values)
-    return styled(fig, title, x_title="time since the writes (ms)", y_title="value read")
+    if agreed_ms is not None:
+        fig.add_vline(
+            x=agreed_ms,
+            line_dash="dash",
+            line_color=EVENT_GREY,
+            annotation_text=f"agreed {agreed_ms:.0f} ms",
+            annotation_font_size=FONT_SIZE - 4,
+        )
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=values, automargin=True)
+    fig.update_xaxes(rangemode="tozero")
+    fig.update_layout(legend=LEGEND_ABOVE)
+    return styled(fig, title, x_title="time since the last write committed (ms)", y_title="")

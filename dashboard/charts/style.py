@@ -31,7 +31,26 @@ def styled(
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
+    return ms_axes(fig)
+
+
+def _is_ms(axis) -> bool:
+    title = axis.title.text if axis.title is not None else None
+    return bool(title) and "ms)" in title
+
+
+def ms_axes(fig: go.Figure, log: bool = False) -> go.Figure:
+    """Honest time axes: every axis in milliseconds starts at zero (a zoomed axis makes 1 ms of jitter look like a
+    cliff), or, with ``log``, is logarithmic (the page's "log scale" toggle: tails and medians on one chart)."""
+    for update, axes in ((fig.update_xaxes, fig.layout.xaxis), (fig.update_yaxes, fig.layout.yaxis)):
+        if _is_ms(axes):
+            update(type="log", rangemode="normal") if log else update(type="linear", rangemode="tozero")
     return fig
+
+
+def log_scale(fig: go.Figure, log: bool = True) -> go.Figure:
+    """The log-scale toggle of a page, for any chart of this package (only its ms axes change)."""
+    return ms_axes(fig, log)
 
 
 def empty_figure(title: str, message: str) -> go.Figure:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts.labels import label_centre, place_line_labels, place_region_labels
 from dashboard.charts.palette import BORDERS, INK, LAND, OCEAN, WHITE, region_color
 from dashboard.charts.style import FONT_SIZE, styled
 
@@ -25,6 +26,18 @@ def world_map(
     """
     latencies = dict(latencies or {})
     nearest = min(latencies, key=latencies.get) if latencies else None
+    points = [(str(r.region), float(r.lon), float(r.lat)) for r in regions.itertuples(index=False)]
+    if client is not None:
+        points.append((str(client.get("name", "you")), float(client["lon"]), float(client["lat"])))
+    positions, taken = place_region_labels(points)
+    labelled = [
+        (region, lon, lat) for region, lon, lat in points if client is not None and region in latencies
+    ]
+    lines = [
+        (f"{latencies[region]:.0f} ms", float(client["lon"]), float(client["lat"]), lon, lat)
+        for region, lon, lat in labelled
+    ]
+    spots = dict(zip([region for region, _, _ in labelled], place_line_labels(lines, taken), strict=True))
     fig = go.Figure()
     if client is not None:
         for row in regions.itertuples(index=False):
@@ -41,11 +54,12 @@ def world_map(
                 )
             )
             if region in latencies:
-                # The label sits at the midpoint of the segment: readable without hovering, as on a slide.
+                # The label sits on its own line, where it overlaps no other label: readable without hovering.
+                spot_lon, spot_lat = spots[region]
                 fig.add_trace(
                     go.Scattergeo(
-                        lat=[(client["lat"] + row.lat) / 2],
-                        lon=[(client["lon"] + row.lon) / 2],
+                        lat=[spot_lat],
+                        lon=[spot_lon],
                         mode="text",
                         text=[f"{latencies[region]:.0f} ms"],
                         textfont={"size": FONT_SIZE, "color": INK},
@@ -60,11 +74,8 @@ def world_map(
             go.Scattergeo(
                 lat=[row.lat],
                 lon=[row.lon],
-                mode="markers+text",
+                mode="markers",
                 name=region + (" (nearest)" if is_nearest else ""),
-                text=[region],
-                textposition="top center",
-                textfont={"size": FONT_SIZE - 2},
                 marker={
                     "size": 22 if is_nearest else 16,
                     "color": region_color(region),
@@ -79,15 +90,13 @@ def world_map(
             go.Scattergeo(
                 lat=[client["lat"]],
                 lon=[client["lon"]],
-                mode="markers+text",
+                mode="markers",
                 name=f"client: {client.get('name', 'you')}",
-                text=[str(client.get("name", "you"))],
-                textposition="bottom right",
-                textfont={"size": FONT_SIZE - 2},
                 marker={"size": 14, "color": INK, "symbol": "square"},
                 hovertemplate=f"client: {client.get('name', 'you')}<extra></extra>",
             )
         )
+    _draw_labels(fig, points, positions)
     fig.update_geos(
         projection_type="natural earth",
         resolution=110,
@@ -110,3 +119,33 @@ def world_map(
         legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center", "yanchor": "top"},
     )
     return fig
+
+
+def _draw_labels(fig: go.Figure, points, positions) -> None:
+    """Each dot's label where ``labels.place_region_labels`` put it; a thin leader line when it sits farther out."""
+    for text, lon, lat in points:
+        position, ring = positions[text]
+        label_lon, label_lat = label_centre(lon, lat, text, position, ring)
+        if ring > 1:
+            fig.add_trace(
+                go.Scattergeo(
+                    lat=[lat, label_lat],
+                    lon=[lon, label_lon],
+                    mode="lines",
+                    line={"width": 1, "color": INK},
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scattergeo(
+                lat=[label_lat],
+                lon=[label_lon],
+                mode="text",
+                text=[text],
+                textposition="middle center",
+                textfont={"size": FONT_SIZE - 2},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )

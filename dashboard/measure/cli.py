@@ -4,7 +4,7 @@
     mrkv-probe latency  [--only us-west-2,global] [--operation read|write|mix] [--count 100]
                         [--concurrency 4] [--rate R] [--client-location Seattle] [--warm-only]
     mrkv-probe lag      --source us-west-2 [--destinations eu-central-1] [--probes 10] [--timeout 10]
-    mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20]
+    mrkv-probe conflict [--regions us-west-2,eu-central-1] [--trials 20] [--land-together]
     mrkv-probe failover [--region us-west-2] [--duration 30] [--rate 10] [--down-at 5] [--up-at 17]
                         [--observe]
     mrkv-probe ping     --client-location Frankfurt [--regions us-east-1,eu-west-1] [--count 10]
@@ -21,7 +21,9 @@ Where to send requests (any subcommand; one of):
 (CloudFormation outputs; AWS credentials from the usual chain, ``--profile`` to pick one).
 
 Output: a progress bar on a terminal (plain progress lines on stderr otherwise), a summary table on stdout, and with
-``--csv PATH`` / ``--json PATH`` the raw samples. Exit status: 0 when the probe ran, 1 when it could not run (bad
+``--csv PATH`` / ``--json PATH`` the raw samples; ``--json`` alone prints JSON on stdout (the report moves to
+stderr): for ``failover`` and ``conflict`` the run's figures, exactly as the dashboard shows them
+(docs/MEASUREMENTS.md), for ``latency`` and ``lag`` the raw samples. Exit status: 0 when the probe ran, 1 when it could not run (bad
 source, unreachable targets, bad parameters, or not one successful request), with a one-line reason and no
 traceback; 130 on Ctrl-C.
 """
@@ -99,7 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--profile", help="AWS profile for --stack and CloudWatch")
     output = common.add_argument_group("output")
     output.add_argument("--csv", metavar="PATH", help="write the raw samples as CSV")
-    output.add_argument("--json", metavar="PATH", help="write the raw samples as JSON")
+    output.add_argument(
+        "--json",
+        metavar="PATH",
+        nargs="?",
+        const="-",
+        help="write the raw samples as JSON to PATH; alone: JSON on stdout (failover, conflict: the figures)",
+    )
     output.add_argument("--name", help="name the run in the run store")
     output.add_argument("--store", help="run store (default .local/runs.sqlite or $MRKV_RUN_STORE)")
     output.add_argument("--no-store", action="store_true", help="keep no run in the run store")
@@ -149,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     conflict.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for agreement per trial"
     )
+    conflict.add_argument(
+        "--land-together",
+        action="store_true",
+        help="time the writes to reach their regions together (a real race), not to leave together",
+    )
 
     failover = commands.add_parser(
         "failover", parents=[common], help="reads through the global endpoint during an outage"
@@ -173,10 +186,14 @@ def _ping_parser(commands) -> None:
         "ping", help="time HTTPS to each region's public DynamoDB endpoint from here (no AWS account)"
     )
     ping.add_argument(
-        "--client-location", required=True, help="where this machine is: a city, region code or lat,lon (saved)"
+        "--client-location",
+        required=True,
+        help="where this machine is: a city, region code or lat,lon (saved)",
     )
     ping.add_argument("--regions", help="comma-separated regions (default: every region the model knows)")
-    ping.add_argument("--count", type=int, default=10, help="new connections, then warm requests (default 10)")
+    ping.add_argument(
+        "--count", type=int, default=10, help="new connections, then warm requests (default 10)"
+    )
     ping.add_argument(
         "--url-template",
         help="URL per region, with {region} (default: $MRKV_PING_URL_TEMPLATE, else AWS's public DynamoDB endpoint)",

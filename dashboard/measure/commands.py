@@ -3,7 +3,7 @@ returns the exit status (0: the probe ran; 1: not one successful request)."""
 
 from __future__ import annotations
 
-import math
+import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -44,9 +44,16 @@ def _write_outputs(df: pd.DataFrame, args) -> None:
     if args.csv:
         samples.to_csv(df, args.csv)
         print(f"raw samples: {args.csv}", file=sys.stderr)
-    if args.json:
+    if args.json == "-" and kind_prints_samples(args):
+        print(samples.to_json(df))
+    elif args.json and args.json != "-":
         samples.to_json(df, args.json)
         print(f"raw samples: {args.json}", file=sys.stderr)
+
+
+def kind_prints_samples(args) -> bool:
+    """``--json`` alone prints the raw samples for latency and lag; failover and conflict print their figures."""
+    return args.command in ("latency", "lag")
 
 
 def _on_sample(args):
@@ -101,10 +108,10 @@ def cmd_latency(args, target_set, progress) -> int:
     if location:
         summary["floor"] = pd.Series(floors(target_set, names, location))
     title = f"latency ({args.operation}, {'warm requests' if args.warm_only else 'all requests'}, ms)"
-    print(f"{title}{f', physical floor from {location}' if location else ''}")
-    print(_table(summary))
-    print("\nmedian split (warm requests, ms)")
-    print(_table(stats.breakdown(df)))
+    print(f"{title}{f', physical floor from {location}' if location else ''}", file=_report_stream(args))
+    print(_table(summary), file=_report_stream(args))
+    print("\nmedian split (warm requests, ms)", file=_report_stream(args))
+    print(_table(stats.breakdown(df)), file=_report_stream(args))
     _write_outputs(df, args)
     return 0 if df["ok"].any() else _no_success(df)
 
@@ -137,8 +144,9 @@ def cmd_lag(args, target_set, progress) -> int:
     )
     progress.finish()
     _keep(args, {"samples": df})
-    print(f"replication lag from {source} (ms; resolution = poll spacing around first sight)")
-    print(_table(lag_summary(df)))
+    out = _report_stream(args)
+    print(f"replication lag from {source} (ms; resolution = poll spacing around first sight)", file=out)
+    print(_table(lag_summary(df)), file=_report_stream(args))
     control = _control(target_set)
     if control is not None:
         time.sleep(
@@ -156,11 +164,13 @@ def cmd_lag(args, target_set, progress) -> int:
             session=aws_session(args.profile),
         )
     except Exception as error:  # the reference is a bonus: its absence is reported, never a traceback
-        print(f"\n(no reference figures: {getattr(error, 'message', None) or error})")
+        print(
+            f"\n(no reference figures: {getattr(error, 'message', None) or error})", file=_report_stream(args)
+        )
     else:
         if reference is not None and len(reference):
-            print("\nthe system's own ReplicationLatency for the same window (ms)")
-            print(_table(reference))
+            print("\nthe system's own ReplicationLatency for the same window (ms)", file=_report_stream(args))
+            print(_table(reference), file=_report_stream(args))
     _write_outputs(df, args)
     return 0 if (df["status"] != "write_failed").any() else _lag_failed(df)
 
@@ -172,7 +182,20 @@ def _lag_failed(df) -> int:
     return 1
 
 
+def _report_stream(args):
+    """Where the human-readable report goes: stderr when ``--json`` alone puts the JSON document on stdout."""
+    return sys.stderr if args.json == "-" else sys.stdout
+
+
+def _print_document(args, kind: str, document: dict) -> None:
+    """``--json`` alone: the run's figures as one JSON document on stdout (the same figures as the page)."""
+    recording = getattr(args, "recording", None)
+    payload = {"kind": kind, "run": getattr(recording, "id", None), **document}
+    print(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
+
+
 def cmd_conflict(args, target_set, progress) -> int:
+    from dashboard.measure.probes import conflict_figures
     from dashboard.measure.probes.conflict import run_conflict
 
     regions = csv_list(args.regions) if args.stack is None else None
@@ -186,29 +209,16 @@ def cmd_conflict(args, target_set, progress) -> int:
         progress,
         _on_sample(args),
         request_timeout_s=args.request_timeout,
+        land_together=args.land_together,
     )
     progress.finish()
-    _keep(args, {"results": results, "timeline": timeline})
-    shown = results[
-        [
-            "trial",
-            "winner_region",
-            "expected_region",
-            "follows_lww",
-            "losers",
-            "write_spread_ms",
-            "converge_ms",
-            "resolution_ms",
-            "error",
-        ]
-    ]
-    print(_table(shown.set_index("trial")))
-    converged = int(results["converged"].sum())
-    lww = int(results["follows_lww"].sum())
-    print(
-        f"\n{lww}/{len(results)} trials followed last-writer-wins; {converged}/{len(results)} converged; "
-        f"converge p50 {stats.percentile(results['converge_ms'], 50):.1f} ms"
-    )
+    figures = conflict_figures.run_figures(results)
+    _keep(args, {"results": results, "timeline": timeline}, figures)
+    out = _report_stream(args)
+    print(conflict_figures.table(results).set_index("trial").to_string(na_rep="-"), file=out)
+    print("\n" + conflict_figures.summary_line(figures), file=out)
+    if args.json == "-":
+        _print_document(args, "conflict", {"figures": figures, "trials": conflict_figures.trials(results)})
     _write_outputs(results, args)
     return 0 if int(results["acked"].sum()) else _conflict_failed(results)
 
@@ -222,6 +232,7 @@ def _conflict_failed(results) -> int:
 
 
 def cmd_failover(args, target_set, progress) -> int:
+    from dashboard.measure.probes import failover_figures
     from dashboard.measure.probes.failover import run_failover
 
     control = None if args.observe else _control(target_set)
@@ -231,7 +242,7 @@ def cmd_failover(args, target_set, progress) -> int:
             file=sys.stderr,
         )
     check_reachable(target_set, timeout_s=min(args.request_timeout, 5.0), names=[GLOBAL])
-    timeline, summary = run_failover(
+    timeline, figures = run_failover(
         target_set,
         args.region,
         control,
@@ -244,28 +255,23 @@ def cmd_failover(args, target_set, progress) -> int:
         on_sample=_on_sample(args),
     )
     progress.finish()
-    _keep(args, {"samples": timeline}, summary)
+    _keep(args, {"samples": timeline}, figures)
+    out = _report_stream(args)
     counts = (
-        timeline.assign(result=timeline["ok"].map({True: "ok", False: "error"}))
+        timeline.assign(result=timeline["served"].map({True: "served", False: "not served"}))
         .groupby(["phase", "served_region", "result"], sort=False)
         .size()
         .unstack("result", fill_value=0)
     )
-    print("requests through the global endpoint, by phase and the region that answered")
-    print(_table(counts))
-    print()
-    for name, value in summary.items():
-        print(f"{name:>22}: {_fmt(value)}")
+    print("requests through the global endpoint, by phase and the region that answered", file=out)
+    print(_table(counts), file=out)
+    print(file=out)
+    print(failover_figures.table(figures).to_string(index=False), file=out)
+    print("\n" + failover_figures.sentence(figures), file=out)
+    if args.json == "-":
+        _print_document(args, "failover", {"figures": figures})
     _write_outputs(timeline, args)
     return 0 if timeline["ok"].any() else _no_success(timeline)
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.3f}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-    return "-" if value is None else str(value)
 
 
 COMMANDS = {"latency": cmd_latency, "lag": cmd_lag, "conflict": cmd_conflict, "failover": cmd_failover}

@@ -126,12 +126,19 @@ def from_mapping(data, source: str) -> TargetSet:
     return TargetSet(checked, global_url, control_url, source, dynamodb)
 
 
+# The next step when the local cloud is not there, in every message that can mean it.
+START_HINT = (
+    "the local cloud is not running: start it with `make up` (or `mrkv-local up`), or let `make run` start it"
+)
+
+
 def _read_text(path, what: str) -> tuple[str, Path]:
     path = Path(path)
     try:
         return path.read_text(encoding="utf-8"), path
     except FileNotFoundError:
-        raise TargetError(f"{what} {path} does not exist") from None
+        hint = f": {START_HINT}" if what == "endpoints file" else ""
+        raise TargetError(f"{what} {path} does not exist{hint}") from None
     except IsADirectoryError:
         raise TargetError(f"{what} {path} is a directory, not a file") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -211,4 +218,6 @@ def check_reachable(target_set: TargetSet, timeout_s: float = 3.0, names=None) -
             reason = getattr(error, "reason", error)
             failures.append(f"{name} ({url}): {reason}")
     if failures:
-        raise TargetError(f"no answer from {target_set.source or 'targets'}: " + "; ".join(failures))
+        local = target_set.control_url is not None or "endpoints file" in (target_set.source or "")
+        hint = f" ({START_HINT})" if local else ""
+        raise TargetError(f"no answer from {target_set.source or 'targets'}{hint}: " + "; ".join(failures))

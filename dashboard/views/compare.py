@@ -95,11 +95,14 @@ def _show(store, kind: str, chosen: list[str]) -> None:
         },
     )
     axis = AXIS.get(kind, "latency (ms)")
+    log = st.toggle("Log scale", key="cmp_log")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.compare_ecdf(result.ecdf, axis=axis), width="stretch", key="cmp_ecdf")
+        figure = charts.compare_ecdf(result.ecdf, axis=axis)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="cmp_ecdf")
     with right:
-        st.plotly_chart(charts.compare_boxes(result.boxes, axis=axis), width="stretch", key="cmp_boxes")
+        figure = charts.compare_boxes(result.boxes, axis=axis)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="cmp_boxes")
 
 
 def _manage(store, runs: list[dict]) -> None:

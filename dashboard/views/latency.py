@@ -19,6 +19,8 @@ st.caption(
 env = session.current()
 if env.ready:
     params = ui.latency_params_ui(env.targets.names())
+    # What the results below were measured with: when it changes, they are marked as stale.
+    settings = {**vars(params), "client_location": session.client_location(), "network": session.network_mode()}
     if st.button("Run", key="lat_run", type="primary"):
         if not params.targets:
             st.error("Choose at least one target.")
@@ -47,6 +49,7 @@ if env.ready:
             else:
                 location = session.client_location()
                 session.store("latency", samples)
+                session.store("latency_settings", settings)
                 session.store(
                     "latency_floors",
                     latency_run.floors(env.targets, params.targets, location) if location else {},
@@ -62,6 +65,11 @@ else:
 
 samples = session.stored("latency")
 if samples is not None and not samples.empty:
+    if env.ready and session.stored("latency_settings") not in (None, settings):
+        st.warning(
+            "These results were measured with other settings (targets, workload, client location or network) "
+            "than the ones above: press Run to measure again."
+        )
     floors = session.stored("latency_floors") or {}
     summary = stats.summarize(samples)
     summary["physical floor"] = [floors.get(str(t)) for t in summary.index]
@@ -76,7 +84,11 @@ if samples is not None and not samples.empty:
         errors = samples.loc[~samples["ok"], ["target", "status", "error"]].value_counts().head(5)
         st.warning(
             "Most frequent errors: "
-            + "; ".join(f"{t} HTTP {s}: {e} (×{n})" for (t, s, e), n in errors.items())
+            # Said once: an error without a message of its own already reads "HTTP 503 Service Unavailable".
+            + "; ".join(
+                f"{t} {e if str(e).startswith('HTTP') else f'HTTP {s}: {e}'} (×{n})"
+                for (t, s, e), n in errors.items()
+            )
         )
 
     if session.network_mode() == "none":
@@ -84,12 +96,19 @@ if samples is not None and not samples.empty:
             "Network realism is off: requests cross only the loopback interface, so they can beat the "
             "physical floor, which is the time light would need from the client location."
         )
+    log = st.toggle(
+        "Log scale",
+        key="lat_log",
+        help="Latency axes start at zero; a log scale shows tails and medians together",
+    )
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.latency_distribution(samples, floors), width="stretch", key="lat_distribution")
+        figure = charts.latency_distribution(samples, floors)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_distribution")
     with right:
         view = st.radio("Distribution view", ["ECDF", "Histogram"], horizontal=True, key="lat_view")
         figure = charts.latency_ecdf(samples) if view == "ECDF" else charts.latency_histogram(samples)
-        st.plotly_chart(figure, width="stretch", key="lat_shape")
-    st.plotly_chart(charts.latency_timeseries(samples), width="stretch", key="lat_timeseries")
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_shape")
+    figure = charts.latency_timeseries(samples)
+    st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lat_timeseries")
     st.plotly_chart(charts.latency_breakdown(stats.breakdown(samples)), width="stretch", key="lat_breakdown")

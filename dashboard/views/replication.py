@@ -1,13 +1,13 @@
 """Replication: how long a write in one region takes to become readable in the others."""
 
-import time
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, session, ui
+from dashboard import charts, live_panel, session, ui
 from dashboard.measure.errors import ProbeError
+from dashboard.measure.live import LiveRun, recorded
 from dashboard.measure.probes import lag as lag_probe
 from dashboard.measure.probes.lag_math import lag_summary
 from dashboard.measure.probes.lag_reference import reference_lag
@@ -19,9 +19,6 @@ st.caption(
     "Each probe writes a unique value in the source region, then polls every destination until it shows "
     "up. Lag = first sighting minus the write, both corrected for their one-way network time."
 )
-
-# Redraw the live chart at most this often: each redraw ships a figure to the browser.
-LIVE_REDRAW_S = 0.5
 
 
 def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[str, float], str]:
@@ -49,61 +46,77 @@ def reported_by_system(env, source, destinations, started, ended) -> tuple[dict[
     return out, origin
 
 
+def start_lag(env, params) -> None:
+    """The probes run in a thread (``dashboard.measure.live``): the page shows them live and can cancel them."""
+    targets = [params.source, *params.destinations]
+
+    def call(progress, on_sample, stop):
+        started = pd.Timestamp.now(tz="UTC")
+        lags = lag_probe.run_lag(
+            env.targets,
+            params.source,
+            params.destinations,
+            probes=params.probes,
+            timeout_s=params.timeout_s,
+            progress=progress,
+            on_sample=on_sample,
+            stop=stop,
+        )
+        return lags, started, pd.Timestamp.now(tz="UTC")
+
+    def steps(elapsed_s, done, total):
+        n = min(done + 1, total) if total else 1
+        return (
+            n,
+            total or params.probes,
+            f"probe {n}: write in {params.source}, watch {', '.join(params.destinations)}",
+        )
+
+    recording = session.recording("lag", env, vars(params), targets)
+    work = recorded(recording, call, lambda result: ({"samples": result[0]}, None))
+    session.store("lag_pending", {"source": params.source, "destinations": list(params.destinations)})
+    live_panel.start("lag", LiveRun(work, steps=steps))
+
+
+def draw_lag_so_far(rows: list[dict]) -> None:
+    if rows:
+        st.plotly_chart(
+            charts.lag_timeseries(pd.DataFrame(rows), title="Replication lag (live)"),
+            width="stretch",
+            key="lag_live_chart",
+        )
+
+
+def finish_lag(env, live) -> None:
+    if live.error is not None:
+        known = isinstance(live.error, (ProbeError, TargetError, StoreError))
+        message = str(live.error) if known else f"The run failed: {type(live.error).__name__}: {live.error}"
+        session.store("lag_error", message)
+        return
+    session.store("lag_error", None)
+    lags, started, ended = live.result
+    pending = session.stored("lag_pending") or {}
+    session.store("lag", lags)
+    reported, origin = reported_by_system(
+        env, pending.get("source"), pending.get("destinations", []), started, ended
+    )
+    session.store("lag_reported", reported)
+    session.store("lag_reported_origin", origin)
+
+
 env = session.current()
 if env.ready and len(env.regions) < 2:
     st.error("Replication needs at least two regions in the environment.")
 elif env.ready:
     params = ui.lag_params_ui(env.regions)
-    if st.button("Run probes", key="lag_run", type="primary"):
+    if st.button("Run probes", key="lag_run", type="primary", disabled=live_panel.running("lag")):
         if not params.destinations:
             st.error("Choose at least one destination region.")
         else:
-            bar = st.progress(0.0, text="Starting…")
-            live = st.empty()
-            seen_rows: list[dict] = []
-            last_redraw = [0.0]
-
-            def progress(done: int, total: int, message: str) -> None:
-                bar.progress(min(done / total, 1.0) if total else 1.0, text=message)
-
-            def on_sample(row: dict) -> None:
-                seen_rows.append(row)
-                now = time.monotonic()
-                if now - last_redraw[0] >= LIVE_REDRAW_S:
-                    last_redraw[0] = now
-                    frame = pd.DataFrame(seen_rows)
-                    live.plotly_chart(
-                        charts.lag_timeseries(frame, title="Replication lag (live)"),
-                        width="stretch",
-                        key=f"lag_live_{len(seen_rows)}",
-                    )
-
-            started = pd.Timestamp.now(tz="UTC")
-            try:
-                targets = [params.source, *params.destinations]
-                with session.recording("lag", env, vars(params), targets) as run:
-                    lags = lag_probe.run_lag(
-                        env.targets,
-                        params.source,
-                        params.destinations,
-                        probes=params.probes,
-                        timeout_s=params.timeout_s,
-                        progress=progress,
-                        on_sample=run.tee(on_sample),
-                    )
-                    run.complete({"samples": lags})
-            except (ProbeError, TargetError, StoreError) as error:
-                bar.empty()
-                live.empty()
-                st.error(str(error))
-            else:
-                live.empty()
-                ended = pd.Timestamp.now(tz="UTC")
-                session.store("lag", lags)
-                reported, origin = reported_by_system(env, params.source, params.destinations, started, ended)
-                session.store("lag_reported", reported)
-                session.store("lag_reported_origin", origin)
-                bar.progress(1.0, text=f"Done: {len(lags)} probe results")
+            start_lag(env, params)
+    live_panel.show("lag", draw_lag_so_far, lambda live: finish_lag(env, live))
+    if session.stored("lag_error"):
+        st.error(session.stored("lag_error"))
 else:
     session.explain_not_ready(env)
 
@@ -134,8 +147,11 @@ if lags is not None and not lags.empty:
             f"{timeouts} probe(s) were not seen in time or could not be written: "
             + "; ".join(sorted(set(lags.loc[lags["status"] != "seen", "error"].astype(str)))[:3])
         )
+    log = st.toggle("Log scale", key="lag_log")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.lag_distribution(lags, reported), width="stretch", key="lag_distribution")
+        figure = charts.lag_distribution(lags, reported)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lag_distribution")
     with right:
-        st.plotly_chart(charts.lag_timeseries(lags), width="stretch", key="lag_timeseries")
+        figure = charts.lag_timeseries(lags)
+        st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lag_timeseries")

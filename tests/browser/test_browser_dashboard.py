@@ -273,6 +273,9 @@ def test_replication_resilience_and_tour_pages_run_in_the_browser(dashboard_url,
 
     _open(page, dashboard_url + "/guided_tour", "Guided tour")
     _click(page, page.get_by_role("button", name="Run the whole tour"))
+    # The tour runs live (a fragment redraws it as each step ends): wait for the fifth result, then the idle page.
+    page.locator('[data-testid="stAlertContentSuccess"]').nth(4).wait_for(timeout=180_000)
+    _idle(page)
     assert page.locator('[data-testid="stAlertContentSuccess"]').count() == 5, page.locator(
         '[data-testid="stAlert"]'
     ).all_inner_texts()

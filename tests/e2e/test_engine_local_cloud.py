@@ -202,7 +202,10 @@ def test_failover_is_seen_within_the_routers_configured_bound(targets, control):
     assert summary["failover_s"] <= bound + 1 / rate + 0.25, summary
     assert summary["failback_s"] <= bound + 1 / rate + 0.25, summary
     assert summary["within_bound"] is True
-    assert summary["served_during_outage"].get(EU, 0) > 0
+    assert summary["served_by_region_during_outage"].get(EU, 0) > 0
+    assert (
+        summary["outage_start_s"] < summary["moved_away_s"] < summary["recovery_s"] < summary["moved_back_s"]
+    )
     assert control.status()["regions"][US]["down"] is False
 
 

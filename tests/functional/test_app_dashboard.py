@@ -60,6 +60,27 @@ def points(array) -> int:
     return len(base64.b64decode(array["bdata"])) // np.dtype(array["dtype"]).itemsize
 
 
+def values(array) -> list:
+    """A trace's x or y as a list, whether plotly sent it as a list or base64-encoded."""
+    if isinstance(array, list):
+        return array
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+
+
+def until_finished(at: AppTest, name: str, timeout_s: float = 120.0) -> None:
+    """A long run goes on in its thread (its live panel is a run_every fragment, which AppTest does not tick):
+    rerun the page until the run is over and its results are drawn."""
+    deadline = time.monotonic() + timeout_s
+    while f"live_run_{name}" in at.session_state:
+        assert time.monotonic() < deadline, f"the {name} run did not finish in {timeout_s} s"
+        time.sleep(0.3)
+        at.run()
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, at.exception[0].message
     assert not at.error, [e.value for e in at.error]
@@ -124,6 +145,14 @@ def test_latency_run_over_two_regions_renders_table_and_charts_with_the_right_co
     assert [t["name"] for t in ecdf["data"]] == REGIONS
     assert sum(points(t["y"]) for t in series["data"]) == 100
     assert [t["name"] for t in breakdown["data"]] == ["network", "function", "DynamoDB"]
+    # Honest axes: latency starts at zero, or is logarithmic when the toggle says so.
+    assert series["layout"]["yaxis"]["rangemode"] == "tozero"
+    at.toggle(key="lat_log").set_value(True).run()
+    assert charts_of(at)[2]["layout"]["yaxis"]["type"] == "log"
+    # Other settings than the results': the results are marked stale, not passed off as current.
+    assert not at.warning
+    at.number_input(key="lat_count").set_value(60).run()
+    assert any("other settings" in w.value for w in at.warning)
     # The histogram view counts every sample too.
     at.radio(key="lat_view").set_value("Histogram").run()
     histogram = charts_of(at)[1]
@@ -136,6 +165,7 @@ def test_replication_run_renders_lag_per_pair():
     at.multiselect(key="lag_destinations").set_value(["eu-central-1"])
     at.number_input(key="lag_probes").set_value(5)
     at.button(key="lag_run").click().run()
+    until_finished(at, "lag")
     no_errors(at)
     summary = at.dataframe[0].value
     assert list(summary["pair"]) == ["us-west-2 → eu-central-1"]
@@ -153,9 +183,10 @@ def test_conflict_demo_shows_one_winner_everywhere():
     at.multiselect(key="conflict_regions").set_value(REGIONS)
     at.number_input(key="conflict_trials").set_value(2)
     at.button(key="conflict_run").click().run()
+    until_finished(at, "conflict")
     no_errors(at)
     assert at.success and "One winner everywhere in 2 of 2" in at.success[0].value
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert len(table) == 2 and table["follows_lww"].all()
     assert set(table["winner_region"]) <= set(REGIONS)
     timeline = charts_of(at)[0]
@@ -163,15 +194,27 @@ def test_conflict_demo_shows_one_winner_everywhere():
     # The last observation of every region is the same value: they agree.
     assert len({t["y"][-1] for t in timeline["data"]}) == 1
     assert "Last writer wins" in at.info[0].value
+    # The agreement the text names is the mark on the chart and the table's converge_ms, in whole ms.
+    shown = int(table["converge_ms"].iloc[-1])
+    assert f"agreed {shown} ms after the writes" in at.info[0].value
+    assert timeline["layout"]["annotations"][-1]["text"] == f"agreed {shown} ms"
+    assert max(max(values(t["x"])) for t in timeline["data"]) == shown
 
 
 def test_guided_tour_runs_from_first_step_to_last():
     at = new_app("views/guided_tour.py")
     no_errors(at)
     at.button(key="tour_run_all").click().run(timeout=240)
+    until_finished(at, "tour", timeout_s=240)
     no_errors(at)
     assert len(at.success) == 5, [s.value for s in at.success]
     assert len(charts_of(at)) == 5
+    # The failover step says its figures once: the sentence, the table and the chart marks agree.
+    figures = at.session_state["tour_results"]["failover"].extra["figures"]
+    table = at.table[-1].value["value"].to_dict()
+    assert table["Failover"] == f"{figures['failover_s']:.1f} s" and table["Failover"] in at.success[-1].value
+    marks = [s["x0"] for s in charts_of(at)[-1]["layout"]["shapes"]]
+    assert marks == [figures[k] for k in ("outage_start_s", "moved_away_s", "recovery_s", "moved_back_s")]
     # The story can be told again: step 1 starts over with a fresh key, missing in the other region again.
     at.button(key="tour_run_isolated").click().run()
     no_errors(at)
@@ -254,15 +297,28 @@ def test_failover_demo_moves_the_global_endpoint_and_back():
     at.number_input(key="failover_down_at").set_value(1.0)
     at.number_input(key="failover_up_at").set_value(4.0)
     at.button(key="failover_run").click().run(timeout=120)
+    until_finished(at, "failover")
     no_errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Region taken down"] in REGIONS
-    assert metrics["Failover"].endswith(" s")
+    summary = at.session_state["measurements"]["failover_summary"]
+    assert metrics["Failover"] == f"{summary['failover_s']:.1f} s"
+    assert metrics["Failback"] == f"{summary['failback_s']:.1f} s"
     timeline = charts_of(at)[-1]
     served = {t["name"] for t in timeline["data"]}
-    summary = at.session_state["measurements"]["failover_summary"]
     assert set(REGIONS) <= served, summary  # the nearest before and after, the other one during the outage
-    assert len(timeline["layout"]["shapes"]) == 2  # the down and up marks
+    # The four marks sit at the figures' values and say them: the chart, the metrics and the table agree.
+    marks = [
+        (s["x0"], a["text"])
+        for s, a in zip(timeline["layout"]["shapes"], timeline["layout"]["annotations"], strict=True)
+    ]
+    instants = ("outage_start_s", "moved_away_s", "recovery_s", "moved_back_s")
+    assert [x for x, _ in marks] == [summary[k] for k in instants]
+    assert all(text.endswith(f"{x:.1f} s") for x, text in marks)
+    table = at.table[-1].value["value"].to_dict()
+    assert (
+        table["Failover"] == metrics["Failover"] and table["Moved away"] == f"{summary['moved_away_s']:.1f} s"
+    )
 
 
 def test_a_dead_local_cloud_is_replaced_on_the_next_run():
@@ -367,6 +423,20 @@ def test_map_lines_can_show_the_measured_latency_of_the_last_run():
     at.radio(key="map_latency_kind").set_value("measured").run()  # the run just made, from the same place
     no_errors(at)
     figure = charts_of(at)[0]
-    labels = sorted(t["text"][0] for t in figure["data"] if t.get("mode") == "text")
+    labels = sorted(
+        t["text"][0] for t in figure["data"] if t.get("mode") == "text" and t["text"][0].endswith(" ms")
+    )
     assert labels == sorted(f"{p50[region]:.0f} ms" for region in REGIONS)
     assert "measured p50" in figure["layout"]["title"]["text"]
+
+
+def test_presenter_mode_from_the_url_and_back():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["presenter"] = "1"
+    at.run()
+    no_errors(at)
+    assert at.toggle(key="presenter_mode").value is True
+    assert any("stSidebar" in m.value and "display: none" in m.value for m in at.markdown)
+    at.button(key="presenter_exit").click().run()
+    assert at.toggle(key="presenter_mode").value is False
+    assert not any("stSidebar" in m.value for m in at.markdown)

@@ -62,7 +62,7 @@ def conflict_frames():
          for t in range(3)], columns=RESULT_COLUMNS)  # fmt: skip
     results["timestamp"] = pd.to_datetime(results["timestamp"], unit="s", utc=True)
     timeline = pd.DataFrame(
-        [[t, r, r * 0.01, "us-west-2", "v", "us-west-2", 1.7e12, 200] for t in range(3) for r in range(2)],
+        [[t, r, r * 0.01, r * 10, "us-west-2", "v", "us-west-2", 1.7e12, 200] for t in range(3) for r in range(2)],
         columns=TIMELINE_COLUMNS,
     )
     return results, timeline

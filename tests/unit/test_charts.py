@@ -129,6 +129,11 @@ def test_breakdown_stacks_network_function_and_dynamodb():
     assert stacked == {"network": [40.0, 90.0], "function": [3.0, 3.5], "DynamoDB": [2.0, 0.0]}
     assert list(fig.data[0].x) == ["us-west-2", "eu-central-1"]
     assert fig.layout.barmode == "stack"
+    # The thin segments are said in words above each bar, readable at any size.
+    assert [a.text for a in fig.layout.annotations] == [
+        "function 3.0 ms<br>DynamoDB 2.0 ms",
+        "function 3.5 ms<br>DynamoDB not reported",
+    ]
 
 
 def test_charts_take_the_engines_sample_frames():
@@ -185,14 +190,15 @@ def test_lag_charts_per_pair_with_reported_latency_beside():
 def test_value_timeline_and_failover_timeline():
     observations = pd.DataFrame(
         {
-            "elapsed_ms": [0, 0, 50, 50, 120, 120],
+            "since_writes_ms": [0, 0, 50, 50, 120, 120],
             "region": ["us-west-2", "eu-central-1"] * 3,
             "value": ["A", "B", "A", "B", "B", "B"],
         }
     )
-    fig = charts.value_timeline(observations)
+    fig = charts.value_timeline(observations, agreed_ms=120)
     assert [t.name for t in fig.data] == ["us-west-2", "eu-central-1"]
     assert list(fig.data[0].y) == ["A", "A", "B"]
+    assert fig.layout.shapes[0].x0 == 120 and fig.layout.annotations[-1].text == "agreed 120 ms"
     requests = pd.DataFrame(
         {
             "elapsed_s": [0.0, 1.0, 2.0, 3.0],
@@ -201,7 +207,7 @@ def test_value_timeline_and_failover_timeline():
         }
     )
     fig = charts.failover_timeline(requests, events=[(0.5, "us-west-2 down")])
-    assert {t.name for t in fig.data} == {"us-west-2", "eu-central-1", "error"}
+    assert {t.name for t in fig.data} == {"us-west-2", "eu-central-1", "not served"}
     assert fig.layout.shapes  # the event line
 
 
@@ -217,7 +223,8 @@ def test_world_map_marks_the_nearest_region_and_labels_latency():
     names = [t.name for t in fig.data if t.name]
     assert "eu-central-1 (nearest)" in names and "us-west-2" in names and "client: Paris" in names
     labels = [t.text[0] for t in fig.data if t.mode == "text"]
-    assert sorted(labels) == ["12 ms", "140 ms"]
+    assert sorted(label for label in labels if label.endswith(" ms")) == ["12 ms", "140 ms"]
+    assert {"Paris", "us-west-2", "eu-central-1"} <= set(labels)  # every dot labelled, by the label placement
     spec = json.loads(fig.to_json())
     assert spec["layout"]["geo"]["resolution"] == 110
 
@@ -234,3 +241,48 @@ def test_geo_reads_colour_by_serving_region():
     assert [t.name for t in fig.data] == ["served by us-west-2", "served by eu-central-1"]
     assert fig.data[1].marker.color == charts.region_color("eu-central-1")
     assert list(fig.data[1].x) == ["Frankfurt"] * 3
+
+
+def test_every_ms_axis_starts_at_zero_or_is_logarithmic_on_request():
+    samples_ = pd.DataFrame(
+        {
+            "target": ["us-west-2"] * 3,
+            "latency_ms": [140.0, 141.0, 142.0],
+            "ok": [True] * 3,
+            "elapsed_s": [0, 1, 2],
+        }
+    )
+    fig = charts.latency_timeseries(samples_)
+    assert fig.layout.yaxis.rangemode == "tozero"  # 1 ms of jitter at 140 ms stays 1 ms tall, not a cliff
+    fig = charts.log_scale(fig)
+    assert fig.layout.yaxis.type == "log" and fig.layout.xaxis.type != "log"  # only the ms axis
+    assert charts.log_scale(fig, False).layout.yaxis.rangemode == "tozero"
+
+
+def test_map_labels_never_overlap_and_sit_next_to_their_own_dot():
+    from dashboard.charts.labels import (
+        DOT_DEG,
+        GAP_DEG,
+        LINE_DEG,
+        label_box,
+        place_line_labels,
+        place_region_labels,
+    )
+
+    # The crowded corners of a demo: Virginia and Ohio, Ireland, London, Paris and Frankfurt, plus the client.
+    points = [
+        ("us-east-1", -77.5, 38.9), ("us-east-2", -83.0, 40.0), ("eu-west-1", -6.3, 53.3),
+        ("eu-west-2", -0.1, 51.5), ("eu-west-3", 2.35, 48.9), ("eu-central-1", 8.7, 50.1), ("Frankfurt", 8.68, 50.11),
+    ]  # fmt: skip
+    positions, taken = place_region_labels(points)
+    boxes = [label_box(lon, lat, text, *positions[text]) for text, lon, lat in points]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
+    for (text, lon, lat), box in zip(
+        points, boxes, strict=True
+    ):  # each label by its own dot (or led to it from farther out)
+        reach = DOT_DEG + GAP_DEG + positions[text][1] * (LINE_DEG + GAP_DEG)
+        assert box[0] - reach <= lon <= box[2] + reach and box[1] - reach <= lat <= box[3] + reach, text
+    spots = place_line_labels([("89 ms", 8.7, 50.1, -77.5, 38.9), ("89 ms", 8.7, 50.1, -83.0, 40.0)], taken)
+    assert spots[0] != spots[1]  # two equal figures on two lines: two places

@@ -5,9 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from dashboard.measure import samples
 from dashboard.measure.probes.conflict import lww_winner
-from dashboard.measure.probes.failover import analyze
 from dashboard.measure.probes.lag_math import (
     dense_window,
     lag_from_polls,
@@ -118,50 +116,6 @@ def test_lww_winner_is_the_greatest_written_at_then_region():
     ]
     assert lww_winner(writes)["value"] == "y"  # same ms: "eu-central-1" > "ap-south-1"
     assert lww_winner([]) is None
-
-
-def _timeline(points):
-    rows = [
-        {
-            "timestamp": t,
-            "elapsed_s": t,
-            "target": "global",
-            "status": 200 if region else 503,
-            "ok": bool(region),
-            "latency_ms": 1.0,
-            "served_region": region or "",
-            "error": "" if region else "down",
-        }
-        for t, region in points
-    ]
-    return samples.to_frame(rows)
-
-
-def test_failover_analysis_with_known_outage_times():
-    points = [
-        (0.0, "us-west-2"),
-        (1.0, "us-west-2"),
-        (2.1, None),
-        (2.5, None),
-        (3.2, "eu-central-1"),
-        (5.0, "eu-central-1"),
-        (6.4, "us-west-2"),
-        (7.0, "us-west-2"),
-    ]
-    summary = analyze(_timeline(points), "us-west-2", down_at_s=2.0, up_at_s=6.0)
-    assert summary["initial_region"] == "us-west-2"
-    assert summary["failover_s"] == pytest.approx(1.2)
-    assert summary["failback_s"] == pytest.approx(0.4)
-    assert summary["errors_during_outage"] == 2
-    assert summary["served_during_outage"]["eu-central-1"] == 2
-
-
-def test_failover_observed_without_control_infers_the_outage_window():
-    points = [(0.0, "us-west-2"), (1.0, None), (2.0, "eu-central-1"), (3.0, "us-west-2")]
-    summary = analyze(_timeline(points), None, None, None)
-    assert summary["inferred"] and math.isnan(summary["failover_s"])
-    assert summary["moved_away_at_s"] == 2.0 and summary["moved_back_at_s"] == 3.0
-    assert summary["down_at_s"] == 1.0 and summary["errors_during_outage"] == 1
 
 
 def test_local_reference_keeps_the_writes_made_in_the_window():

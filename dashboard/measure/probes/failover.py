@@ -1,26 +1,19 @@
 """Failover probe: steady reads through the global (latency-routed) endpoint while a region goes down and comes back.
 
 ``run_failover(target_set, region_to_fail=None, control=None, duration_s=30.0, rate=10.0, down_at_s=5.0,
-up_at_s=None, progress=None, on_sample=None, ...)`` returns ``(timeline, summary)``:
+up_at_s=None, progress=None, on_sample=None, stop=None, ...)`` returns ``(timeline, figures)``:
 
-* ``timeline`` -- the samples (``dashboard.measure.samples`` schema, target ``global``) plus ``phase``
-  (``before`` | ``down`` | ``after``): which region served each request (the router's served-region header, else
-  ``readRegion`` of the answer) and every error, over ``elapsed_s``.
-* ``summary`` -- a dict: ``failed_region``; ``initial_region`` (the region serving before the outage);
-  ``down_at_s`` / ``up_at_s`` (when the outage was started / ended: by the probe through ``control``, or, without
-  control, when the served region was seen to move away from / back to the initial one); ``failover_s`` (from
-  ``down_at_s`` to the first success served by another region); ``failback_s`` (from ``up_at_s`` to the first
-  success served by the failed region again); ``errors_during_outage``; ``served_during_outage`` (region ->
-  successful requests); ``requests``; ``bound_s`` (the router's configured worst case, interval x threshold + TTL,
-  when the control API reports it) and ``within_bound`` (failover_s <= bound_s + one request interval).
+* ``timeline`` -- the samples (``dashboard.measure.samples`` schema, target ``global``) plus ``at_s`` (when the
+  answer arrived), ``phase`` (``before`` | ``outage`` | ``after``) and ``served`` (a 2xx from the expected region).
+* ``figures`` -- the failover figures, defined once in ``failover_figures`` (docs/MEASUREMENTS.md): outage start,
+  moved away, recovery, moved back, failover, failback, served / not served during the outage, the router's bound;
+  a figure that did not happen is None with its reason in ``figures["why"]``.
 
 Locally, ``control`` is the local cloud's ``ControlClient`` (``backend.local.control``): the probe takes
 ``region_to_fail`` down at ``down_at_s`` and brings it up at ``up_at_s`` (default: half-way). On AWS there is no
-control: the user triggers the outage (e.g. makes the region's health check fail) and the probe only observes;
-then ``inferred`` is True, ``failover_s`` / ``failback_s`` are NaN (the probe cannot know when the user acted),
-``moved_away_at_s`` / ``moved_back_at_s`` say when the served region left and came back, and the outage window
-(``down_at_s`` .. ``up_at_s``) runs from the first error or the move, whichever came first, to the move back. ``region_to_fail`` defaults to the region
-serving the first request (the one a failover must move away from).
+control: the user triggers the outage (e.g. makes the region's health check fail) and the probe only observes.
+``region_to_fail`` defaults to the region serving the latest request (the one a failover must move away from).
+Setting ``stop`` ends the run early; the figures then cover what was measured (and say so).
 
 Reads go to one key written beforehand in every region (unmeasured), so every region can answer it. Requests are
 scheduled at ``rate`` per second on a few keep-alive connections, so one slow or failing request doesn't stall the
@@ -29,7 +22,6 @@ timeline; their timeout is ``request_timeout_s``.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 
@@ -39,6 +31,7 @@ from dashboard.measure import samples
 from dashboard.measure.common import Progress, positive_float, positive_int, run_id
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.pool import RequestPool, client_for
+from dashboard.measure.probes.failover_figures import figures
 from dashboard.measure.targets import GLOBAL, TargetSet
 from dashboard.measure.timed_client import TimedClient
 
@@ -82,65 +75,6 @@ def router_bound_s(control) -> float | None:
     return float(interval) * float(threshold) + float(ttl)
 
 
-def analyze(
-    timeline: pd.DataFrame, failed_region: str | None, down_at_s: float | None, up_at_s: float | None
-) -> dict:
-    """The failover summary of a timeline (pure; see the module docstring). Times are ``elapsed_s`` seconds."""
-    ok = timeline[timeline["ok"].astype(bool) & (timeline["served_region"] != "")]
-    times = ok["elapsed_s"].to_numpy(dtype="float64")
-    served = ok["served_region"].to_numpy()
-    before = served[times < down_at_s] if down_at_s is not None else served
-    initial = pd.Series(before).mode().iloc[0] if len(before) else (served[0] if len(served) else "")
-    failed_region = failed_region or initial
-    observed = down_at_s is None  # no control: infer the outage from what the client saw
-    failover_s = failback_s = math.nan
-    moved_at = returned_at = None
-    if observed:
-        moved = [t for t, r in zip(times, served, strict=True) if r != failed_region]
-        moved_at = float(moved[0]) if moved else None
-        back = [
-            t
-            for t, r in zip(times, served, strict=True)
-            if moved_at is not None and t > moved_at and r == failed_region
-        ]
-        returned_at = float(back[0]) if back else None
-        # The outage began at the first error or the move, whichever came first; it ended with the move back.
-        errors = timeline.loc[~timeline["ok"].astype(bool), "elapsed_s"].to_numpy(dtype="float64")
-        starts = [t for t in (moved_at, float(errors[0]) if errors.size else None) if t is not None]
-        down_at_s = min(starts) if starts else None
-        up_at_s = returned_at
-    else:
-        away = [t for t, r in zip(times, served, strict=True) if t >= down_at_s and r != failed_region]
-        if away:
-            failover_s = float(away[0] - down_at_s)
-        if up_at_s is not None:
-            back = [t for t, r in zip(times, served, strict=True) if t >= up_at_s and r == failed_region]
-            if back:
-                failback_s = float(back[0] - up_at_s)
-    outage = timeline
-    if down_at_s is not None:
-        end = up_at_s + (0 if math.isnan(failback_s) else failback_s) if up_at_s is not None else math.inf
-        outage = timeline[(timeline["elapsed_s"] >= down_at_s) & (timeline["elapsed_s"] <= end)]
-    outage_ok = outage[outage["ok"].astype(bool)]
-    return {
-        "failed_region": failed_region,
-        "initial_region": initial,
-        "inferred": observed,
-        "down_at_s": down_at_s,
-        "up_at_s": up_at_s,
-        "failover_s": failover_s,
-        "failback_s": failback_s,
-        "moved_away_at_s": moved_at,
-        "moved_back_at_s": returned_at,
-        "errors_during_outage": int((~outage["ok"].astype(bool)).sum()) if down_at_s is not None else 0,
-        "served_during_outage": outage_ok["served_region"].value_counts().to_dict()
-        if down_at_s is not None
-        else {},
-        "requests": int(len(timeline)),
-        "errors": int((~timeline["ok"].astype(bool)).sum()),
-    }
-
-
 class _Outage:
     """The probe's own outage: takes the region down at ``down_at_s`` and up at ``up_at_s`` (run-relative seconds).
 
@@ -164,8 +98,9 @@ class _Outage:
             if self.region is None:  # the region serving now is the one a failover must leave
                 served = [r["served_region"] for r in rows if r["ok"] and r["served_region"]]
                 self.region = served[-1] if served else self._fallback
-            (take_down if what == "down" else bring_up)(self.control, self.region)
+            # The outage starts (or ends) when the probe asks for it: a request answered from then on belongs to it.
             self.done[what] = time.perf_counter() - epoch
+            (take_down if what == "down" else bring_up)(self.control, self.region)
             report(len(rows), f"{self.region} {what}", force=True)
 
     def finish(self) -> None:
@@ -193,16 +128,6 @@ def _checked(target_set, region_to_fail, control, duration_s, rate, down_at_s, u
                 f"need 0 <= down_at_s < up_at_s <= duration_s, got {down_at_s}, {up_at_s}, {duration_s}"
             )
     return duration_s, rate, up_at_s, connections
-
-
-def _with_phases(rows: list, down: float | None, up: float | None) -> pd.DataFrame:
-    timeline = samples.to_frame(rows).sort_values("elapsed_s", kind="stable").reset_index(drop=True)
-    timeline["phase"] = "before"
-    if down is not None:
-        timeline.loc[timeline["elapsed_s"] >= down, "phase"] = "down"
-    if up is not None:
-        timeline.loc[timeline["elapsed_s"] >= up, "phase"] = "after"
-    return timeline
 
 
 def run_failover(
@@ -257,19 +182,15 @@ def run_failover(
                 report(len(rows), f"{len(rows)}/{total} requests")
     finally:
         outage.finish()
-    down, up = outage.done.get("down"), outage.done.get("up")
-    timeline = _with_phases(rows, down, up)
-    summary = (
-        analyze(timeline, outage.region, down, up)
-        if control is not None
-        else analyze(timeline, outage.region, None, None)
+    end_s = time.perf_counter() - epoch
+    return figures(
+        samples.to_frame(rows),
+        outage.region,
+        outage.done.get("down"),
+        outage.done.get("up"),
+        end_s,
+        controlled=control is not None,
+        stopped=len(rows) < total,
+        bound_s=router_bound_s(control),
+        rate=rate,
     )
-    bound = router_bound_s(control)
-    summary["bound_s"] = bound
-    # The move can only be seen at the next scheduled request: one request interval is part of the bound.
-    summary["within_bound"] = (
-        None
-        if bound is None or math.isnan(summary["failover_s"])
-        else bool(summary["failover_s"] <= bound + 1.0 / rate)
-    )
-    return timeline, summary

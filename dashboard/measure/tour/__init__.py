@@ -51,6 +51,7 @@ __all__ = [
     "new_key",
     "pause",
     "restore",
+    "reset",
     "resume",
     "set_location",
 ]
@@ -102,3 +103,18 @@ def restore(ctx: TourContext) -> None:
                 action(ctx.control, region)
             except Exception:  # best effort: one failing call must not keep the others from restoring
                 pass
+
+
+def reset(ctx: TourContext) -> None:
+    """ "Reset demo": the cloud as the tour found it (``restore``) and the tour's key deleted in every region."""
+    from dashboard.measure.timed_client import TimedClient
+
+    restore(ctx)
+    for region in ctx.regions:
+        try:
+            with TimedClient(region, ctx.targets.url(region), timeout_s=5.0) as client:
+                client.delete(ctx.key)
+        except (
+            Exception
+        ):  # best effort, like restore: one region failing must not keep the others from resetting
+            pass

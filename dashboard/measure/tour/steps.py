@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.measure.probes import conflict as conflict_probe
+from dashboard.measure.probes import conflict_figures, failover_figures
 from dashboard.measure.probes import failover as failover_probe
 from dashboard.measure.probes import lag as lag_probe
 from dashboard.measure.probes.lag_math import lag_summary
@@ -163,29 +164,21 @@ def step_conflict(ctx: TourContext) -> StepResult:
     results, timeline = conflict_probe.run_conflict(ctx.targets, [ctx.home, ctx.away], trials=1)
     row = results.iloc[0]
     if not row["converged"]:
-        return StepResult(False, f"The regions did not agree: {row['error']}", results)
-    part = timeline[timeline["trial"] == row["trial"]]
-    observations = pd.DataFrame(
-        {
-            "elapsed_ms": (part["elapsed_s"] - part["elapsed_s"].min()) * 1000.0,
-            "region": part["region"],
-            "value": [f"{str(v).split(':', 1)[0]}'s write" if v else "(missing)" for v in part["value"]],
-        }
-    )
-    summary = (
-        f"Both regions wrote at once ({row['write_spread_ms']:.0f} ms apart). Every region now holds "
-        f"{row['winner_region']}'s write: it carries the later writtenAt (ties go to the region name), and "
-        f"last writer wins everywhere. Agreed {row['converge_ms']:.0f} ms after the writes."
-    )
-    table = results[
-        ["winner_region", "winner_value", "follows_lww", "losers", "write_spread_ms", "converge_ms"]
-    ]
+        return StepResult(
+            False, f"The regions did not agree: {row['error']}", conflict_figures.table(results)
+        )
+    trial = conflict_figures.trials(results)[0]
+    summary = conflict_figures.explain_winner(row).replace("**", "")
     return StepResult(
         bool(row["follows_lww"]),
         summary,
-        table.round(1),
-        Chart("value_timeline", observations, {"title": "Each region's value until they agree"}),
-        {"results": results, "timeline": timeline},
+        conflict_figures.table(results),
+        Chart(
+            "value_timeline",
+            conflict_figures.observations(timeline, trial["trial"]),
+            {"title": "Each region's value until they agree", "agreed_ms": trial["converge_ms"]},
+        ),
+        {"results": results, "timeline": timeline, "figures": trial},
     )
 
 
@@ -194,7 +187,7 @@ def step_failover(
 ) -> StepResult:
     if not ctx.targets.global_url:
         return StepResult(False, "This local cloud has no global endpoint.")
-    timeline, summary = failover_probe.run_failover(
+    timeline, figures = failover_probe.run_failover(
         ctx.targets,
         control=ctx.control,
         duration_s=duration_s,
@@ -202,22 +195,11 @@ def step_failover(
         up_at_s=up_at_s,
         rate=10.0,
     )
-    failed = summary.get("failed_region") or "?"
-    failover_s, failback_s = summary.get("failover_s"), summary.get("failback_s")
-    ok = failover_s is not None
-    text = (
-        f"{failed} went down at {down_at_s:.0f} s: requests moved to "
-        f"{', '.join(summary.get('served_during_outage', {})) or 'nowhere'} after "
-        f"{failover_s:.1f} s ({summary.get('errors_during_outage', 0)} failed meanwhile)"
-        if ok
-        else f"{failed} went down, but no other region answered through the global endpoint"
-    )
-    if failback_s is not None:
-        text += f"; it came back at {up_at_s:.0f} s and served again {failback_s:.1f} s later."
-    events = [(summary["down_at_s"], f"{failed} down")] if summary.get("down_at_s") is not None else []
-    if summary.get("up_at_s") is not None:
-        events.append((summary["up_at_s"], f"{failed} up"))
-    table = pd.DataFrame([{k: v for k, v in summary.items() if not isinstance(v, dict)}])
+    ok = all(figures.get(k) is not None for k in failover_figures.INSTANTS)
     return StepResult(
-        ok, text, table, Chart("failover_timeline", timeline, {"events": events}), {"timeline": timeline}
+        ok,
+        failover_figures.sentence(figures),
+        failover_figures.table(figures),
+        Chart("failover_timeline", timeline, {"events": failover_figures.events(figures)}),
+        {"timeline": timeline, "figures": figures},
     )
