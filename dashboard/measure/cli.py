@@ -212,12 +212,12 @@ def main(argv=None) -> int:
         return runs_cli.main(argv[1:], _program_name())
     args = _parser().parse_args(argv)
     progress = ProgressPrinter()
-    if args.command == "ping":
-        from dashboard.measure.commands import ping_command
-
-        return ping_command(args, progress)
     recording = None
     try:
+        if args.command == "ping":  # no targets: it times AWS's public endpoints
+            from dashboard.measure.commands import ping_command
+
+            return ping_command(args, progress)
         if args.stack and not args.regions:
             raise TargetError("--stack needs --regions (comma-separated, e.g. us-west-2,eu-central-1)")
         target_set = load_targets(

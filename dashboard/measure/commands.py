@@ -278,34 +278,26 @@ COMMANDS = {"latency": cmd_latency, "lag": cmd_lag, "conflict": cmd_conflict, "f
 
 
 def ping_command(args, progress) -> int:
-    """``mrkv-probe ping``: the run's table on stdout, the file it was saved to; 1 with one line when unreachable."""
+    """``mrkv-probe ping``: the run's table on stdout, the file it was saved to. Errors (``ping.Unreachable`` among
+    them) go to ``cli.main``'s handler: one line, status 1."""
     from backend.local import network
     from dashboard.measure import ping
 
-    try:
-        network.parse_location(args.client_location)
-        regions = csv_list(args.regions) or sorted(network.REGIONS)
-        for region in regions:
-            network.region(region)
-        document = ping.run(
-            regions,
-            args.client_location,
-            template=ping.template_setting(args.url_template),
-            count=args.count,
-            timeout_s=args.timeout,
-            cafile=args.cafile,
-            concurrency=args.concurrency,
-            progress=progress,
-        )
-        path = ping.save(document, args.output)
-    except (ping.Unreachable, ValueError, OSError) as error:
-        progress.finish()
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        progress.finish()
-        print("interrupted", file=sys.stderr)
-        return 130
+    network.parse_location(args.client_location)
+    regions = csv_list(args.regions) or sorted(network.REGIONS)
+    for region in regions:
+        network.region(region)
+    document = ping.run(
+        regions,
+        args.client_location,
+        template=ping.template_setting(args.url_template),
+        count=args.count,
+        timeout_s=args.timeout,
+        cafile=args.cafile,
+        concurrency=args.concurrency,
+        progress=progress,
+    )
+    path = ping.save(document, args.output)
     progress.finish()
     print(ping.table(document))
     reached = sum(result["ok"] for result in document["regions"].values())

@@ -42,8 +42,9 @@ NEW_PHASES = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms")
 WARM_PHASES = ("first_byte_ms", "total_ms")
 
 
-class Unreachable(Exception):
-    """The endpoints cannot be reached from here at all (no DNS, no route): the run stops."""
+class Unreachable(ConnectionError):
+    """The endpoints cannot be reached from here at all (no DNS, no route): the run stops. A ConnectionError, so
+    ``mrkv-probe``'s one error handler reports it in one line like any other failure to reach a target."""
 
 
 def url_for(template: str, region: str) -> str:
