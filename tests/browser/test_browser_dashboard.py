@@ -261,6 +261,9 @@ def test_replication_resilience_and_tour_pages_run_in_the_browser(dashboard_url,
     _open(page, dashboard_url + "/replication", "Replication lag")
     _click(page, page.get_by_role("button", name="Run probes"))
     page.get_by_text("Lag per pair (ms)").wait_for()
+    # The heading is drawn before plotly.js has laid out both charts (CI saw 1 of 2 at this point): wait for both.
+    _idle(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
     assert page.locator(".js-plotly-plot").count() >= 2
     _no_traceback(page)
     _shot(page, "replication")
