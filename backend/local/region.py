@@ -35,11 +35,15 @@ import time
 
 from backend.local import network
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import LocalDynamoDB, dynamodb_only
+from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, versions
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
 from backend.local.region_admin import admin_routes
 from backend.local.web import WebServer
+
+# The hidden version of the item a write through the API made (``versions.py``). AWS sends nothing like it; the
+# local cloud adds it so that a fault run can order acknowledged writes exactly as the regions did.
+VERSION_HEADER = "X-Mrkv-Item-Version"
 
 log = logging.getLogger("backend.local.region")
 
@@ -112,13 +116,17 @@ class RegionSettings:
 
 
 def _install_clock(offset_ms: float) -> None:
-    """Skews the writer clock of this region's handlers (writtenAt), to demonstrate last-writer-wins conflicts."""
+    """Skews this region's clocks, to demonstrate last-writer-wins conflicts: its handlers' (``writtenAt``) and the
+    one DynamoDB stamps its writes' hidden versions with (which decides who wins)."""
     from backend.handlers import _runtime
 
+    offset_us = int(offset_ms * 1000)
     if offset_ms:
         _runtime.set_clock(lambda: time.time() + offset_ms / 1000.0)
+        versions.set_clock(lambda: time.time_ns() // 1000 + offset_us)
     else:
         _runtime.set_clock(time.time)
+        versions.set_clock(lambda: time.time_ns() // 1000)
 
 
 @functools.cache
@@ -256,12 +264,17 @@ class RegionServer:
             region=self.region,
             request_id=request_id,
         )
+        versions.last_local_write()  # forget any write this thread made before
         try:
             result = _handler_for(matched.kind, method)(event, LambdaContext(self.region, request_id))
         except Exception:  # a crashing function is a 502 for the client, as on API Gateway
             log.exception("handler crashed on %s %s", method, raw_path)
             return events.internal_server_error(request_id)
-        return events.response_from_result(result, request_id)
+        response = events.response_from_result(result, request_id)
+        written = versions.last_local_write()
+        if written is not None:  # emulator-only: the hidden version the write got (the fault runs' checker)
+            response.headers.append((VERSION_HEADER, versions.as_text(written)))
+        return response
 
     def trim_stream(self, body: bytes) -> tuple[int, dict]:
         """``POST /__admin/stream/trim``: (status, answer)."""

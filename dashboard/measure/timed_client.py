@@ -66,12 +66,17 @@ def key_path(key: str) -> str:
     return "/" + quote(key, safe="")
 
 
+# The local cloud's report of a write's hidden last-writer-wins version (backend/local/region.py), "ts_us:region".
+ITEM_VERSION_HEADER = "X-Mrkv-Item-Version"
+
 @dataclass
 class TimedResult:
     row: dict
     body: object
     t_sent: float
     t_received: float
+    # The hidden version the write got (ITEM_VERSION_HEADER): the local cloud reports it; AWS keeps it to itself.
+    item_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -174,7 +179,7 @@ class TimedClient:
             row["error"] = str(message or f"HTTP {response.status} {response.reason}".strip())
         if response.will_close:
             self.close()
-        return TimedResult(row, parsed, started, ended)
+        return TimedResult(row, parsed, started, ended, response.getheader(ITEM_VERSION_HEADER))
 
     def _send(self, method, path, body, headers):
         """Sends on the open connection, or opens one (timed). Retries once if a reused connection was stale."""

@@ -1,8 +1,9 @@
 """Processes for the replication end-to-end tests: one moto region process per region, and the real replicator.
 
 A region process here is the smallest stand-in for the local cloud's region server: moto's DynamoDB over HTTP
-(``ThreadedMotoServer``, state shared with the process) with the ``keyvalues`` table, plus the one admin route the
-replicator calls, ``POST /__admin/stream/trim``, backed by ``backend.local.dynamodb.streams``.
+(``ThreadedMotoServer``, state shared with the process) with the ``keyvalues`` table, plus the admin routes the
+replicator calls: ``POST /__admin/dynamodb`` (the door: ``backend.local.dynamodb.in_process``, hidden versions
+included) and ``POST /__admin/stream/trim`` (``backend.local.dynamodb.streams``).
 
     python replication_support.py REGION      → prints {"dynamodb": url, "admin": url} when ready
 """
@@ -114,12 +115,15 @@ def _serve(region: str) -> None:
     from moto.server import ThreadedMotoServer
     from starlette.routing import Route
 
+    from backend.local.dynamodb import in_process, replica_door
     from backend.local.dynamodb import streams as stream_janitor
+    from backend.local.web import RawResponse
     from backend.local.web import WebServer, json_response, read_body, web_app
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stream_janitor.install()  # before serving: concurrent writes must not share a sequence number
+    replica_door.install()  # every write gets its hidden version
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
@@ -138,7 +142,15 @@ def _serve(region: str) -> None:
     async def trim(request):
         return json_response(*stream_janitor.handle_trim_request(region, TABLE, await read_body(request)))
 
-    routes = [Route("/__admin/stream/memory", memory), Route("/__admin/stream/trim", trim, methods=["POST"])]
+    async def door(request):
+        status, body = in_process.answer(region, request.headers.get("x-amz-target", ""), await read_body(request))
+        return RawResponse(status, [("Content-Type", in_process.CONTENT_TYPE)], body)
+
+    routes = [
+        Route("/__admin/stream/memory", memory),
+        Route("/__admin/stream/trim", trim, methods=["POST"]),
+        Route("/__admin/dynamodb", door, methods=["POST"]),
+    ]
     admin = WebServer(web_app(routes, "test-region-admin", loopback_only=True)).start()
     print(
         json.dumps({"dynamodb": dynamodb_url, "admin": admin.url}),

@@ -21,7 +21,7 @@ def two_regions():
 
 def test_ready_line_admin_on_loopback_and_sigterm_saves_state(two_regions, tmp_path):
     config = {
-        "regions": {region: ready["dynamodb"] for region, ready in two_regions.items()},
+        "regions": {region: ready["admin"] + "/__admin/dynamodb" for region, ready in two_regions.items()},
         "state_dir": str(tmp_path / "state"),
         "network": "none",
         "delay": 0,

@@ -1,33 +1,33 @@
 """Regression test of what the long chaos run found in the replicator's backfill of a restarted region.
 
-A backfill copies every item of the other regions into a region whose table was recreated. The long run kills the
-replicator every ~70 s and restarts regions; each restart began the backfill again from the first item, and on
-a loaded machine (3,400 conditional puts at 20-50 ms) it never finished between two kills. It now skips what the
-target already holds, so an interrupted backfill resumes where it was.
+A backfill copies every item (and tombstone) of the other regions, with their hidden versions, into a region whose
+table was recreated. The long run kills the replicator every ~70 s and restarts regions, so a backfill is often
+interrupted and started again: the target takes only what it lacks or holds older (its door refuses the rest), and a
+target recreated during its backfill is copied again in full.
 """
-
 
 import boto3
 import pytest
+from door_support import door_server
 from moto_support import moto_server
 
 from backend.local.replication.replicator import Replicator
 from backend.store import table_definition
 
-REGIONS = ("us-west-2", "eu-central-1")
+REGIONS = ("us-west-2", "eu-central-1", "ap-northeast-1")
 TABLE = "keyvalues"
 
 
-@pytest.fixture
-def moto_url():
-    with moto_server() as url:
-        yield url
+@pytest.fixture(scope="module")
+def urls():
+    with moto_server() as moto_url, door_server() as door_url:
+        yield moto_url, door_url
 
 
 @pytest.fixture
-def tables(moto_url):
+def tables(urls):
     clients = {
-        region: boto3.client("dynamodb", region_name=region, endpoint_url=moto_url, aws_access_key_id="x",
+        region: boto3.client("dynamodb", region_name=region, endpoint_url=urls[0], aws_access_key_id="x",
                              aws_secret_access_key="x")
         for region in REGIONS
     }  # fmt: skip
@@ -38,9 +38,8 @@ def tables(moto_url):
         client.delete_table(TableName=TABLE)
 
 
-def put(client, key, value, region, ts):
-    item = {"key": {"S": key}, "value": {"S": value}, "region": {"S": region}, "writtenAt": {"N": str(ts)}}
-    client.put_item(TableName=TABLE, Item=item)
+def put(client, key, value):
+    client.put_item(TableName=TABLE, Item={"key": {"S": key}, "value": {"S": value}})
 
 
 def before_each_call(client, hook):
@@ -54,11 +53,26 @@ def before_each_call(client, hook):
     client.call = call
 
 
-def replicator_owing_a_backfill(moto_url, tmp_path, dst) -> Replicator:
+def counting_applied(client) -> list:
+    """The door's answers to ApplyChanges through ``client``: how many changes the target took."""
+    taken = []
+    send = client.call
+
+    def call(operation, params):
+        answer = send(operation, params)
+        if operation == "ApplyChanges":
+            taken.extend(flag for flag in answer["Applied"] if flag)
+        return answer
+
+    client.call = call
+    return taken
+
+
+def replicator_owing_a_backfill(door_url, tmp_path, dst) -> Replicator:
     """A real replicator, not started (the test runs its backfill synchronously), that owes ``dst`` a backfill."""
     config = {
         "table": TABLE,
-        "regions": {r: moto_url for r in REGIONS},
+        "regions": {r: f"{door_url}/{r}" for r in REGIONS},
         "state_dir": str(tmp_path),
         "network": "none",
     }
@@ -67,56 +81,50 @@ def replicator_owing_a_backfill(moto_url, tmp_path, dst) -> Replicator:
     return replicator
 
 
-def backfill_counting_puts(moto_url, tmp_path, dst) -> int:
-    """Runs one backfill of ``dst`` synchronously with a real replicator and counts its PutItem calls."""
-    replicator = replicator_owing_a_backfill(moto_url, tmp_path, dst)
-    calls = []
-    before_each_call(replicator.clients[dst].dynamodb, calls.append)
-    replicator.backfill.run(dst)
-    assert replicator.backfill.pending() == []
-    return calls.count("PutItem")
-
-
-def test_a_backfill_started_again_copies_only_what_the_target_lacks(tables, moto_url, tmp_path):
-    source, target = tables["us-west-2"], tables["eu-central-1"]
-    for i in range(40):
-        put(source, f"k{i}", f"v{i}", "us-west-2", 1000 + i)
-    for i in range(30):  # an earlier, interrupted backfill had copied these
-        put(target, f"k{i}", f"v{i}", "us-west-2", 1000 + i)
-    put(source, "k0", "newer", "us-west-2", 5000)  # changed at the source since that copy
-
-    assert backfill_counting_puts(moto_url, tmp_path, "eu-central-1") == 11  # k30..k39 and the newer k0
-    items = target.scan(TableName=TABLE)["Items"]
-    assert len(items) == 40
-    assert {i["key"]["S"]: i["value"]["S"] for i in items}["k0"] == "newer"
-
-
-def test_a_target_holding_newer_items_keeps_them(tables, moto_url, tmp_path):
-    source, target = tables["us-west-2"], tables["eu-central-1"]
-    put(source, "k", "old", "us-west-2", 1000)
-    put(target, "k", "new", "eu-central-1", 2000)
-    assert backfill_counting_puts(moto_url, tmp_path, "eu-central-1") == 0
-    assert target.get_item(TableName=TABLE, Key={"key": {"S": "k"}})["Item"]["value"]["S"] == "new"
-
-
-def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, moto_url, tmp_path):
-    """The long run's divergence: a region restarted while its previous backfill waited (fenced, paused); the
-    backfill then finished into the new, empty table with only the rest of its items and said it was done."""
+def test_a_backfill_started_again_takes_only_what_the_target_lacks_or_holds_older(tables, urls, tmp_path):
     source = tables["us-west-2"]
     for i in range(40):
-        put(source, f"k{i}", f"v{i}", "us-west-2", 1000 + i)
-    replicator = replicator_owing_a_backfill(moto_url, tmp_path, "eu-central-1")
-    puts = []
+        put(source, f"k{i}", f"v{i}")
+    first = replicator_owing_a_backfill(urls[1], tmp_path / "a", "eu-central-1")
+    first.backfill.run("eu-central-1")  # a complete copy: everything taken once
+    put(source, "k0", "newer")  # changed at the source since that copy
+    again = replicator_owing_a_backfill(urls[1], tmp_path / "b", "eu-central-1")
+    taken = counting_applied(again.clients["eu-central-1"].replication)
+    again.backfill.run("eu-central-1")
+    assert again.backfill.pending() == []
+    assert len(taken) == 1  # only the newer k0
+    items = {i["key"]["S"]: i["value"]["S"] for i in tables["eu-central-1"].scan(TableName=TABLE)["Items"]}
+    assert len(items) == 40 and items["k0"] == "newer"
+
+
+def test_a_target_holding_newer_items_keeps_them(tables, urls, tmp_path):
+    put(tables["us-west-2"], "k", "old")
+    put(tables["eu-central-1"], "k", "new")  # later: a newer hidden version
+    replicator = replicator_owing_a_backfill(urls[1], tmp_path, "eu-central-1")
+    taken = counting_applied(replicator.clients["eu-central-1"].replication)
+    replicator.backfill.run("eu-central-1")
+    assert taken == []
+    assert tables["eu-central-1"].get_item(TableName=TABLE, Key={"key": {"S": "k"}})["Item"]["value"]["S"] == "new"
+
+
+def test_a_target_recreated_during_its_backfill_is_copied_again_in_full(tables, urls, tmp_path):
+    """The long run's divergence: a region restarted while its previous backfill waited (fenced, paused); the
+    backfill then finished into the new, empty table with only the rest of its items and said it was done."""
+    for i in range(20):
+        put(tables["us-west-2"], f"w{i}", "v")
+        put(tables["ap-northeast-1"], f"t{i}", "v")
+    replicator = replicator_owing_a_backfill(urls[1], tmp_path, "eu-central-1")
+    applies = []
 
     def restart_region_midway(operation):
-        if operation != "PutItem":
+        if operation != "ApplyChanges":
             return
-        puts.append(1)
-        if len(puts) == 20:  # the region process is killed and comes back empty
+        applies.append(1)
+        if len(applies) == 2:  # one source copied; the region process is killed and comes back empty
             tables["eu-central-1"].delete_table(TableName=TABLE)
             tables["eu-central-1"].create_table(**table_definition(TABLE))
 
-    before_each_call(replicator.clients["eu-central-1"].dynamodb, restart_region_midway)
+    before_each_call(replicator.clients["eu-central-1"].replication, restart_region_midway)
     for _attempt in range(3):  # the worker starts the backfill again while it is pending
         if not replicator.backfill.pending():
             break

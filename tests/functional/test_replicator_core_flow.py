@@ -1,4 +1,5 @@
-"""The replicator in-process against a real moto server on 127.0.0.1 (one server; tables separated by region)."""
+"""The replicator in-process against real moto on 127.0.0.1: clients write through moto's server (tables separated
+by region), the replicator goes through the regions' door (``tests/door_support.py``), as in the local cloud."""
 
 import json
 import threading
@@ -7,10 +8,11 @@ import urllib.request
 
 import boto3
 import pytest
+from door_support import door_server
 from moto_support import moto_server
 
+from backend.local.dynamodb import versions
 from backend.local.replication.admin import AdminServer
-from backend.local.replication.decisions import REPLICA_DELETE_MARK
 from backend.local.replication.replicator import Replicator
 from backend.store import table_definition
 
@@ -20,9 +22,20 @@ TABLE = "keyvalues"
 
 @pytest.fixture(scope="module")
 def moto_url():
-
     with moto_server() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def door_url():
+    with door_server() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def real_clock():
+    yield
+    versions.set_clock(lambda: time.time_ns() // 1000)  # a test may have moved it
 
 
 def client(url, region):
@@ -42,13 +55,13 @@ def tables(moto_url):
 
 
 @pytest.fixture
-def make_replicator(moto_url, tmp_path):
+def make_replicator(door_url, tmp_path):
     started = []
 
     def make(delay=0, state_dir=None):
         config = {
             "table": TABLE,
-            "regions": {region: moto_url for region in REGIONS},
+            "regions": {region: f"{door_url}/{region}" for region in REGIONS},
             "state_dir": str(state_dir or tmp_path / "state"),
             "network": "none",
             "delay": delay,
@@ -108,7 +121,7 @@ def test_a_put_reaches_every_region_with_its_origin(tables, make_replicator):
 
 
 def test_a_delete_reaches_every_region_and_nothing_echoes(tables, make_replicator, moto_url):
-    replicator = make_replicator()
+    make_replicator()
     put(tables["eu-central-1"], "k", "v", "eu-central-1", now_ms())
     assert wait_until(lambda: all(get(c, "k") for c in tables.values()))
     tables["ap-northeast-1"].delete_item(TableName=TABLE, Key={"key": {"S": "k"}})
@@ -117,9 +130,7 @@ def test_a_delete_reaches_every_region_and_nothing_echoes(tables, make_replicato
     counts = {r: _stream_length(moto_url, r) for r in REGIONS}
     time.sleep(0.5)
     assert {r: _stream_length(moto_url, r) for r in REGIONS} == counts, "records keep coming: an echo"
-    # one put and one delete everywhere; a replicated delete also marks the item first (one MODIFY)
-    assert counts == {"eu-central-1": 3, "ap-northeast-1": 2, "us-west-2": 3}
-    assert replicator.status()["tombstones"] == 1
+    assert counts == {r: 2 for r in REGIONS}  # one put and one delete everywhere, nothing else
 
 
 def _stream_length(url, region):
@@ -139,44 +150,40 @@ def _stream_length(url, region):
 
 
 def test_concurrent_writes_converge_to_the_last_writer(tables, make_replicator):
-    make_replicator()
     ts = now_ms()
     put(tables["us-west-2"], "c", "west", "us-west-2", ts)
     put(tables["eu-central-1"], "c", "central", "eu-central-1", ts + 5)
-    put(tables["ap-northeast-1"], "c", "tokyo", "ap-northeast-1", ts - 5)
-    assert wait_until(
-        lambda: all(get(c, "c") == ("central", "eu-central-1", ts + 5) for c in tables.values())
-    )
+    put(tables["ap-northeast-1"], "c", "tokyo", "ap-northeast-1", ts - 5)  # writtenAt is only an attribute
+    make_replicator()  # all three writes happened before any replicated: the hidden versions decide
+    assert wait_until(lambda: all(get(c, "c") == ("tokyo", "ap-northeast-1", ts - 5) for c in tables.values()))
 
 
-def test_equal_timestamps_tie_break_on_region(tables, make_replicator):
+def test_equal_hidden_timestamps_tie_break_on_region(tables, make_replicator):
+    versions.set_clock(lambda: 1_764_000_000_000_000)  # every region stamps the same microsecond
+    put(tables["eu-central-1"], "t", "central", "eu-central-1", now_ms())
+    put(tables["us-west-2"], "t", "west", "us-west-2", now_ms())
+    put(tables["ap-northeast-1"], "t", "tokyo", "ap-northeast-1", now_ms())
     make_replicator()
-    ts = now_ms()
-    put(tables["us-west-2"], "t", "west", "us-west-2", ts)
-    put(tables["eu-central-1"], "t", "central", "eu-central-1", ts)
-    assert wait_until(lambda: all(get(c, "t") == ("west", "us-west-2", ts) for c in tables.values()))
+    assert wait_until(lambda: all(get(c, "t")[0] == "west" for c in tables.values()))  # "us-west-2" sorts last
 
 
-def test_a_local_write_with_a_slow_clock_is_repaired(tables, make_replicator):
+def test_a_region_whose_clock_runs_behind_still_wins_over_what_it_overwrote(tables, make_replicator):
     make_replicator()
-    ts = now_ms()
-    put(tables["us-west-2"], "s", "new", "us-west-2", ts)
+    put(tables["us-west-2"], "s", "new", "us-west-2", now_ms())
     assert wait_until(lambda: get(tables["eu-central-1"], "s") is not None)
-    put(
-        tables["eu-central-1"], "s", "old", "eu-central-1", ts - 10_000
-    )  # unconditional, as the handler writes
-    assert wait_until(lambda: all(get(c, "s") == ("new", "us-west-2", ts) for c in tables.values()))
+    versions.set_clock(lambda: time.time_ns() // 1000 - 10_000_000)  # 10 s behind
+    put(tables["eu-central-1"], "s", "later", "eu-central-1", now_ms())
+    assert wait_until(lambda: all(get(c, "s")[0] == "later" for c in tables.values()))
     time.sleep(0.3)
-    assert all(get(c, "s") == ("new", "us-west-2", ts) for c in tables.values())
+    assert all(get(c, "s")[0] == "later" for c in tables.values())
 
 
 def test_a_delayed_older_put_does_not_resurrect_a_deleted_key(tables, make_replicator):
-    replicator = make_replicator(delay=400)
+    make_replicator(delay=400)
     ts = now_ms()
     put(tables["us-west-2"], "d", "v", "us-west-2", ts - 1000)
     put(tables["eu-central-1"], "d", "v2", "eu-central-1", ts - 500)
     tables["eu-central-1"].delete_item(TableName=TABLE, Key={"key": {"S": "d"}})
-    assert wait_until(lambda: replicator.status()["tombstones"] == 1)
     time.sleep(1.0)
     assert wait_until(lambda: all(get(c, "d") is None for c in tables.values()))
 
@@ -230,14 +237,46 @@ def test_restart_resumes_from_the_checkpoint_without_replaying(tables, make_repl
     assert applied == 2  # r2 into two regions; r1 was not applied again
 
 
-def test_replicated_deletes_leave_no_marks(tables, make_replicator):
+def test_writes_of_any_client_and_any_operation_converge(tables, make_replicator):
+    """No app attributes, updates of items born elsewhere, batches and transactions: all replicate."""
     make_replicator()
-    put(tables["us-west-2"], "m", "v", "us-west-2", now_ms())
-    assert wait_until(lambda: all(get(c, "m") for c in tables.values()))
-    tables["us-west-2"].delete_item(TableName=TABLE, Key={"key": {"S": "m"}})
-    assert wait_until(lambda: all(get(c, "m") is None for c in tables.values()))
-    for c in tables.values():
-        assert all(REPLICA_DELETE_MARK not in i for i in c.scan(TableName=TABLE)["Items"])
+    west, central, tokyo = (tables[r] for r in ("us-west-2", "eu-central-1", "ap-northeast-1"))
+    tokyo.put_item(TableName=TABLE, Item={"key": {"S": "plain"}, "n": {"N": "1"}, "tags": {"SS": ["a"]}})
+    assert wait_until(lambda: all(c.get_item(TableName=TABLE, Key={"key": {"S": "plain"}}).get("Item")
+                                  for c in tables.values()))  # fmt: skip
+    central.update_item(TableName=TABLE, Key={"key": {"S": "plain"}}, UpdateExpression="SET colour = :c ADD n :one",
+                        ExpressionAttributeValues={":c": {"S": "red"}, ":one": {"N": "1"}})  # fmt: skip
+    assert wait_until(lambda: item_of(west, "plain").get("colour") == {"S": "red"})
+    west.update_item(TableName=TABLE, Key={"key": {"S": "plain"}}, UpdateExpression="REMOVE tags")
+    west.batch_write_item(RequestItems={TABLE: [
+        {"PutRequest": {"Item": {"key": {"S": f"batch{n}"}, "n": {"N": str(n)}}}} for n in range(3)
+    ]})  # fmt: skip
+    # Deleting an item a region does not hold yet changes nothing there, and replicates nothing (as on AWS).
+    assert wait_until(lambda: item_of(tokyo, "batch0"))
+    tokyo.transact_write_items(TransactItems=[
+        {"Put": {"TableName": TABLE, "Item": {"key": {"S": "tx"}, "n": {"N": "7"}}}},
+        {"Delete": {"TableName": TABLE, "Key": {"key": {"S": "batch0"}}}},
+    ])  # fmt: skip
+    expected = {"plain": {"key": {"S": "plain"}, "n": {"N": "2"}, "colour": {"S": "red"}},
+                "batch1": {"key": {"S": "batch1"}, "n": {"N": "1"}}, "batch2": {"key": {"S": "batch2"}, "n": {"N": "2"}},
+                "tx": {"key": {"S": "tx"}, "n": {"N": "7"}}}  # fmt: skip
+    assert wait_until(lambda: all(everything(c) == expected for c in tables.values())), {
+        region: everything(c) for region, c in tables.items()
+    }
+    for c in tables.values():  # a failed condition writes nothing, so replicates nothing
+        with pytest.raises(c.exceptions.ConditionalCheckFailedException):
+            c.put_item(TableName=TABLE, Item={"key": {"S": "tx"}}, ConditionExpression="attribute_not_exists(#k)",
+                       ExpressionAttributeNames={"#k": "key"})  # fmt: skip
+    time.sleep(0.3)
+    assert all(everything(c) == expected for c in tables.values())
+
+
+def item_of(c, key):
+    return c.get_item(TableName=TABLE, Key={"key": {"S": key}}).get("Item") or {}
+
+
+def everything(c):
+    return {item["key"]["S"]: item for item in c.scan(TableName=TABLE)["Items"]}
 
 
 def _call(url, method, path, body=None):
@@ -316,8 +355,8 @@ def test_a_reset_recreating_tables_does_not_backfill(tables, make_replicator):
 
 
 def test_lost_iterators_and_trimmed_streams_are_survived(tables, make_replicator):
-    """moto answers a freed iterator with an HTML 500: the replicator re-seeks from its checkpoint."""
-    from backend.local.dynamodb import streams as stream_janitor
+    """A freed iterator is refused by the door (a 400): the replicator re-seeks from its checkpoint."""
+    from backend.local.dynamodb import patches
 
     replicator = make_replicator()
     stop = threading.Event()
@@ -325,8 +364,8 @@ def test_lost_iterators_and_trimmed_streams_are_survived(tables, make_replicator
     def sweep():
         while not stop.is_set():
             for region in REGIONS:
-                stream_janitor.free_iterators(region, max_age_s=0.0)
-            time.sleep(0.01)
+                patches.shard_iterators(region).clear()  # every iterator a reader holds right now is gone
+            time.sleep(0.2)  # and the next 200 ms let a re-seek and a few reads through
 
     sweeper = threading.Thread(target=sweep, daemon=True)
     sweeper.start()
@@ -339,44 +378,3 @@ def test_lost_iterators_and_trimmed_streams_are_survived(tables, make_replicator
     finally:
         stop.set()
         sweeper.join(timeout=5)
-
-
-class _ClientDeletesRightAfterTheMark:
-    """The region's real client, except that right after the replicator marks an item for a replicated delete, a
-    client of the region deletes that item (the race the convergence test hit about once in ten runs)."""
-
-    def __init__(self, real, local_client):
-        self.real, self.local_client = real, local_client
-        self.deleted_at: int | None = None
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def update_item(self, **kwargs):
-        answer = self.real.update_item(**kwargs)
-        if self.deleted_at is None and "replicaDelete" in str(kwargs.get("ExpressionAttributeNames")):
-            time.sleep(0.01)  # so the client's delete is clearly later than the delete being replicated
-            self.deleted_at = now_ms()
-            self.local_client.delete_item(TableName=TABLE, Key={"key": {"S": kwargs["Key"]["key"]["S"]}})
-        return answer
-
-
-def test_a_client_delete_between_the_mark_and_the_replicated_delete_keeps_its_version(tables, make_replicator):
-    replicator = make_replicator()
-    put(tables["us-west-2"], "r", "v", "us-west-2", now_ms())
-    assert wait_until(lambda: all(get(c, "r") for c in tables.values()))
-    racing = _ClientDeletesRightAfterTheMark(replicator.clients["eu-central-1"].dynamodb, tables["eu-central-1"])
-    replicator.clients["eu-central-1"].dynamodb = racing
-
-    tables["us-west-2"].delete_item(TableName=TABLE, Key={"key": {"S": "r"}})
-    first_delete_done = now_ms()
-    assert wait_until(lambda: racing.deleted_at is not None and all(get(c, "r") is None for c in tables.values()))
-    replicator.clients["eu-central-1"].dynamodb = racing.real
-    # A put older than the client's delete but newer than the replicated one: the client's delete must win.
-    between = (first_delete_done + racing.deleted_at) // 2
-    assert first_delete_done < between < racing.deleted_at
-    put(tables["ap-northeast-1"], "r", "stale", "ap-northeast-1", between)
-    assert wait_until(lambda: all(get(c, "r") is None for c in tables.values()))
-    time.sleep(0.5)  # and it stays deleted: no region brings it back
-    assert all(get(c, "r") is None for c in tables.values())
-    assert all(REPLICA_DELETE_MARK not in i for c in tables.values() for i in c.scan(TableName=TABLE)["Items"])

@@ -23,7 +23,8 @@ class Recorder:
         base = {"process": process, "op": op, "f": "write", "key": key, "value": value, "target": target}
         self._event(type="invoke", **base)
         if outcome == "ok":
-            self._event(type="ok", region=target, writtenAt=written_at, **base)
+            version = None if written_at is None else f"{written_at * 1000}:{target}"  # as the region stamps it
+            self._event(type="ok", region=target, writtenAt=written_at, version=version, **base)
         else:
             self._event(type=outcome, error="timeout" if outcome == "info" else "HTTP 400", **base)
 
@@ -42,7 +43,8 @@ class Recorder:
 
 
 def item(value, region, written_at):
-    return {"value": value, "region": region, "writtenAt": written_at}
+    """A final item: what the API read, and the hidden version the regions' door reports for it."""
+    return {"value": value, "region": region, "writtenAt": written_at, "version": f"{written_at * 1000}:{region}"}
 
 
 def both(state):
@@ -90,15 +92,24 @@ def test_an_older_value_winning_over_an_acknowledged_newer_one_is_a_loss():
     assert report["lost_examples"][0]["value"] == "new"
 
 
-def test_equal_timestamps_break_ties_on_region_then_value():
+def test_writes_are_ordered_by_hidden_version_not_by_written_at():
     assert version_of(item("x", R2, 100)) > version_of(item("y", R1, 100))  # "us-…" > "eu-…"
     h = Recorder()
     h.write("a", "c1-1", R1, written_at=100, process="c1")
-    h.write("a", "c2-1", R1, written_at=100, process="c2")  # same region, same millisecond
-    report = check(h.events, both({"a": item("c2-1", R1, 100)}))
+    h.write("a", "c2-1", R1, written_at=100, process="c2")
+    h.events[-1]["version"] = "100001:" + R1  # one microsecond later in the region, same writtenAt
+    report = check(h.events, both({"a": {**item("c2-1", R1, 100), "version": "100001:" + R1}}))
     assert report["lost_acknowledged_writes"] == 0
     report = check(h.events, both({"a": item("c1-1", R1, 100)}))
-    assert report["lost_acknowledged_writes"] == 1
+    assert report["lost_acknowledged_writes"] == 1 and report["lost_examples"][0]["value"] == "c2-1"
+
+
+def test_an_acknowledged_write_without_a_version_is_counted_apart():
+    h = Recorder()
+    h.write("a", "v1", R1, written_at=100)
+    h.events[-1]["version"] = None
+    report = check(h.events, both({"a": item("v1", R1, 100)}))
+    assert report["acknowledged_without_version"] == 1 and report["lost_acknowledged_writes"] == 0
 
 
 def test_regions_that_differ_have_not_converged_and_the_missing_region_is_named():

@@ -3,7 +3,7 @@
 from backend.local.chaos import faults
 
 
-def status(backlogs=None, repairs=None, pushbacks=None, backfill=()):
+def status(backlogs=None, backfill=()):
     backlogs = backlogs or {}
     pairs = [
         {"source": s, "destination": d, "backlog": backlogs.get((s, d), 0), "checkpoint": "1"}
@@ -13,8 +13,6 @@ def status(backlogs=None, repairs=None, pushbacks=None, backfill=()):
     ]
     return {
         "pairs": pairs,
-        "repairs_pending": {"a": 0, "b": 0, **(repairs or {})},
-        "pushbacks_pending": {"a": 0, "b": 0, **(pushbacks or {})},
         "backfill_pending": list(backfill),
     }
 
@@ -23,11 +21,9 @@ def test_no_status_is_never_idle():
     assert not faults.replication_idle(None)
 
 
-def test_idle_everywhere_needs_no_backlog_repair_pushback_or_backfill():
+def test_idle_everywhere_needs_no_backlog_or_backfill():
     assert faults.replication_idle(status())
     assert not faults.replication_idle(status(backlogs={("a", "b"): 1}))
-    assert not faults.replication_idle(status(repairs={"b": 2}))
-    assert not faults.replication_idle(status(pushbacks={"a": 1}))
     assert not faults.replication_idle(status(backfill=["a"]))
 
 
@@ -35,7 +31,6 @@ def test_drained_from_one_source_ignores_the_other_sources_and_backfills_elsewhe
     # a region about to be killed only needs its own records read out; a peer's backfill copies from others
     assert faults.replication_idle(status(backlogs={("b", "a"): 5}, backfill=["b"]), only_source="a")
     assert not faults.replication_idle(status(backlogs={("a", "b"): 5}), only_source="a")
-    assert not faults.replication_idle(status(repairs={"a": 1}), only_source="a")
 
 
 def test_every_kind_has_an_injector():

@@ -6,45 +6,43 @@ import time
 from replicator_config import CENTRAL, WEST, offline_config
 
 from backend.local.replication.replicator import Replicator
-from backend.local.replication.wire import ConditionalCheckFailedException
 
 
-class FakeTable:
-    """Just what a backfill calls: describe_table, scan, put_item."""
-
-    class exceptions:  # noqa: N801 - as boto3 and the wire client spell it
-        ConditionalCheckFailedException = ConditionalCheckFailedException
+class FakeRegion:
+    """Just what a backfill calls: describe_table, and the door's scan_versions and apply_changes."""
 
     def __init__(self, items=()):
         self.items = list(items)
-        self.puts = []
+        self.applied = []
 
     def describe_table(self, **_):
         return {"Table": {"LatestStreamArn": "arn:1"}}
 
-    def scan(self, **_):
-        return {"Items": list(self.items)}
+    def scan_versions(self, **_):
+        return {"KeyAttributes": ["key"], "Items": list(self.items),
+                "Versions": [f"{1000 + n}:{WEST}" for n in range(len(self.items))], "Tombstones": []}  # fmt: skip
 
-    def put_item(self, **kwargs):
-        self.puts.append(kwargs["Item"]["key"]["S"])
-        return {}
+    def apply_changes(self, Changes, **_):  # noqa: N803 - the API's spelling
+        self.applied += [change["Keys"]["key"]["S"] for change in Changes]
+        return {"Applied": [True] * len(Changes), "Errors": [None] * len(Changes)}
 
 
-def item(key, ts=1000):
-    return {"key": {"S": key}, "value": {"S": "v"}, "region": {"S": WEST}, "writtenAt": {"N": str(ts)}}
+def item(key):
+    return {"key": {"S": key}, "anything": {"S": "v"}}
 
 
 def test_a_backfill_waits_while_its_target_is_paused(tmp_path):
     config = offline_config(tmp_path)
     replicator = Replicator(config)
-    source, target = FakeTable([item("a"), item("b")]), FakeTable()
-    replicator.clients[WEST].dynamodb, replicator.clients[CENTRAL].dynamodb = source, target
+    source, target = FakeRegion([item("a"), item("b")]), FakeRegion()
+    for region, fake in ((WEST, source), (CENTRAL, target)):
+        replicator.clients[region].dynamodb = replicator.clients[region].replication = fake
     replicator.backfill.request(CENTRAL)
     replicator.pause(CENTRAL)
     copy = threading.Thread(target=replicator.backfill.run, args=(CENTRAL,), daemon=True)
     copy.start()
     time.sleep(0.3)
-    assert target.puts == [] and replicator.backfill.pending() == [CENTRAL]
+    assert target.applied == [] and replicator.backfill.pending() == [CENTRAL]
     replicator.resume(CENTRAL)
     copy.join(timeout=5)
-    assert target.puts == ["a", "b"] and replicator.backfill.pending() == []
+    assert target.applied == ["a", "b"] and replicator.backfill.pending() == []

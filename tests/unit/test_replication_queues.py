@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from backend.local.replication.decisions import Change, Version
+from backend.local.replication.decisions import Change
 from backend.local.replication.isolation import Isolation
 from backend.local.replication.pairs import APPLYING, SCAN_WINDOW, WAITING, Entry, Pairs
 
@@ -13,7 +13,7 @@ WEST, CENTRAL, TOKYO = "us-west-2", "eu-central-1", "ap-northeast-1"
 
 def change(key, ts=1000, region=WEST):
     item = {"key": {"S": key}, "value": {"S": "v"}, "region": {"S": region}, "writtenAt": {"N": str(ts)}}
-    return Change(key, Version(ts, region, 0, "v"), item, ts)
+    return Change({"key": {"S": key}}, (ts, region), item, ts)
 
 
 def make_pairs():
@@ -84,19 +84,6 @@ def test_the_backlog_counts_what_is_not_done():
     assert pairs.backlog(WEST, CENTRAL) == 2
     pairs.finish(CENTRAL, found, entry)
     assert pairs.backlog(WEST, CENTRAL) == 1 and pairs.backlog(WEST, TOKYO) == 0
-
-
-def test_a_push_back_goes_to_the_source_once_per_winner():
-    pairs = make_pairs()
-    queue(pairs, WEST, CENTRAL, (100, "a"), (100, "b"))
-    found, first = take(pairs, CENTRAL)
-    _, second = take(pairs, CENTRAL)
-    winner = change("a", ts=5000, region=CENTRAL)
-    pairs.finish(CENTRAL, found, first, winner, due_ms=777)
-    pairs.finish(CENTRAL, found, second, change("a", ts=4000, region=CENTRAL), due_ms=888)  # older: not again
-    [pushed] = pairs.pushbacks[WEST]
-    assert (pushed.change, pushed.source, pushed.due_ms, pushed.seq) == (winner, CENTRAL, 777, None)
-    assert take(pairs, WEST)[1] is pushed  # the source's appliers take it like any entry
 
 
 def test_a_reset_empties_the_queues_and_discards_older_records():

@@ -16,6 +16,7 @@ def record(seq, event_id, key="k", region="us-west-2", ts=1000):
             "SequenceNumber": str(seq),
             "ApproximateCreationDateTime": 1.0,
         },
+        "mrkv": {"version": f"{ts}:{region}", "replica": False},  # as the region's door shows records
     }
 
 

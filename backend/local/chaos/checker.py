@@ -4,7 +4,7 @@ History events (one JSON object a line, as ``history.py`` records them), in the 
 
     {"t": 1.234, "process": "c0", "type": "invoke", "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2"}
     {"t": 1.240, "process": "c0", "type": "ok",     "f": "write", "key": "k", "value": "c0-17", "target": "us-west-2",
-     "region": "us-west-2", "writtenAt": 1764214000123}
+     "region": "us-west-2", "writtenAt": 1764214000123, "version": "1764214000123456:us-west-2"}
     {"t": 1.250, "process": "c1", "type": "ok",     "f": "read",  "key": "k", "value": "c0-17" | null,
      "region": "us-west-2", "writtenAt": 1764214000123, "target": "global"}
     {"t": 2.0, "type": "fault", "f": "start" | "heal", "kind": "replication-pause", "region": "eu-central-1"}
@@ -12,23 +12,29 @@ History events (one JSON object a line, as ``history.py`` records them), in the 
 
 ``type`` is Jepsen's: ``invoke`` (the request is sent), ``ok`` (it happened), ``fail`` (it certainly did not),
 ``info`` (unknown: a timeout, a reset connection, a 5xx after the request was sent). A read's ``value`` null is
-a 404. The final state is ``{region: {key: {"value", "region", "writtenAt"}}}``, read after quiescence.
+a 404. The final state is ``{region: {key: {"value", "region", "writtenAt", "version"}}}``, read after quiescence.
 
-Versions are ordered as the replicator orders them (``backend/local/replication.py``): (writtenAt, region, value);
-the value only breaks ties between two writes of one region in one millisecond.
+Writes are ordered as the regions order them: by the hidden version DynamoDB stamped each write with
+(``backend/local/dynamodb/versions.py``; "ts_us:region"), which the local cloud reports on each write through the API
+(``X-Mrkv-Item-Version``) and for each final item (the regions' door). ``writtenAt`` is only an attribute. Values are
+unique per write, so a read's version is the version of the write that wrote its value (unknown for a value whose
+write's outcome is unknown: such reads are not judged stale).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-Version = tuple  # (writtenAt ms, region, value)
+Version = tuple  # (ts_us, region)
 
 
-def version_of(event_or_item: dict) -> Version | None:
-    if event_or_item is None or event_or_item.get("value") is None or event_or_item.get("writtenAt") is None:
+def version_of(event_or_item: dict | None) -> Version | None:
+    """The hidden version an acknowledged write or a final item carries (None: unknown or absent)."""
+    text = (event_or_item or {}).get("version")
+    if not text:
         return None
-    return (int(event_or_item["writtenAt"]), str(event_or_item["region"]), str(event_or_item["value"]))
+    ts, _, region = str(text).partition(":")
+    return int(ts), region
 
 
 def quantiles(values, points=(0.5, 0.9, 0.99)) -> dict:
@@ -60,6 +66,7 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
         "faults": dict(sorted(faults.items())),
         "keys": len(invoked_values),
         "acknowledged_writes": len(acknowledged),
+        "acknowledged_without_version": sum(version_of(write) is None for write in acknowledged),
         "converged": converged,
         "divergent_keys": divergent_keys[:20],
         "divergent_key_count": len(divergent_keys),
@@ -109,6 +116,8 @@ def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[d
     lost = []
     for write in acknowledged:
         mine = version_of(write)
+        if mine is None:
+            continue  # counted apart: acknowledged_without_version
         for region in sorted(final):
             held = version_of(final[region].get(write["key"]))
             if held is None or held < mine:
@@ -118,6 +127,7 @@ def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[d
                         "value": write["value"],
                         "writtenAt": write["writtenAt"],
                         "region": write["region"],
+                        "version": write.get("version"),
                         "missing_in": region,
                         "holds": held,
                     }
@@ -155,11 +165,13 @@ def _stale_reads(ops: list[dict]) -> dict:
     write (read-your-writes in one region: never stale, unless the region lost its table) or in another one."""
     invoked_at: dict[tuple[str, str], float] = {}
     newest_acked: dict[str, list[tuple[float, Version]]] = defaultdict(list)  # key -> [(ack time, version)]
+    written: dict[tuple[str, str], Version] = {}  # (key, value) -> the version its acknowledged write got
     for event in ops:
         if event["type"] == "invoke":
             invoked_at[(event["process"], event.get("op", ""))] = event["t"]
-        elif event["type"] == "ok" and event["f"] == "write":
+        elif event["type"] == "ok" and event["f"] == "write" and version_of(event) is not None:
             newest_acked[event["key"]].append((event["t"], version_of(event)))
+            written[(event["key"], event["value"])] = version_of(event)
     counts = Counter()
     for event in ops:
         if not (event["type"] == "ok" and event["f"] == "read"):
@@ -170,7 +182,9 @@ def _stale_reads(ops: list[dict]) -> dict:
         if not before:
             continue
         required = max(before)
-        got = version_of(event)
+        if event.get("value") is not None and (event["key"], event["value"]) not in written:
+            continue  # a value whose write's outcome is unknown: its version is unknown too
+        got = written.get((event["key"], event.get("value")))
         if got is not None and got >= required:
             continue
         served = event.get("region") or event.get("target")

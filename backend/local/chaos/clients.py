@@ -15,12 +15,13 @@ from backend.local.chaos.history import History
 from backend.local.contracts import TABLE_NAME
 
 REQUEST_TIMEOUT_S = 5.0
+VERSION_HEADER = "x-mrkv-item-version"  # the hidden version the region gave the write (backend/local/region.py)
 
 
 class Endpoint:
     """One keep-alive HTTP/1.1 connection to a base URL, for one thread. ``call`` says what happened:
 
-    ("ok", status, document) when an answer came; ("fail", None, reason) when the request certainly never reached
+    ("ok", status, document) when an answer came (``last_headers`` then holds its headers); ("fail", None, reason) when the request certainly never reached
     the server (refused or no connection); ("info", None, reason) when it may have (timeout, reset after sending)."""
 
     def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT_S):
@@ -28,6 +29,7 @@ class Endpoint:
         self.host, self.port, self.prefix = parts.hostname, parts.port, parts.path.rstrip("/")
         self.timeout = timeout
         self.connection: http.client.HTTPConnection | None = None
+        self.last_headers: dict[str, str] = {}
 
     def call(self, method: str, key: str, body: dict | None = None):
         if self.connection is None:
@@ -45,6 +47,7 @@ class Endpoint:
             )
             response = self.connection.getresponse()
             raw = response.read()
+            self.last_headers = {name.lower(): value for name, value in response.getheaders()}
             if response.will_close:
                 self.close()
         except (OSError, http.client.HTTPException) as error:
@@ -69,8 +72,9 @@ def write(history: History, endpoint: Endpoint, process: str, op: int, target: s
     outcome, status, document = endpoint.call("POST", key, {"value": value})
     if outcome == "ok" and status == 200:
         return history.record(
-            type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"), **base
-        )
+            type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"),
+            version=endpoint.last_headers.get(VERSION_HEADER), **base,
+        )  # fmt: skip
     if outcome == "ok":
         kind = "fail" if status < 500 else "info"
         return history.record(type=kind, error=f"HTTP {status}", **base)
@@ -107,3 +111,28 @@ def scan_table(client) -> dict[str, dict]:
         start = page.get("LastEvaluatedKey")
         if not start:
             return items
+
+
+def scan_versions(door_url: str, table: str = TABLE_NAME) -> dict[str, str]:
+    """Every item's hidden version in one region, {key: "ts_us:region"}, through the region's replicator door."""
+    from backend.local.dynamodb.replica_door import TARGET_PREFIX
+
+    parts = urlsplit(door_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15.0)
+    found, start = {}, None
+    try:
+        while True:
+            body = {"TableName": table, **({"ExclusiveStartKey": start} if start else {})}
+            connection.request("POST", parts.path, json.dumps(body),
+                               {"X-Amz-Target": f"{TARGET_PREFIX}.ScanVersions", "Content-Type": "application/json"})  # fmt: skip
+            response = connection.getresponse()
+            page = json.loads(response.read())
+            if response.status != 200:
+                raise RuntimeError(f"scanning versions at {door_url}: {page}")
+            for item, version in zip(page["Items"], page["Versions"], strict=True):
+                found[item["key"]["S"]] = version
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+    finally:
+        connection.close()

@@ -54,20 +54,14 @@ def replicator_status(cloud) -> dict | None:
 
 
 def replication_idle(status: dict | None, only_source: str | None = None) -> bool:
-    """Nothing queued, repaired, pushed back or backfilling (from one source, or anywhere)."""
+    """Nothing queued or backfilling (from one source, or anywhere)."""
     if not status:
         return False
     pairs = [p for p in status["pairs"] if only_source is None or p["source"] == only_source]
     if any(p["backlog"] for p in pairs):
         return False
-    if only_source is not None:
-        # A backfill elsewhere doesn't matter: it copies from regions that keep their data.
-        return not status["repairs_pending"].get(only_source)
-    return (
-        not any(status["repairs_pending"].values())
-        and not any(status["pushbacks_pending"].values())
-        and not status["backfill_pending"]
-    )
+    # A backfill elsewhere doesn't matter to one source: it copies from regions that keep their data.
+    return only_source is not None or not status["backfill_pending"]
 
 
 def _region_child(cloud, region: str):

@@ -15,6 +15,7 @@ def passed(report: dict) -> bool:
     return (
         report["converged"]
         and report["lost_acknowledged_writes"] == 0
+        and not report.get("acknowledged_without_version")
         and report["never_written_reads"] == 0
         and report["failed_write_visible"] == 0
         and not report["fault_errors"]
@@ -25,13 +26,15 @@ DESIGN_NOTES = """
 ## How the run works and how to read it
 
 - **History.** Every client operation is an `invoke` event and one completion: `ok` (it happened; a write's
-  answer carries its `writtenAt` and region), `fail` (it certainly did not: connection refused, a 4xx) or `info`
+  answer carries its `writtenAt`, region and hidden version), `fail` (it certainly did not: connection refused, a 4xx) or `info`
   (unknown: a timeout, a connection reset after the request was sent, a 5xx). An `info` write may or may not be
   applied, so a read may return its value without counting as "never written". `--history FILE.jsonl` keeps it.
-- **Order of versions.** Last writer wins on (`writtenAt`, region), and at equal (`writtenAt`, region) on the value,
-  exactly as the replicator decides (`backend/local/replication/decisions.py`). A write is *lost* when a region finally holds
-  a lower version of its key (or nothing): being overwritten by a higher version is LWW working, not a loss. A
-  region with a skewed clock (the `clock-offset` fault) really does make later writes lose, as on AWS.
+- **Order of versions.** Last writer wins on the hidden version each region stamps a write with (its clock in µs,
+  then the region; `backend/local/dynamodb/versions.py`), as on AWS; `writtenAt` is only an attribute. The local
+  cloud reports the version of each write through the API and of each final item, so the checker orders writes
+  exactly as the regions did. A write is *lost* when a region finally holds a lower version of its key (or nothing):
+  being overwritten by a higher version is LWW working, not a loss. A region with a skewed clock (the
+  `clock-offset` fault) really does make its concurrent writes lose, as on AWS.
 - **Faults** (`backend/local/chaos/faults.py`), one at a time, healed before the next: replication paused into a
   region (control API); the replicator killed with `kill -9` and restarted on its checkpoints; a region's process
   killed with `kill -9` and started again on the same ports; a region stopped with `SIGSTOP` then `SIGCONT`; a

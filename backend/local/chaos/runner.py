@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backend.local.chaos import checker, faults
-from backend.local.chaos.clients import REQUEST_TIMEOUT_S, Endpoint, read, scan_table, write
+from backend.local.chaos.clients import REQUEST_TIMEOUT_S, Endpoint, read, scan_table, scan_versions, write
 from backend.local.chaos.history import History
 
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
@@ -221,7 +221,12 @@ class ChaosRun:
 
         with ThreadPoolExecutor(len(self.regions)) as pool:
             futures = {r: pool.submit(read_all, r, u) for r, u in self.cloud.endpoints["regions"].items()}
-            return {region: future.result() for region, future in futures.items()}
+            final = {region: future.result() for region, future in futures.items()}
+        for region, items in final.items():  # the hidden versions the checker orders writes by
+            held = scan_versions(self.cloud.region_info[region]["admin"] + "/__admin/dynamodb")
+            for key, item in items.items():
+                item["version"] = held.get(key)
+        return final
 
     # -- the run ------------------------------------------------------------------------------------------------
 

@@ -7,12 +7,16 @@ makes one such call per replicated write, so this door decides how many writes a
 It answers exactly what the moto server answers (the same handler, the same patches, the same write lock): only
 the transport differs. Clients other than the replicator keep the moto server: it is the DynamoDB endpoint.
 
-``answer(region, target, body)`` → (HTTP status, body bytes), ``target`` being the ``X-Amz-Target`` header.
+``answer(region, target, body)`` → (HTTP status, body bytes), ``target`` being the ``X-Amz-Target`` header. The
+``MrkvReplication_20261201`` operations (``replica_door.py``) read stream records with their hidden versions, apply
+replicated changes and copy a table with its versions.
 """
 
 from __future__ import annotations
 
 import json
+
+from backend.local.dynamodb import replica_door
 
 SERVICES = {"DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodbstreams"}
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -37,6 +41,8 @@ def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
 def answer(region: str, target: str, body: bytes) -> tuple[int, bytes]:
     """One DynamoDB or Streams call of ``region``'s tables, as the moto server would answer it."""
     prefix, _, operation = (target or "").partition(".")
+    if prefix == replica_door.TARGET_PREFIX:
+        return replica_door.answer(region, operation, body)
     service = SERVICES.get(prefix)
     if service is None or not operation:
         return _error(400, "UnknownOperationException", f"unknown X-Amz-Target {target!r}")

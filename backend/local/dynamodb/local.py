@@ -17,7 +17,7 @@ import logging
 import threading
 
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import patches, streams
+from backend.local.dynamodb import patches, replica_door, streams
 from backend.local.memory import return_free_heap_to_the_os
 
 # Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
@@ -53,6 +53,7 @@ class LocalDynamoDB:
         self._mock = mock_aws()
         self._mock.start()  # first: it wipes moto's state
         patches.install()  # moto's writes race under our threads (duplicate stream sequence numbers)
+        replica_door.install()  # every item change gets its hidden version (global tables' last writer wins)
         self._create_table()
         threading.Thread(target=self._untrack_periodically, name="moto-untrack", daemon=True).start()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)

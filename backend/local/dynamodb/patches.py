@@ -153,6 +153,33 @@ PATCHES = {
             ),
         ),
         Patch(
+            "hidden_versions",
+            MOTO_VERSION,
+            "moto keeps no replication metadata; global tables order writes by a hidden per-item timestamp. "
+            "replica_door.py stamps every item change at StreamShard.add (the one place every write path of a "
+            "table with a stream reaches) and tags its record; StreamRecord.to_json reveals the tag to the door only.",
+            (
+                Reliance(
+                    f"{_TABLE}:StreamShard.add",
+                    "appends one StreamRecord per item change, under the write lock",
+                    ("self.items.append(StreamRecord(",),
+                    ("self", "old", "new"),
+                ),
+                Reliance(f"{_TABLE}:StreamRecord.to_json", "returns self.record", ("return self.record",)),
+                Reliance(f"{_TABLE}:StreamShard.table", "the shard's table"),
+                Reliance(f"{_TABLE}:Table.hash_key_type", "the hash key's attribute type"),
+                Reliance(
+                    "moto.dynamodb.models:DynamoDBBackend.scan",
+                    "one page: (items, scanned count, last evaluated key)",
+                    parameters=(
+                        "self", "table_name", "filters", "limit", "exclusive_start_key", "filter_expression",
+                        "expr_names", "expr_values", "index_name", "consistent_read", "projection_expression",
+                        "segments",
+                    ),
+                ),
+            ),
+        ),
+        Patch(
             "dynamodb_only",
             MOTO_VERSION,
             "moto imports its IAM backend on every request and its Lambda backend on every stream record, ~15 MB "

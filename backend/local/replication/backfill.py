@@ -1,5 +1,6 @@
 """Backfill of a region whose table was recreated (its process restarted: moto keeps nothing): every other region's
-items are copied into it with the same conditional puts, as adding a replica to a global table does.
+items and tombstones are copied into it with their hidden versions, through the same door as replicated changes
+(a region takes a change only if it is newer than what it holds), as adding a replica to a global table does.
 
 Rules the long chaos run taught (regression tests: tests/functional/test_chaos_backfill.py for the fencing and
 the resuming, tests/unit/test_replication_config.py and test_replicator_core_flow.py for the reset grace):
@@ -7,7 +8,8 @@ the resuming, tests/unit/test_replication_config.py and test_replicator_core_flo
 - the copy is fenced by the target's table incarnation (its stream ARN): if the region restarts again meanwhile,
   the copy went partly into a table that is gone, so it is not done and starts again;
 - a paused (isolated) target is not copied into: the backfill waits while it is paused;
-- what the target already holds is not sent again, so an interrupted backfill resumes where it was;
+- a page of a source goes over in one door call, and what the target already holds at that version or newer is
+  refused there, so an interrupted backfill simply starts again;
 - new streams this soon after a reset (``RESET_GRACE_S``) come from the reset itself: nothing to backfill.
 
 ``Backfill`` owns which regions are owed a backfill and which are being copied (its lock is a leaf).
@@ -20,13 +22,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from backend.local.replication import decisions
-from backend.local.replication.applier import apply_change
-from backend.local.replication.decisions import Change
 from backend.local.replication.isolation import Isolation
-from backend.local.replication.marked_deletes import MarkedDeletes
 from backend.local.replication.metrics import Errors
-from backend.local.replication.tombstones import SharedTombstones
 from backend.local.replication.wire import RegionClients
 
 log = logging.getLogger("backend.local.replicator")
@@ -40,25 +37,35 @@ RESET_GRACE_S = (
 class BackfillParts:
     table: str
     clients: dict[str, RegionClients]
-    tombstones: SharedTombstones
     isolation: Isolation
-    marked_deletes: MarkedDeletes
     errors: Errors
     stopping: threading.Event
     dirty: threading.Event
     clock: Callable[[], float]
 
 
-def _scan(dynamodb, table: str):
+def _pages(clients: RegionClients, table: str):
+    """A source's table as door pages: each a list of changes (items, and tombstones on the last page), as wire
+    dicts with their versions."""
     start = None
     while True:
-        page = dynamodb.scan(
-            TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {})
+        page = clients.replication.scan_versions(
+            TableName=table, Limit=500, **({"ExclusiveStartKey": start} if start else {})
         )
-        yield from page.get("Items", [])
+        changes = [
+            {"Keys": _keys_of(item, page.get("KeyAttributes")), "Item": item, "Version": version}
+            for item, version in zip(page.get("Items", []), page.get("Versions", []), strict=True)
+            if version is not None  # an item written before versions existed for it cannot be ordered
+        ]
+        changes += [{"Keys": gone["Keys"], "Item": None, "Version": gone["Version"]} for gone in page.get("Tombstones", [])]
+        yield changes
         start = page.get("LastEvaluatedKey")
         if not start:
             return
+
+
+def _keys_of(item: dict, key_attributes: list[str] | None) -> dict:
+    return {name: item[name] for name in key_attributes or ("key",)}
 
 
 class Backfill:
@@ -119,15 +126,8 @@ class Backfill:
             incarnation = target.dynamodb.describe_table(TableName=parts.table)["Table"].get(
                 "LatestStreamArn"
             )
-            # What the target already holds is not sent again: a backfill interrupted (the replicator killed, a
-            # source restarting) starts over, and copying everything each time never finished under load.
-            held = {
-                item["key"]["S"]: decisions.item_version(item)
-                for item in _scan(target.dynamodb, parts.table)
-                if decisions.REPLICA_DELETE_MARK not in item
-            }
             for src in self.names:
-                if src != dst and not self._copy(src, dst, held):
+                if src != dst and not self._copy(src, dst):
                     return
             now = target.dynamodb.describe_table(TableName=parts.table)["Table"].get("LatestStreamArn")
             if now != incarnation:
@@ -143,24 +143,16 @@ class Backfill:
             with self._lock:
                 self._running.discard(dst)
 
-    def _copy(self, src: str, dst: str, held: dict) -> bool:
-        """Copies the items of ``src`` that ``dst`` lacks or holds older; False if the replicator is stopping."""
+    def _copy(self, src: str, dst: str) -> bool:
+        """Copies every item and tombstone of ``src`` into ``dst`` (``dst`` keeps what it holds newer); False if the
+        replicator is stopping."""
         parts = self.parts
         target = parts.clients[dst]
-        for item in _scan(parts.clients[src].dynamodb, parts.table):
+        for changes in _pages(parts.clients[src], parts.table):
             while parts.isolation.is_paused(dst) and not parts.stopping.is_set():
                 parts.stopping.wait(0.1)
             if parts.stopping.is_set():
                 return False
-            version = decisions.item_version(item)
-            if decisions.REPLICA_DELETE_MARK in item or version is None:
-                continue
-            key = item["key"]["S"]
-            if held.get(key) is not None and not held[key] < version:
-                continue
-            change = Change(key, version, item, int(parts.clock() * 1000))
-            apply_change(
-                target.dynamodb, parts.table, change, parts.tombstones.get(key), parts.marked_deletes, dst
-            )
-            held[key] = version
+            if changes:
+                target.replication.apply_changes(TableName=parts.table, Changes=changes)
         return True

@@ -1,7 +1,7 @@
 """Per-pair checkpoints and the state file they are saved in.
 
 A checkpoint is per pair: "every record up to sequence S of the source is done for this destination". The state
-file holds them with the tombstones, pauses and pending repairs; it is saved atomically (tmp + rename) a few times
+file holds them with the pauses and owed backfills; it is saved atomically (tmp + rename) a few times
 a second. After a kill -9 the reader resumes from the smallest checkpoint of the source (``resume_point``) and
 skips, per pair, what that pair had done (the pair's floor).
 

@@ -4,7 +4,7 @@ Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1
 "admin_host": "127.0.0.1", "admin_port": 0, "network": "realistic"|"none", "delay": "auto"|<ms>,
 "region_admin": {"us-west-2": "http://127.0.0.1:P", ...} (optional), and optional tuning: "poll_interval_ms": 15,
 "idle_poll_interval_ms": 50,
-"appliers": 4 (per destination), "tombstone_ttl_s": 3600}.
+"appliers": 4 (per destination)}. Tombstones live in the regions (``backend/local/dynamodb/versions.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ DEFAULT_IDLE_POLL_INTERVAL_MS = (
     50  # a quiet stream: each empty poll costs moto ~2-4 ms of CPU and an iterator
 )
 DEFAULT_APPLIERS = 4  # concurrent appliers per destination (moto answers each request in a few ms)
-TOMBSTONE_TTL_S = 3600.0
 
 
 class ConfigError(ValueError):

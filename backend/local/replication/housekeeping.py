@@ -1,4 +1,4 @@
-"""The replicator's housekeeping thread: saves the state file when something changed, prunes old tombstones, and
+"""The replicator's housekeeping thread: saves the state file when something changed, and
 asks each region process to trim the stream records every pair has durably done (bounds moto's memory)."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ log = logging.getLogger("backend.local.replicator")
 
 SAVE_INTERVAL_S = 0.2
 TRIM_INTERVAL_S = 5.0
-PRUNE_INTERVAL_S = 60.0
 
 
 def run(
@@ -24,22 +23,18 @@ def run(
     clock: Callable[[], float],
     dirty: threading.Event,
     save: Callable[[], None],
-    prune: Callable[[float], None],
     trim: Callable[[], None],
 ) -> None:
-    """Until ``stopping``: ``save()`` when ``dirty``, ``prune(now)`` every minute, ``trim()`` every few seconds."""
-    last_trim = last_prune = clock()
+    """Until ``stopping``: ``save()`` when ``dirty``, ``trim()`` every few seconds."""
+    last_trim = clock()
     next_save = 0.0
     while not stopping.wait(SAVE_INTERVAL_S):
         if dirty.is_set() and time.monotonic() >= next_save:
             started = time.monotonic()
             save()
-            # A big state (many tombstones) is saved less often: at most ~5% of the time goes to saving.
+            # A slow save (a busy disk) comes less often: at most ~5% of the time goes to saving.
             next_save = started + 20 * (time.monotonic() - started)
         now = clock()
-        if now - last_prune > PRUNE_INTERVAL_S:
-            last_prune = now
-            prune(now)
         if now - last_trim > TRIM_INTERVAL_S:
             last_trim = now
             trim()

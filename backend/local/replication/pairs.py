@@ -1,14 +1,13 @@
 """What has been read from each source and what is done in each destination: the per-pair FIFO queues.
 
-One stream record of a source becomes entries of per-pair queues (source → destination, and source → itself for
-repairs), due at the record's creation time + the pair's delay. Appliers take due entries (never two entries of
+One stream record of a source becomes entries of per-pair queues (source → each other region), due at the record's creation time + the pair's delay. Appliers take due entries (never two entries of
 one key at once, and per pair in order) and mark them done; done entries leave a queue once everything before
 them is done, so the first entry of a queue says how far the pair is done (``checkpoints.done_upto``).
 
 Everything here is under one condition, ``Pairs.cond``, and must stay so: a checkpoint is computed from the read
 position of the source and the queue of the pair together (a record read but not yet queued would count as done),
 and the stream ARN those positions belong to changes with them. Whoever holds ``cond`` may take the leaf locks of
-the other parts (tombstones, delays, metrics, backfill), never the other way round. Methods named ``*_locked``
+the other parts (delays, metrics, backfill), never the other way round. Methods named ``*_locked``
 expect ``cond`` held.
 """
 
@@ -32,7 +31,7 @@ SCAN_WINDOW = 64  # how far into a pair's queue appliers look for a key nobody i
 @dataclass
 class Entry:
     due_ms: int
-    seq: int | None  # the source record's sequence number; None for a push-back repair (not in any stream)
+    seq: int | None  # the source record's sequence number
     prev_seq: int | None  # the source's sequence read just before this record: "done up to" while this waits
     change: Change
     source: str
@@ -55,7 +54,6 @@ class Pairs:
         self.queues: dict[tuple[str, str], deque[Entry]] = {
             (src, dst): deque() for src in self.names for dst in self.names
         }
-        self.pushbacks: dict[str, deque[Entry]] = {name: deque() for name in self.names}
         self.applying_keys: dict[str, set[str]] = {name: set() for name in self.names}
 
     # ---------------------------------------------------------------- reading side
@@ -134,8 +132,7 @@ class Pairs:
         unfinished entry of the same key in its queue: per-key order holds with several appliers."""
         best_queue, best = None, None
         busy = self.applying_keys[dst]
-        candidates = [self.queues[(src, dst)] for src in self.names] + [self.pushbacks[dst]]
-        for queue in candidates:
+        for queue in (self.queues[(src, dst)] for src in self.names):
             held: set[str] = set()
             for position, entry in enumerate(queue):
                 if position >= SCAN_WINDOW:
@@ -159,27 +156,15 @@ class Pairs:
             entry.state = WAITING
             self.applying_keys[dst].discard(entry.change.key)
 
-    def finish(
-        self, dst: str, queue: deque, entry: Entry, winner: Change | None = None, due_ms: int = 0
-    ) -> None:
-        """``entry`` is applied in ``dst``. ``winner``: the newer item ``dst`` held instead, pushed back to the
-        entry's source (due at ``due_ms``)."""
+    def finish(self, dst: str, queue: deque, entry: Entry) -> None:
+        """``entry`` is applied in ``dst`` (or refused there: it held a newer version)."""
         with self.cond:
             entry.state = DONE
             self.applying_keys[dst].discard(entry.change.key)
             while queue and queue[0].state == DONE:
                 queue.popleft()
-            if winner is not None:
-                self._push_back_locked(entry.source, winner, dst, due_ms)
             self.dirty.set()
             self.cond.notify_all()
-
-    def _push_back_locked(self, src: str, winner: Change, dst: str, due_ms: int) -> None:
-        """The destination holds a newer winner than the source's change: make sure the source gets it too."""
-        pending = self.pushbacks[src]
-        if any(e.change.key == winner.key and e.change.version >= winner.version for e in pending):
-            return
-        pending.append(Entry(due_ms, None, None, winner, dst))
 
     def backlog_locked(self, src: str, dst: str) -> int:
         """Records read from src and not yet applied in dst."""
@@ -196,7 +181,7 @@ class Pairs:
     def reset(self, now_ms: int) -> None:
         """Forgets everything pending (the data was reset) and skips records created before ``now_ms``."""
         with self.cond:
-            for queue in list(self.queues.values()) + list(self.pushbacks.values()):
+            for queue in self.queues.values():
                 queue.clear()
             for name in self.names:
                 self.discard_before_ms[name] = now_ms
@@ -216,15 +201,8 @@ class Pairs:
             }
         return sources
 
-    def pushbacks_json_locked(self) -> dict:
-        return {
-            dst: [{"source": e.source, "change": e.change.to_json()} for e in entries]
-            for dst, entries in self.pushbacks.items()
-            if entries
-        }
-
     def load(self, state: dict) -> None:
-        """The positions, per-pair checkpoints (floors) and pending repairs of a saved state."""
+        """The positions and per-pair checkpoints (floors) of a saved state."""
         with self.cond:
             for src, saved in state.get("sources", {}).items():
                 if src not in self.streams:
@@ -234,7 +212,3 @@ class Pairs:
                 for dst, seq in saved.get("checkpoints", {}).items():
                     if dst in self.streams:
                         self.floor[(src, dst)] = None if seq is None else int(seq)
-            for dst, changes in state.get("pushbacks", {}).items():
-                for data in changes if dst in self.pushbacks else []:
-                    change = Change.from_json(data["change"])
-                    self.pushbacks[dst].append(Entry(0, None, None, change, data["source"]))

@@ -20,10 +20,8 @@ from backend.local.replication import decisions
 from backend.local.replication.backfill import Backfill
 from backend.local.replication.decisions import Action
 from backend.local.replication.delays import Delays
-from backend.local.replication.marked_deletes import MarkedDeletes
 from backend.local.replication.metrics import Errors
 from backend.local.replication.pairs import Entry, Pairs
-from backend.local.replication.tombstones import SharedTombstones
 from backend.local.replication.wire import RegionClients
 
 log = logging.getLogger("backend.local.replicator")
@@ -39,9 +37,7 @@ class ReaderParts:
     table: str
     clients: dict[str, RegionClients]
     pairs: Pairs
-    tombstones: SharedTombstones
     delays: Delays
-    marked_deletes: MarkedDeletes
     backfill: Backfill
     errors: Errors
     stopping: threading.Event
@@ -80,7 +76,7 @@ class StreamReader:
                 if iterator is None:
                     iterator = self.seek(clients)
                     last_check = time.monotonic()
-                answer = clients.streams.get_records(ShardIterator=iterator, Limit=1000)
+                answer = clients.replication.get_records(ShardIterator=iterator, Limit=1000)  # with versions
             except Exception as error:
                 # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek from the checkpoint
                 parts.errors.note(src, f"reading the stream: {type(error).__name__}: {error}")
@@ -135,31 +131,23 @@ class StreamReader:
     def take(self, records: list[dict]) -> None:
         """Queues a batch of records read from the stream, in order."""
         pairs = self.parts.pairs
-        # Outside the queues' lock: this may wait for an applier's delete in flight, and appliers need the lock.
-        local = [self._is_local_remove_of_marked_item(record) for record in records]
         with pairs.cond:
-            for record, marked_remove_is_local in zip(records, local, strict=True):
-                self.take_record_locked(record, marked_remove_is_local)
+            for record in records:
+                self.take_record_locked(record)
             pairs.read_locked()
 
-    def _is_local_remove_of_marked_item(self, record: dict) -> bool:
-        mark = decisions.replica_mark(record)
-        return mark is not None and self.parts.marked_deletes.removed_by_someone_else(self.src, mark)
-
-    def take_record_locked(self, record: dict, marked_remove_is_local: bool = False) -> None:
+    def take_record_locked(self, record: dict) -> None:
         parts, src = self.parts, self.src
         seq = int(record["dynamodb"]["SequenceNumber"])
         new, previous = parts.pairs.advance_locked(src, seq, record.get("eventID"))
         if not new or parts.pairs.discarded_locked(src, decisions.creation_ms(record)):
             return
-        key = record["dynamodb"].get("Keys", {}).get("key", {}).get("S")
-        tombstone = parts.tombstones.get(key) if key else None
-        decision = decisions.decide(record, src, tombstone, marked_remove_is_local)
+        decision = decisions.decide(record)
         if decision.action is Action.SKIP:
+            if "hidden version" in decision.reason:
+                parts.errors.note(src, decision.reason)
             return
         change = decision.change
-        if change.is_delete:
-            parts.tombstones.record(change.key, change.version)
         for dst in decisions.destinations(decision, src, parts.pairs.names):
             due = change.created_ms + parts.delays.delay_ms(src, dst)
             parts.pairs.enqueue_locked(src, dst, Entry(due, seq, previous, change, src))

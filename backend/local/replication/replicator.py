@@ -7,17 +7,17 @@ When ready it prints one line ``{"ready": true, "admin": "http://127.0.0.1:P"}``
 How it moves records (the decisions themselves are in ``decisions.py``, which is pure). ``Replicator`` composes
 the parts, each with its own state, and runs their threads:
 
-- one reader thread per source region polls its stream (``reader.py``) and turns each record into entries of
-  per-pair FIFO queues (``pairs.py``: source → destination, and source → itself for repairs), due at the record's
-  creation time + the pair's delay (``delays.py``);
-- a few applier threads per destination (``applier.py``) apply due entries with conditional writes, so applying
-  twice is harmless (never two entries of one key at once, and per pair in order); a paused destination
-  (``isolation.py``) applies nothing and its queues grow; on resume it catches up in order. A change the
-  destination refuses because it holds a newer item sends that item back to the source (anti-entropy push-back);
+- one reader thread per source region polls its stream through the region's door, which shows each record's hidden
+  version (``reader.py``), and turns each local write into entries of per-pair FIFO queues (``pairs.py``), due at
+  the record's creation time + the pair's delay (``delays.py``);
+- a few applier threads per destination (``applier.py``) hand due entries to the destination's door, which takes a
+  change only if it is newer than what it holds (so applying twice is harmless; never two entries of one key at
+  once, and per pair in order); a paused destination (``isolation.py``) applies nothing and its queues grow; on
+  resume it catches up in order;
 - a region whose table was recreated (its process restarted: moto keeps nothing) is backfilled from the others
   (``backfill.py``);
 - checkpoints are per pair: "every record up to sequence S of the source is done for this destination". They are
-  saved atomically (tmp + rename) with tombstones, pauses and pending repairs a few times a second
+  saved atomically (tmp + rename) with pauses and owed backfills a few times a second
   (``checkpoints.py``). After a kill -9 the reader resumes from the smallest checkpoint of the source and skips,
   per pair, what that pair had done.
 """
@@ -36,15 +36,12 @@ from backend.local.replication.config import (
     DEFAULT_APPLIERS,
     DEFAULT_IDLE_POLL_INTERVAL_MS,
     DEFAULT_POLL_INTERVAL_MS,
-    TOMBSTONE_TTL_S,
 )
 from backend.local.replication.delays import Delays
 from backend.local.replication.isolation import Isolation
-from backend.local.replication.marked_deletes import MarkedDeletes
 from backend.local.replication.metrics import Errors, Metrics
 from backend.local.replication.pairs import Pairs
 from backend.local.replication.reader import ReaderParts, StreamReader
-from backend.local.replication.tombstones import SharedTombstones, Tombstones
 from backend.local.replication.wire import RegionClients
 
 log = logging.getLogger("backend.local.replicator")
@@ -61,7 +58,6 @@ class Replicator:
         self.dirty = threading.Event()  # something the state file should get changed since the last save
         self.threads: list[threading.Thread] = []
         self.appliers = max(1, int(config.get("appliers", DEFAULT_APPLIERS)))
-        self.tombstone_ttl_s = float(config.get("tombstone_ttl_s", TOMBSTONE_TTL_S))
         self.clients = {name: RegionClients(name, self.regions[name]) for name in self.names}
         self.state_file = StateFile(config["state_dir"])
         self.delays = Delays(
@@ -70,27 +66,22 @@ class Replicator:
         )
         self.pairs = Pairs(self.names, self.dirty)
         self.isolation = Isolation(self.names, on_resume=self.pairs.wake)
-        self.tombstones = SharedTombstones()
-        self.marked_deletes = MarkedDeletes()
         self.metrics = Metrics(self.names)
         self.errors = Errors()
         self.backfill = Backfill(
             self.names,
             BackfillParts(
-                self.table, self.clients, self.tombstones, self.isolation, self.marked_deletes, self.errors,
-                self.stopping, self.dirty, clock,
+                self.table, self.clients, self.isolation, self.errors, self.stopping, self.dirty, clock,
             ),
         )  # fmt: skip
         reader_parts = ReaderParts(
-            self.table, self.clients, self.pairs, self.tombstones, self.delays, self.marked_deletes, self.backfill,
-            self.errors, self.stopping,
+            self.table, self.clients, self.pairs, self.delays, self.backfill, self.errors, self.stopping,
             config.get("poll_interval_ms", DEFAULT_POLL_INTERVAL_MS) / 1000,
             config.get("idle_poll_interval_ms", DEFAULT_IDLE_POLL_INTERVAL_MS) / 1000,
         )  # fmt: skip
         self.readers = {name: StreamReader(name, reader_parts) for name in self.names}
         self.applier_parts = ApplierParts(
-            self.table, self.clients, self.pairs, self.tombstones, self.delays, self.isolation,
-            self.marked_deletes, self.metrics, self.errors, self.stopping, clock,
+            self.table, self.clients, self.pairs, self.isolation, self.metrics, self.errors, self.stopping, clock,
         )  # fmt: skip
         self._load_state()
 
@@ -100,7 +91,6 @@ class Replicator:
         state = self.state_file.load()
         if state is None:
             return
-        self.tombstones.replace(Tombstones.from_json(state.get("tombstones")))
         self.isolation.load(state.get("paused", []))
         self.backfill.load(state.get("backfill_pending", []))
         self.delays.load_json(state)
@@ -109,20 +99,16 @@ class Replicator:
     def _take_state(self) -> dict:
         self.dirty.clear()  # a change from now on sets it again: the next save gets it
         with self.pairs.cond:
-            # Under the queues' lock, as the reader records tombstones and owed backfills: every delete and every
-            # recreated table the checkpoints count as read is in the same file.
+            # Under the queues' lock, as the reader records owed backfills: every recreated table the checkpoints
+            # count as read is in the same file.
             sources = self.pairs.sources_json_locked()
-            pushbacks = self.pairs.pushbacks_json_locked()
-            tombstones = self.tombstones.to_json()
             backfill_pending = self.backfill.pending()
         return {
             "version": 1,
             "sources": sources,
-            "tombstones": tombstones,
             "paused": self.isolation.paused(),
             "backfill_pending": backfill_pending,
             **self.delays.to_json(),
-            "pushbacks": pushbacks,
         }
 
     def save_state(self) -> None:
@@ -161,12 +147,8 @@ class Replicator:
 
     def _housekeeper(self) -> None:
         housekeeping.run(
-            self.stopping, self.clock, self.dirty, self._save_quietly, self._prune, self.trim_streams
+            self.stopping, self.clock, self.dirty, self._save_quietly, self.trim_streams
         )
-
-    def _prune(self, now: float) -> None:
-        if self.tombstones.prune(int((now - self.tombstone_ttl_s) * 1000)):
-            self.dirty.set()
 
     def trim_streams(self) -> None:
         """Tells each region process to drop stream records every pair has durably done (bounds moto's memory)."""
@@ -196,12 +178,11 @@ class Replicator:
         self.dirty.set()
 
     def reset(self) -> None:
-        """Forgets everything pending (the data was reset): queues, tombstones, latency; skips older records."""
+        """Forgets everything pending (the data was reset): queues, latency; skips older records."""
         now = self.now_ms()
         self.backfill.reset()
         with self.pairs.cond:  # one step for the readers: no record is taken half before, half after
             self.pairs.reset(now)
-            self.tombstones.clear()
         for reader in self.readers.values():
             reader.request_reseek()
         self.metrics.reset()
@@ -227,17 +208,12 @@ class Replicator:
                 src, dst = pair["source"], pair["destination"]
                 pair["delay_ms"] = self.delays.delay_ms(src, dst)
                 pair["checkpoint"] = _text(self.pairs.done_upto_locked(src, dst))
-            repairs = {src: self.pairs.backlog_locked(src, src) for src in self.names}
-            pushbacks = {dst: len(q) for dst, q in self.pairs.pushbacks.items()}
         return {
             "regions": self.names,
             "paused": self.isolation.paused(),
             "backfill_pending": self.backfill.pending(),
             "network": self.delays.network,
             "delay_override_ms": self.delays.override_ms,
-            "tombstones": len(self.tombstones),
-            "repairs_pending": repairs,
-            "pushbacks_pending": pushbacks,
             "errors": self.errors.to_json(),
             "stream_reseeks": {name: reader.reseeks for name, reader in self.readers.items()},
             "pairs": pairs,

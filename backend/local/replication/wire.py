@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 DYNAMODB = "DynamoDB_20120810"
 STREAMS = "DynamoDBStreams_20120810"
+REPLICATION = "MrkvReplication_20261201"  # the region door's own operations (backend/local/dynamodb/replica_door.py)
 _STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
@@ -176,5 +177,7 @@ class RegionClients:
 
     def __init__(self, region: str, endpoint: str):
         access_key = os.environ.get("AWS_ACCESS_KEY_ID", "local")
+        self.region = region
         self.dynamodb = WireClient(endpoint, region, DYNAMODB, access_key=access_key)
         self.streams = WireClient(endpoint, region, STREAMS, access_key=access_key)
+        self.replication = WireClient(endpoint, region, REPLICATION, access_key=access_key)

@@ -76,11 +76,21 @@ TIMELINE_COLUMNS = [
 
 
 def lww_winner(writes):
-    """``writes``: iterable of dicts with value, region, writtenAt -> the one last-writer-wins keeps (or None)."""
+    """``writes``: iterable of dicts with value, region, writtenAt and maybe itemVersion -> the one last writer wins
+    keeps (or None). DynamoDB orders writes by a hidden timestamp: where the local cloud reported it for every write
+    (``itemVersion``, "ts_us:region") that order is exact; on AWS it is unknown, and ``writtenAt`` (the writers'
+    clocks, a few ms before DynamoDB's) is the closest estimate."""
     writes = [w for w in writes if w is not None]
     if not writes:
         return None
+    if all(w.get("itemVersion") for w in writes):
+        return max(writes, key=lambda w: _hidden(w["itemVersion"]))
     return max(writes, key=lambda w: (int(w["writtenAt"]), str(w["region"]), str(w["value"])))
+
+
+def _hidden(text: str) -> tuple[int, str]:
+    ts, _, region = text.partition(":")
+    return int(ts), region
 
 
 class _Region:
@@ -243,7 +253,9 @@ def _trial(
 ):
     regions = list(workers)
     writes = _race(workers, key, trial, run, timeout_s, holds)
-    acked = {r: w.body for r, w in writes.items() if w.ok and isinstance(w.body, dict)}
+    acked = {
+        r: {**w.body, "itemVersion": w.item_version} for r, w in writes.items() if w.ok and isinstance(w.body, dict)
+    }
     if holds:
         _retune(holds, acked)
     expected = lww_winner(acked.values())
