@@ -26,6 +26,7 @@ PAGES = [
     st.Page("views/guided_tour.py", title="Guided tour"),
     st.Page("views/world_map.py", title="Map"),
     st.Page("views/compare.py", title="Compare"),
+    st.Page("views/aws_endpoints.py", title="AWS endpoints"),
 ]
 
 navigation = st.navigation(PAGES)

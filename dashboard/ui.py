@@ -252,3 +252,54 @@ def lag_params_ui(regions: list[str]) -> LagParams:
             "Timeout (s)", min_value=1.0, max_value=60.0, value=10.0, key="lag_timeout"
         )
     return LagParams(source, destinations, int(probes), float(timeout_s))
+
+
+@dataclass
+class PingParams:
+    client_location: str
+    regions: list[str]
+    count: int
+    timeout_s: float
+    url_template: str
+    cafile: str
+
+
+def ping_params_ui(cities: list[str], regions: list[str], location: str, template: str) -> PingParams:
+    """What the AWS endpoints page times: where you are, which regions, how many requests, and the endpoint."""
+    if location not in cities:
+        cities = [location, *cities]
+    left, middle, right = st.columns([2, 1, 1])
+    with left:
+        chosen_location = st.selectbox(
+            "Where you are (declared)",
+            cities,
+            key="ping_location",
+            **_default("ping_location", cities, location),
+            help="Nothing here can tell where this machine is: the run keeps the location you declare.",
+        )
+    with middle:
+        count = st.number_input(
+            "Requests per region",
+            1,
+            100,
+            10,
+            key="ping_count",
+            help="New connections, then as many warm ones.",
+        )
+    with right:
+        timeout_s = st.number_input("Timeout (s)", 0.5, 30.0, 3.0, step=0.5, key="ping_timeout")
+    chosen = st.multiselect("Regions", regions, default=regions, key="ping_regions")
+    with st.expander("Endpoint"):
+        url_template = st.text_input(
+            "URL template",
+            value=template,
+            key="ping_template",
+            help="Each region's URL, with {region}; default: its public DynamoDB endpoint "
+            "($MRKV_PING_URL_TEMPLATE overrides it).",
+        )
+        cafile = st.text_input(
+            "CA file", key="ping_cafile", help="CA certificates to trust (default: the system's)."
+        )
+    return PingParams(
+        chosen_location, list(chosen), int(count), float(timeout_s), url_template.strip(), cafile.strip()
+    )

@@ -9,7 +9,7 @@ functions draw them. Conventions, so that every chart reads the same on a projec
   points, so the browser receives kilobytes, not the raw samples; only the time series draws every sample,
   with WebGL (``Scattergl``) once a run is large.
 
-By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` and ``matrix`` (the map). The pages call
+By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` and ``matrix`` (the map), ``ping`` (AWS endpoints). The pages call
 them through this package (``charts.latency_ecdf(...)``).
 """
 
@@ -25,6 +25,7 @@ from dashboard.charts.latency import (
 )
 from dashboard.charts.matrix import region_matrix
 from dashboard.charts.palette import color_map, region_color
+from dashboard.charts.ping import ping_phases
 from dashboard.charts.regions import failover_timeline, geo_reads, region_latency_bars
 from dashboard.charts.replication import lag_distribution, lag_timeseries, value_timeline
 from dashboard.charts.style import log_scale, successful
@@ -46,6 +47,7 @@ __all__ = [
     "latency_histogram",
     "latency_timeseries",
     "log_scale",
+    "ping_phases",
     "region_color",
     "region_latency_bars",
     "region_matrix",

@@ -79,3 +79,13 @@ def run_color(index: int) -> str:
 
 # Region x region matrices: green (near) to red (far), one colour per band, as cloudping draws them.
 MATRIX_BANDS = ["#1A9850", "#91CF60", "#FEE08B", "#FC8D59", "#D73027"]
+
+# The phases of an HTTPS request to an AWS endpoint (the AWS endpoints page): one colour per phase, new
+# connections in Okabe-Ito hues, the warm request in black like the answer it is.
+PHASE_COLORS = {
+    "new: DNS": "#56B4E9",
+    "new: TCP connect": "#009E73",
+    "new: TLS handshake": "#E69F00",
+    "new: first byte": "#0072B2",
+    "warm: first byte": "#111111",
+}

@@ -204,6 +204,9 @@ def _ping_parser(commands) -> None:
     ping.add_argument(
         "--output", metavar="FILE", help="where to save the run (default .local/ping/ping-<UTC time>.json)"
     )
+    ping.add_argument("--name", help="name the run in the run store")
+    ping.add_argument("--store", help="run store (default .local/runs.sqlite or $MRKV_RUN_STORE)")
+    ping.add_argument("--no-store", action="store_true", help="keep no run in the run store")
 
 
 def main(argv=None) -> int:

@@ -303,4 +303,14 @@ def ping_command(args, progress) -> int:
     reached = sum(result["ok"] for result in document["regions"].values())
     print(f"\nsaved {path} ({reached}/{len(regions)} regions reached); calibrate the local cloud to it:")
     print(f"  mrkv-local up --client-location ping:{path}")
+    if not args.no_store:
+        from dashboard.measure import ping_runs
+        from dashboard.measure.runs.store import RunStore
+
+        store = RunStore(args.store)
+        run_id = ping_runs.record(store, document, created_by="cli", name=args.name)
+        print(
+            f"run {run_id} kept in {store.path} (kind ping, environment {ping_runs.ENVIRONMENT})",
+            file=sys.stderr,
+        )
     return 0 if reached else 1

@@ -137,8 +137,9 @@ def percentiles(values) -> dict:
 def ping_region(url: str, count: int, context, timeout_s: float, resolve=socket.getaddrinfo) -> dict:
     """``count`` new connections, then ``count`` warm requests on the last one; per-phase percentiles."""
     new, warm = {phase: [] for phase in NEW_PHASES}, {phase: [] for phase in WARM_PHASES}
+    requests = []  # every timed request, for the run store (``ping_runs``); the percentiles are computed from it
     connection = None
-    for _ in range(count):
+    for seq in range(count):
         if connection is not None:
             connection.close()
         connection = _Connection(url, context, timeout_s, resolve)
@@ -148,10 +149,13 @@ def ping_region(url: str, count: int, context, timeout_s: float, resolve=socket.
         phases["total_ms"] = _ms(started)
         for phase in NEW_PHASES:
             new[phase].append(phases[phase])
+        requests.append({"connection": "new", "seq": seq, **phases})
     try:
-        for _ in range(count):
-            for phase, value in connection.request().items():
+        for seq in range(count):
+            phases = connection.request()
+            for phase, value in phases.items():
                 warm[phase].append(value)
+            requests.append({"connection": "warm", "seq": seq, **phases})
     finally:
         connection.close()
     return {
@@ -160,11 +164,14 @@ def ping_region(url: str, count: int, context, timeout_s: float, resolve=socket.
         "error": None,
         "new": {phase: percentiles(values) for phase, values in new.items()},
         "warm": {phase: percentiles(values) for phase, values in warm.items()},
+        "requests": requests,
     }
 
 
 def _failure(url: str, error: BaseException) -> dict:
-    return {"url": url, "ok": False, "error": f"{type(error).__name__}: {error}", "new": {}, "warm": {}}
+    return {
+        "url": url, "ok": False, "error": f"{type(error).__name__}: {error}", "new": {}, "warm": {}, "requests": [],
+    }  # fmt: skip
 
 
 def _preflight(url: str, context, timeout_s: float, resolve) -> None:
@@ -248,7 +255,7 @@ def template_setting(flag: str | None) -> str:
     return flag or os.environ.get(TEMPLATE_VARIABLE) or DEFAULT_URL_TEMPLATE
 
 
-def _builtin_ms(client_location: str, region: str) -> float:
+def builtin_ms(client_location: str, region: str) -> float:
     """The built-in model's median round trip from the declared location, to show beside the measured one."""
     from backend.local import network
 
@@ -271,7 +278,7 @@ def table(document: dict) -> str:
             continue
         new, warm = result["new"], result["warm"]["first_byte_ms"]
         cells = [new[phase]["p50"] for phase in NEW_PHASES] + [warm["p50"], warm["p90"], warm["p99"]]
-        cells.append(_builtin_ms(document["client_location"], region))
+        cells.append(builtin_ms(document["client_location"], region))
         widths = (8, 9, 8, 10, 8, 10, 8, 8, 8)
         lines.append(f"{region:<16}" + "".join(f"{value:>{w}.1f}" for value, w in zip(cells, widths, strict=True)))
     return "\n".join(lines)

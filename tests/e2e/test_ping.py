@@ -13,6 +13,7 @@ from ping_stand_in import PingStandIn
 
 from backend.local import network
 from dashboard.measure import cli, ping
+from dashboard.measure.runs.store import RunStore
 
 pytestmark = pytest.mark.e2e
 
@@ -59,12 +60,14 @@ def test_connect_tls_and_first_byte_are_split_apart(document):
         assert new["total_ms"]["min"] >= new["tls_ms"]["min"] + new["first_byte_ms"]["min"]
 
 
-def test_the_run_is_saved_with_its_context_and_the_cli_prints_the_table(stand_in, tmp_path, capsys):
+def test_the_run_is_saved_with_its_context_and_the_cli_prints_the_table(
+    stand_in, tmp_path, capsys, isolated_run_store
+):
     output = tmp_path / "run.json"
     argv = ["ping", "--client-location", "Frankfurt", "--regions", "us-east-1,eu-west-1", "--count", "3"]
     argv += ["--url-template", stand_in.template, "--cafile", str(stand_in.cafile), "--output", str(output)]
     assert cli.main(argv) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "us-east-1" in out and "warm p50" in out and f"ping:{output}" in out
     frankfurt = network.parse_location("Frankfurt")
     model = network.modelled_rtt_ms(frankfurt, network.REGIONS["us-east-1"])
@@ -74,6 +77,12 @@ def test_the_run_is_saved_with_its_context_and_the_cli_prints_the_table(stand_in
     assert saved["client_location"] == "Frankfurt" and saved["url_template"] == stand_in.template
     assert saved["started_at"].endswith("+00:00") and saved["count"] == 3
     assert set(saved["regions"]) == {"us-east-1", "eu-west-1"}
+    # and kept in the run store, as the dashboard's AWS endpoints page keeps it
+    (run,) = RunStore(isolated_run_store).list(kind="ping")
+    assert run["environment"] == "AWS public endpoints" and run["client_location"] == "Frankfurt"
+    assert run["status"] == "complete" and run["samples"] == 2 * 2 * 3
+    assert run["summary"]["regions"]["us-east-1"]["warm"] == saved["regions"]["us-east-1"]["warm"]
+    assert f"run {run['id']} kept in {isolated_run_store}" in err
 
 
 def test_a_region_that_fails_is_reported_and_the_others_still_run(stand_in):

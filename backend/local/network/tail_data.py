@@ -18,7 +18,8 @@ from backend.local.network import measured, tails
 DATA_FILE = measured.DATA_FILE.with_name("aws-ping-p50-p90-1y.json")
 
 # The same measurements as measured.SOURCE (cloudping: TCP connect, Lambda in each region -> DynamoDB endpoints),
-# served by cloudping-api/app.py as percentiles over the timeframe; a different snapshot.
+# served by cloudping-api/app.py as percentiles over the timeframe (numpy.percentile of the 6-hourly 5-connect
+# averages, scheduled_functions/chalicelib/calculate_avgs.py); a different snapshot.
 SOURCE = dict(
     measured.SOURCE,
     copied="2026-12-01, values verbatim",

@@ -2,7 +2,8 @@
 
 ``values_of(store, run)`` reduces a run of any kind to ``target, ok, value_ms`` (``VALUE_OF``): latency and
 failover: each request's ``latency_ms`` per target; lag: ``lag_ms`` per ``source → destination`` (ok = seen);
-conflict: ``converge_ms`` per set of racing regions (ok = converged).
+conflict: ``converge_ms`` per set of racing regions (ok = converged); ping: each request's first byte per
+``<region> new|warm`` (``dashboard.measure.ping_runs``).
 
 ``compare(store, references, targets=None)`` gives a ``Comparison``:
 
@@ -38,6 +39,7 @@ VALUE_OF = {
     "failover": ("samples", ["target", "ok", "latency_ms"]),
     "lag": ("samples", ["source", "destination", "status", "lag_ms"]),
     "conflict": ("results", ["regions", "converged", "converge_ms"]),
+    "ping": ("samples", ["target", "ok", "latency_ms"]),
 }
 
 

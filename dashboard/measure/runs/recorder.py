@@ -19,9 +19,15 @@ from dashboard.measure import samples
 from dashboard.measure.common import run_id
 from dashboard.measure.runs.store import RunStore, writer_id
 
-KINDS = ("latency", "lag", "conflict", "failover")
+KINDS = ("latency", "lag", "conflict", "failover", "ping")
 # The frame whose rows a run counts as its samples, and which its on_sample rows are.
-MAIN_FRAME = {"latency": "samples", "lag": "samples", "conflict": "results", "failover": "samples"}
+MAIN_FRAME = {
+    "latency": "samples",
+    "lag": "samples",
+    "conflict": "results",
+    "failover": "samples",
+    "ping": "samples",
+}
 
 
 def now_iso() -> str:
