@@ -43,6 +43,10 @@ class Patch:
 
 _TABLE = "moto.dynamodb.models.table"
 _STREAMS = "moto.dynamodbstreams.models"
+_DB = "moto.dynamodb.models"
+_JSON_ACTIONS = (
+    "transact_write_items", "batch_write_item", "execute_statement", "batch_execute_statement", "execute_transaction"
+)
 _ADD_NUMBERS = "len(self.items) + self.starting_sequence_number"
 WRITE_OPERATIONS = ("put_item", "update_item", "delete_item", "transact_write_items")
 
@@ -194,6 +198,57 @@ PATCHES = {
             ),
         ),
         Patch(
+            "transactions_all_or_nothing",
+            MOTO_VERSION,
+            "moto undoes a failed transaction with copy.deepcopy of each table it touches: the copy of a trimmed "
+            "stream (OffsetList, which holds a lock) raised, so every TransactWriteItems answered an HTML 500; and a "
+            "cancelled transaction's first writes reached the stream. transactions.py decides the whole transaction "
+            "under the write lock before writing anything.",
+            (
+                Reliance(f"{_DB}:DynamoDBBackend.transact_write_items", "undoes by table copies", ("copy.deepcopy(",)),
+                Reliance(f"{_DB}:DynamoDBBackend.get_item", "(table_name, keys) -> Item or None"),
+                Reliance(f"{_DB}:DynamoDBBackend.update_item", "keyword parameters", ("update_expression",)),
+                Reliance(
+                    "moto.dynamodb.comparisons:get_filter_expression", "(expression, names, values) -> .expr"
+                ),
+                Reliance(f"{_TABLE}:Table.__init__", "(name, account, region, schema, attr, ...)"),
+                Reliance("moto.dynamodb.models.dynamo_type:Item.size", "the item's size in bytes"),
+                Reliance(
+                    "moto.dynamodb.exceptions:TransactionCanceledException.__init__",
+                    "a list of (code, message, item) reasons",
+                    ("for code, message, item in errors",),
+                ),
+            ),
+        ),
+        Patch(
+            "write_requests_json",
+            MOTO_VERSION,
+            "moto's TransactWriteItems, BatchWriteItem and PartiQL handlers index the request unchecked: missing "
+            "members, unknown write requests and unparsable statements answered an HTML 500 (AWS: a 400 "
+            "ValidationException); a batch was written up to its first bad key; PartiQL writes bypassed the write "
+            "lock. write_requests.py checks the requests first and answers JSON always.",
+            tuple(
+                Reliance(
+                    f"moto.dynamodb.responses:DynamoHandler.{name}", "the action's handler, reads self.body"
+                )
+                for name in _JSON_ACTIONS
+            )
+            + tuple(
+                Reliance(f"{_DB}:DynamoDBBackend.{name}", "runs PartiQL, writing through Table methods", ("partiql",))
+                for name in ("execute_statement", "batch_execute_statement")
+            )
+            + (
+                Reliance("py_partiql_parser.exceptions:ParserException", "a statement that does not parse"),
+                Reliance("moto.dynamodb.parsing.partiql:get_query_metadata", "parses a statement, raises if it can't"),
+                Reliance(
+                    "moto.core.responses:BaseResponse.parse_parameters",
+                    "parses the body against botocore's model into self.params",
+                    ("self.params =",),
+                    ("self", "request"),
+                ),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
@@ -238,9 +293,10 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    from backend.local.dynamodb import legacy_global_tables
+    from backend.local.dynamodb import legacy_global_tables, transactions, write_requests
 
-    return wrapped + _install_stream_record_region() + legacy_global_tables.install()
+    installed = transactions.install() + write_requests.install()
+    return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 
 def _install_stream_record_region() -> int:
