@@ -295,7 +295,7 @@ def install() -> int:
     untrack_moto_instances()
     from backend.local.dynamodb import legacy_global_tables, transactions, write_requests
 
-    installed = transactions.install() + write_requests.install()
+    installed = transactions.install(WRITE_LOCK, _MARK) + write_requests.install(WRITE_LOCK)
     return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-
-from backend.local.dynamodb import patches
+import threading
 
 OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
 MAX_ACTIONS = 100  # AWS: "up to 100 action requests" (API reference, TransactItems)
 MAX_ITEM_BYTES = 400 * 1024  # AWS: the item size limit, counted as moto counts it (names + values)
+_WRITE_LOCK = threading.RLock()  # patches.WRITE_LOCK once installed (handed in: this module must not import patches)
 
 
 def _validation(message: str):
@@ -181,7 +181,7 @@ def transact_write_items(self, transact_items: list) -> None:
     """``DynamoDBBackend.transact_write_items``: decides, then writes all or nothing (module docstring)."""
     from moto.dynamodb.exceptions import TransactionCanceledException
 
-    with patches.WRITE_LOCK:
+    with _WRITE_LOCK:
         plan = _plan(self, transact_items)
         reasons = _condition_reasons(self, plan)
         if all(code is None for code, _, _ in reasons):
@@ -192,14 +192,14 @@ def transact_write_items(self, transact_items: list) -> None:
             _apply(self, op_type, op, table.name, key)
 
 
-setattr(
-    transact_write_items, patches._MARK, True
-)  # the write lock is taken inside: install() must not wrap it
-
-
-def install() -> int:
-    """Puts ``transact_write_items`` in place of moto's; 1 if installed now, else 0."""
+def install(write_lock, mark: str) -> int:
+    """Puts ``transact_write_items`` in place of moto's, under ``write_lock`` (the one every write takes), marked
+    with ``mark`` so that patches.install() does not wrap it again; 1 if installed now, else 0."""
+    global _WRITE_LOCK
     from moto.dynamodb.models import DynamoDBBackend
+
+    _WRITE_LOCK = write_lock
+    setattr(transact_write_items, mark, True)
 
     if DynamoDBBackend.transact_write_items is transact_write_items:
         return 0

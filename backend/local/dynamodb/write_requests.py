@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 
-from backend.local.dynamodb import patches
 from backend.local.dynamodb.transactions import OPERATIONS, key_of
 
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -181,10 +180,10 @@ def _answered_in_json(original, check):
     return handler
 
 
-def _locked(original):
+def _locked(original, write_lock):
     @functools.wraps(original)
     def locked(*args, **kwargs):
-        with patches.WRITE_LOCK:
+        with write_lock:
             return original(*args, **kwargs)
 
     setattr(locked, _CHECKED, True)
@@ -209,8 +208,9 @@ def _parsed_or_serialization_error(original):
     return parse_parameters
 
 
-def install() -> int:
-    """Wraps the handlers and the backend's statement methods; returns how many it wrapped (0 once installed)."""
+def install(write_lock) -> int:
+    """Wraps the handlers, and the backend's statement methods in ``write_lock`` (the one every write takes);
+    returns how many it wrapped (0 once installed)."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.responses import DynamoHandler
 
@@ -226,6 +226,6 @@ def install() -> int:
     for name in LOCKED_STATEMENTS:
         original = getattr(DynamoDBBackend, name)
         if not getattr(original, _CHECKED, False):
-            setattr(DynamoDBBackend, name, _locked(original))
+            setattr(DynamoDBBackend, name, _locked(original, write_lock))
             wrapped += 1
     return wrapped
