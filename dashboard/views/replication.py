@@ -10,7 +10,7 @@ from dashboard.measure.errors import ProbeError
 from dashboard.measure.live import LiveRun, recorded
 from dashboard.measure.probes import lag as lag_probe
 from dashboard.measure.probes.lag_math import lag_summary
-from dashboard.measure.probes.lag_reference import reference_lag
+from dashboard.measure.probes.lag_reference import pending_replication, reference_lag
 from dashboard.measure.runs.store import StoreError
 from dashboard.measure.targets import TargetError
 
@@ -155,3 +155,13 @@ if lags is not None and not lags.empty:
     with right:
         figure = charts.lag_timeseries(lags)
         st.plotly_chart(charts.log_scale(figure, log), width="stretch", key="lag_timeseries")
+
+if env.ready and env.control is not None and len(env.regions) >= 2:
+    st.subheader("PendingReplicationCount")
+    try:
+        pending = pending_replication(env.control.replication_latency())
+    except Exception as error:  # the figure is a bonus beside the probes: a failure is a note, not a stop
+        st.warning(f"PendingReplicationCount is not available: {getattr(error, 'message', None) or error}")
+    else:
+        st.caption("Item updates written in the source and not yet in the destination, now (the replicator's queues).")
+        st.dataframe(pending, hide_index=True, width="stretch", key="pending_replication")

@@ -8,14 +8,12 @@ network model's delays, DynamoDB access with boto3 and the AWS CLI, and the cont
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 
 import boto3
 import pytest
 import requests
+from aws_cli import aws, output
 
 from backend.local import network
 from backend.local.cloud import LocalCloud
@@ -263,39 +261,15 @@ def test_dynamodb_endpoint_works_with_boto3(cloud, http):
     assert http.get(f"{us}/from-boto3").json()["value"] == "direct"
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
 def test_dynamodb_endpoint_works_with_the_aws_cli(cloud, http, tmp_path):
     http.post(f"{cloud.endpoints['regions'][EU]}/cli-key", json={"value": "from the API"})
-    environment = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-    }
-    result = subprocess.run(
-        [
-            "aws",
-            "dynamodb",
-            "get-item",
-            "--table-name",
-            "keyvalues",
-            "--key",
-            '{"key": {"S": "cli-key"}}',
-            "--region",
-            EU,
-            "--endpoint-url",
-            cloud.endpoints["dynamodb"][EU],
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
+    result = aws(
+        ["dynamodb", "get-item", "--table-name", "keyvalues", "--key", '{"key": {"S": "cli-key"}}'],
+        EU,
+        cloud.endpoints["dynamodb"][EU],
+        tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["Item"]["value"]["S"] == "from the API"
+    assert output(result)["Item"]["value"]["S"] == "from the API"
 
 
 def test_network_realistic_delays_each_region_by_the_rtt_from_the_client(cloud, control, http):

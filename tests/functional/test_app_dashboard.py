@@ -176,6 +176,10 @@ def test_replication_run_renders_lag_per_pair():
     assert [b["name"] for b in boxes] == ["us-west-2 → eu-central-1"]
     assert points(boxes[0]["y"]) == 5
     assert [t["name"] for t in series["data"]] == ["us-west-2 → eu-central-1"]
+    pending = at.dataframe[1].value  # the replicator's PendingReplicationCount per pair, drawn under the charts
+    assert list(pending.columns) == ["pair", "PendingReplicationCount"]
+    assert set(pending["pair"]) == {"us-west-2 → eu-central-1", "eu-central-1 → us-west-2"}
+    assert all(count >= 0 for count in pending["PendingReplicationCount"])
 
 
 def test_conflict_demo_shows_one_winner_everywhere():

@@ -223,3 +223,92 @@ def test_stream_records_name_the_region_of_their_table():
         assert {record["awsRegion"] for record in records} == {"eu-central-1"}
     finally:
         dynamodb.stop()
+
+
+def _records(url: str, region: str, table: str) -> list[str]:
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    arn = streams.list_streams(TableName=table)["Streams"][0]["StreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return [
+        r["dynamodb"]["Keys"]["key"]["S"]
+        for r in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    ]
+
+
+def test_transactions_are_all_or_nothing_after_a_stream_trim_and_cancelled_ones_leave_no_record():
+    """transactions_all_or_nothing: moto's deepcopy of a trimmed stream raised (HTML 500 for every transaction)."""
+    from botocore.config import Config
+
+    dynamodb = LocalDynamoDB("us-west-1", "shapes").start()
+    try:
+        client = boto3.client(
+            "dynamodb",
+            region_name="us-west-1",
+            endpoint_url=dynamodb.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        client.put_item(TableName="shapes", Item={"key": {"S": "old"}, "value": {"S": "kept"}})
+        assert dynamodb.trim(b'{"upto": null}')[0] == 200  # the janitor's OffsetList is now the shard's list
+        put = lambda key: {"Put": {"TableName": "shapes", "Item": {"key": {"S": key}}}}  # noqa: E731
+        client.transact_write_items(TransactItems=[put("a"), put("b")])
+        guarded = {
+            **put("old")["Put"],
+            "ConditionExpression": "attribute_not_exists(#k)",
+            "ExpressionAttributeNames": {"#k": "key"},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        with pytest.raises(client.exceptions.TransactionCanceledException) as cancelled:
+            client.transact_write_items(TransactItems=[put("c"), {"Put": guarded}])
+        reasons = cancelled.value.response["CancellationReasons"]
+        assert [reason["Code"] for reason in reasons] == ["None", "ConditionalCheckFailed"]
+        assert reasons[1]["Item"]["value"] == {"S": "kept"}
+        assert "Item" not in client.get_item(TableName="shapes", Key={"key": {"S": "c"}})
+        assert _records(dynamodb.url, "us-west-1", "shapes") == ["old", "a", "b"]  # nothing of "c"
+    finally:
+        dynamodb.stop()
+
+
+@pytest.mark.parametrize(
+    "target, body, error",
+    [
+        ("TransactWriteItems", {}, "ValidationException"),
+        ("TransactWriteItems", {"TransactItems": [{"Bogus": {}}]}, "ValidationException"),
+        ("TransactWriteItems", {"TransactItems": "not a list"}, "SerializationException"),
+        ("BatchWriteItem", {}, "ValidationException"),
+        ("BatchWriteItem", {"RequestItems": {"shapes": [{"Bogus": {}}]}}, "ValidationException"),
+        ("ExecuteStatement", {"Statement": "SELEKT garbage"}, "ValidationException"),
+        ("BatchExecuteStatement", {"Statements": [{"Statement": "garbage"}]}, "ValidationException"),
+    ],
+)
+def test_write_requests_answer_bad_input_with_a_json_400(target, body, error):
+    """write_requests_json: each of these answered moto's HTML 500."""
+    import json
+
+    import requests
+
+    dynamodb = LocalDynamoDB("us-west-1", "shapes").start()
+    try:
+        answer = requests.post(
+            dynamodb.url,
+            data=json.dumps(body),
+            headers={
+                "X-Amz-Target": f"DynamoDB_20120810.{target}",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=x/20250101/us-west-1/dynamodb/aws4_request, "
+                "SignedHeaders=host, Signature=x",
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["__type"].endswith(f"#{error}")
+    finally:
+        dynamodb.stop()

@@ -146,3 +146,21 @@ def test_local_reference_keeps_the_writes_made_in_the_window():
     assert row["origin"] == "local replicator (window)"
     fallback = local_reference(document, "us-west-2", ["eu-central-1"], 200.0, 201.0).iloc[0]
     assert (fallback["p50_ms"], fallback["origin"]) == (999.0, "local replicator (all time)")
+
+
+def test_pending_replication_reads_each_pairs_count_from_the_control_answer():
+    from dashboard.measure.probes.lag_reference import pending_replication
+
+    document = {
+        "pairs": [
+            {"source": "us-west-2", "destination": "eu-central-1", "pending_replication_count": 7, "p50_ms": 12},
+            {"source": "eu-central-1", "destination": "us-west-2", "pending_replication_count": 0},
+            {"source": "a", "destination": "b"},  # an older replicator: no figure, no row
+        ]
+    }
+    table = pending_replication(document)
+    assert table.to_dict("records") == [
+        {"pair": "us-west-2 → eu-central-1", "PendingReplicationCount": 7},
+        {"pair": "eu-central-1 → us-west-2", "PendingReplicationCount": 0},
+    ]
+    assert pending_replication({}).empty

@@ -89,7 +89,15 @@ class ControlClient:
         return self._call("delay", {"ms": ms})
 
     def replication_latency(self) -> dict:
+        """Per pair: ReplicationLatency (``p50_ms``, ``p99_ms``, ``max_ms``, ``recent``) and ``pending_replication_count``."""
         return self._call("latency")
+
+    def pending_replication_count(self) -> dict[tuple[str, str], int]:
+        """CloudWatch's PendingReplicationCount now, per (source, destination): updates not yet written there."""
+        return {
+            (pair["source"], pair["destination"]): pair["pending_replication_count"]
+            for pair in self.replication_latency()["pairs"]
+        }
 
     def routing(self) -> dict:
         return self._call("routing")

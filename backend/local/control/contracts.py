@@ -35,7 +35,7 @@ ROUTES: dict[str, ControlRoute] = {
         "pause": ("POST", "/replication/{region}/pause", (), "stops replication into the region"),
         "resume": ("POST", "/replication/{region}/resume", (), "restarts replication into the region"),
         "delay": ("PUT", "/replication/delay", ("ms",), "overrides every pair's delay (null: the model)"),
-        "latency": ("GET", "/replication/latency", (), "ReplicationLatency per source → destination (ms)"),
+        "latency": ("GET", "/replication/latency", (), "ReplicationLatency (ms) and PendingReplicationCount per source → destination"),
         "routing": ("GET", "/routing", (), "the router's settings and health"),
         "set_routing": (
             "PUT", "/routing", ("health_interval_s", "failure_threshold", "dns_ttl_s"), "changes the router's settings"

@@ -1,9 +1,8 @@
-"""Every patch of moto in the local cloud, in one module: what each works around, why, and the moto internals it uses.
+"""The process-wide patches of moto and the accessors the rest of the adapter uses.
 
-All of them were written against moto ``MOTO_VERSION``. ``tests/functional/test_moto_adapter.py`` fails, naming the
-patch, when the installed moto is another version or when an internal listed in ``PATCHES`` is gone or changed
-shape. On a moto upgrade: read each patch's ``works_around`` against the new moto (it may have fixed the bug), adapt
-the patch, update its ``relies_on``, then bump its ``moto_version``.
+What each patch works around and the moto internals it relies on are listed in ``patch_list.py`` (``PATCHES``,
+re-exported here). ``tests/functional/test_moto_adapter.py`` fails, naming the patch, when the installed moto is
+another version or when an internal listed there is gone or changed shape.
 
 ``install()`` applies the process-wide ones (idempotent); the stream janitor (``streams.py``) uses the accessors and
 the offset list below; ``LocalDynamoDB`` calls ``untrack_moto_instances`` periodically and ``close_server_socket``.
@@ -15,226 +14,15 @@ from __future__ import annotations
 import functools
 import socket
 import threading
-from dataclasses import dataclass
 
-MOTO_VERSION = "5.2.5"
-DEFAULT_ACCOUNT_ID = "123456789012"
-
-
-@dataclass(frozen=True)
-class Reliance:
-    """One moto internal a patch relies on: ``module:Qualified.name``, its shape, and source text it must contain.
-
-    An attribute that is not on the class (set in ``__init__``) is checked as ``self.<name>`` in the class source."""
-
-    target: str
-    shape: str
-    source_contains: tuple[str, ...] = ()
-    parameters: tuple[str, ...] | None = None  # the exact parameter names, when the patch passes them through
-
-
-@dataclass(frozen=True)
-class Patch:
-    name: str
-    moto_version: str
-    works_around: str
-    relies_on: tuple[Reliance, ...]
-
-
-_TABLE = "moto.dynamodb.models.table"
-_STREAMS = "moto.dynamodbstreams.models"
-_ADD_NUMBERS = "len(self.items) + self.starting_sequence_number"
-WRITE_OPERATIONS = ("put_item", "update_item", "delete_item", "transact_write_items")
-
-PATCHES = {
-    patch.name: patch
-    for patch in (
-        Patch(
-            "serialized_writes",
-            MOTO_VERSION,
-            "moto does a write as several Python steps with no lock (read the item, check the condition, store the "
-            "new item, then StreamShard.add numbers the record len(items) + start *before* appending it). A region "
-            "serves its gateway threads and its moto server threads at once, so two writes interleave: two stream "
-            "records get the same sequence number (the replicator, deduping by sequence number, dropped the second: "
-            "the chaos run found acknowledged writes never replicated), and a conditional write (the replicator's "
-            "#ts < :ts) checks against an item a concurrent write replaces before it stores its own older one. "
-            "DynamoDB makes each item write atomic, conditions included, and numbers records in order.",
-            tuple(
-                Reliance(f"moto.dynamodb.models:DynamoDBBackend.{name}", "a method doing one whole write")
-                for name in WRITE_OPERATIONS
-            )
-            + (
-                Reliance(
-                    f"{_TABLE}:StreamShard.add",
-                    "numbers the record from len(items) then appends it, in two steps",
-                    (_ADD_NUMBERS, "self.items.append("),
-                    ("self", "old", "new"),
-                ),
-            ),
-        ),
-        Patch(
-            "untracked_instances",
-            MOTO_VERSION,
-            "BaseModel.__new__ appends every model instance (every DynamoDB item version, stream record and shard "
-            "iterator) to a per-class instances_tracked list that only moto's dashboard and reset read. Nothing else "
-            "frees them: a region grew ~5 MB per 1,000 writes even with its stream trimmed.",
-            (
-                Reliance("moto.core.model_instances:model_data", "dict: service -> class name -> class"),
-                Reliance(
-                    "moto.core.common_models:BaseModel.__new__",
-                    "appends each new instance to cls.instances_tracked",
-                    ("cls.instances_tracked.append(instance)",),
-                ),
-            ),
-        ),
-        Patch(
-            "stream_offset_list",
-            MOTO_VERSION,
-            "moto keeps every stream record forever (StreamShard.items) and computes a record's sequence number from "
-            "its position in that list, so records can't simply be removed: the list is swapped once for an "
-            "OffsetList that keeps the positions (len counts trimmed records) and drops the objects.",
-            (
-                Reliance(f"{_TABLE}:StreamShard.items", "the shard's records, a list indexed by position"),
-                Reliance(f"{_TABLE}:StreamShard.starting_sequence_number", "the number of position 0"),
-                Reliance(f"{_TABLE}:StreamShard.add", "numbers from len(items)", (_ADD_NUMBERS,)),
-                Reliance(f"{_TABLE}:StreamShard.get", "reads records by slice", ("self.items[start:end]",)),
-                Reliance(f"{_STREAMS}:ShardIterator.__init__", "LATEST: len(items)", ("stream_shard.items",)),
-                Reliance("moto.dynamodb.models:dynamodb_backends", "[account][region].tables: name -> Table"),
-                Reliance(f"{_TABLE}:Table.stream_shard", "the table's StreamShard, or None"),
-                Reliance(f"{_TABLE}:Table.latest_stream_label", "the stream ARN's last part"),
-                Reliance(f"{_TABLE}:Table.table_arn", "the table's ARN"),
-            ),
-        ),
-        Patch(
-            "shard_iterator_freeing",
-            MOTO_VERSION,
-            "every get_records call stores a new shard iterator that is never freed: 20,000 empty polls added 39.5 MB "
-            "of RSS. The janitor removes stored iterators older than a maximum age.",
-            (
-                Reliance(f"{_STREAMS}:dynamodbstreams_backends", "[account][region]: a streams backend"),
-                Reliance(f"{_STREAMS}:DynamoDBStreamsBackend.shard_iterators", "dict: ARN -> ShardIterator"),
-                Reliance(f"{_STREAMS}:ShardIterator.get", "stores the next iterator", ("shard_iterators[",)),
-            ),
-        ),
-        Patch(
-            "legacy_global_tables",
-            MOTO_VERSION,
-            "moto implements none of the legacy global-tables calls (DescribeGlobalTable, ListGlobalTables, "
-            "CreateGlobalTable, UpdateGlobalTable and their Settings calls): each answered HTTP 500 with an HTML page "
-            "and the AWS CLI retried for ~27 s. legacy_global_tables.py adds them to moto's DynamoDB handler, "
-            "answering in JSON as AWS does for a 2019.11.21 global table.",
-            (
-                Reliance(
-                    "moto.core.responses:BaseResponse.call_action",
-                    "calls the handler method named after the action, if the class has it",
-                    ("method_names_from_class(self.__class__)", "except HTTPException as http_error"),
-                ),
-                Reliance("moto.dynamodb.responses:DynamoHandler.body", "the request's JSON body, a dict"),
-                Reliance(
-                    "moto.core.exceptions:JsonRESTError.__init__",
-                    "(error_type, message): a JSON error answered with status 400",
-                    parameters=("self", "error_type", "message", "_", "kwargs"),
-                ),
-            ),
-        ),
-        Patch(
-            "stream_record_region",
-            MOTO_VERSION,
-            "moto writes awsRegion 'us-east-1' into every stream record, whatever the table's region; on AWS it is "
-            "the region of the table the change happened in, which a consumer of several regions' streams needs.",
-            (
-                Reliance(
-                    f"{_TABLE}:StreamRecord.__init__",
-                    "builds self.record with a hard-coded awsRegion",
-                    ('"awsRegion": "us-east-1"', "self.record"),
-                    ("self", "table", "stream_type", "event_name", "old", "new", "seq"),
-                ),
-                Reliance(f"{_TABLE}:Table.region_name", "the table's region"),
-            ),
-        ),
-        Patch(
-            "hidden_versions",
-            MOTO_VERSION,
-            "moto keeps no replication metadata; global tables order writes by a hidden per-item timestamp. "
-            "replica_door.py stamps every item change at StreamShard.add (the one place every write path of a "
-            "table with a stream reaches) and tags its record; StreamRecord.to_json reveals the tag to the door only.",
-            (
-                Reliance(
-                    f"{_TABLE}:StreamShard.add",
-                    "appends one StreamRecord per item change, under the write lock",
-                    ("self.items.append(StreamRecord(",),
-                    ("self", "old", "new"),
-                ),
-                Reliance(f"{_TABLE}:StreamRecord.to_json", "returns self.record", ("return self.record",)),
-                Reliance(f"{_TABLE}:StreamShard.table", "the shard's table"),
-                Reliance(f"{_TABLE}:Table.hash_key_type", "the hash key's attribute type"),
-                Reliance(
-                    "moto.dynamodb.models:DynamoDBBackend.scan",
-                    "one page: (items, scanned count, last evaluated key)",
-                    parameters=(
-                        "self", "table_name", "filters", "limit", "exclusive_start_key", "filter_expression",
-                        "expr_names", "expr_values", "index_name", "consistent_read", "projection_expression",
-                        "segments",
-                    ),
-                ),
-            ),
-        ),
-        Patch(
-            "dynamodb_only",
-            MOTO_VERSION,
-            "moto imports its IAM backend on every request and its Lambda backend on every stream record, ~15 MB "
-            "a region process for calls that do nothing there; the region process stands them in "
-            "(dynamodb_only.py). These are every place a DynamoDB request or stream record reaches them.",
-            (
-                Reliance(
-                    "moto.core.responses:BaseResponse.setup_class",
-                    "marks the access key as used",
-                    ("from moto.iam.models import mark_account_as_visited",),
-                ),
-                Reliance(
-                    "moto.core.responses:BaseResponse.get_current_account",
-                    "finds the account of the access key",
-                    ("from moto.iam.models import get_account_id_from", "get_account_id_from(self.get_access_key())"),
-                ),
-                Reliance(
-                    "moto.core.authorization:ActionAuthenticatorMixin._authenticate_and_authorize_normal_action",
-                    "imports IAM's authorizer, used only with IAM authorization on",
-                    ("from moto.iam.access_control import IAMRequest",),
-                ),
-                Reliance(
-                    f"{_TABLE}:StreamShard.add",
-                    "asks Lambda only for the table's event source mappings",
-                    ("from moto.awslambda.utils import get_backend", "lambda_event_source_mappings.items()"),
-                ),
-            ),
-        ),
-        Patch(
-            "in_process_door",
-            MOTO_VERSION,
-            "A call through the ThreadedMotoServer costs ~3x the CPU of moto's handler alone; the replicator's "
-            "calls are handed to the handler in-process (in_process.py), as moto's own botocore stubber does.",
-            (
-                Reliance("moto.core.request:Request.from_primitives", "builds moto's request from its parts"),
-                Reliance("moto.core.responses:BaseResponse.dispatch", "(request, url, headers) -> (status, headers, body)"),
-                Reliance("moto.dynamodb.responses:DynamoHandler", "the DynamoDB JSON API handler"),
-                Reliance("moto.dynamodbstreams.responses:DynamoDBStreamsHandler", "the Streams JSON API handler"),
-            ),
-        ),
-        Patch(
-            "server_socket_close",
-            MOTO_VERSION,
-            "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "
-            "waits for serve_forever): a region about to exit closes the socket of its private werkzeug server.",
-            (
-                Reliance(
-                    "moto.moto_server.threaded_moto_server:ThreadedMotoServer._server",
-                    "the werkzeug BaseWSGIServer (with .socket) once started",
-                    ("self._server = make_server(",),
-                ),
-            ),
-        ),
-    )
-}
+from backend.local.dynamodb.patch_list import (  # noqa: F401 - re-exported: the one place to look
+    DEFAULT_ACCOUNT_ID,
+    MOTO_VERSION,
+    PATCHES,
+    WRITE_OPERATIONS,
+    Patch,
+    Reliance,
+)
 
 WRITE_LOCK = threading.RLock()  # reentrant: a transaction's steps call the other write operations
 _MARK = "_serialized_by_backend_local"
@@ -265,9 +53,10 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    from backend.local.dynamodb import legacy_global_tables
+    from backend.local.dynamodb import legacy_global_tables, transactions, write_requests
 
-    return wrapped + _install_stream_record_region() + legacy_global_tables.install()
+    installed = transactions.install(WRITE_LOCK, _MARK) + write_requests.install(WRITE_LOCK)
+    return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 
 def _install_stream_record_region() -> int:

@@ -1,4 +1,5 @@
-"""ReplicationLatency per source → destination pair, as the CloudWatch metric (ms), and the pairs' summaries.
+"""ReplicationLatency per source → destination pair, as the CloudWatch metric (ms), and the pairs' summaries,
+with each pair's PendingReplicationCount (its backlog).
 
 ``Metrics`` has its own lock, a leaf. The backlog of a pair is the queues' to count (``pairs.py``); summaries take it
 as a function, so this module knows nothing of queues."""
@@ -72,7 +73,9 @@ class Metrics:
                 taken.append((pair, stats.summary(), samples))
         pairs = []
         for (src, dst), summary, samples in taken:  # backlog() takes the queues' lock: not while holding ours
-            summary.update(source=src, destination=dst, backlog=backlog(src, dst))
+            pending = backlog(src, dst)
+            # CloudWatch's PendingReplicationCount: item updates written in src and not yet written in dst
+            summary.update(source=src, destination=dst, backlog=pending, pending_replication_count=pending)
             if recent:
                 summary["recent"] = [{"at": at, "ms": ms} for at, ms in samples]
             pairs.append(summary)

@@ -199,7 +199,12 @@ class Replicator:
 
     def latency(self) -> dict:
         pairs = self.metrics.summaries(self.pairs.backlog, recent=200)
-        return {"metric": "ReplicationLatency", "unit": "Milliseconds", "pairs": pairs}
+        return {
+            "metric": "ReplicationLatency",
+            "unit": "Milliseconds",
+            "metrics": {"ReplicationLatency": "Milliseconds", "PendingReplicationCount": "Count"},
+            "pairs": pairs,
+        }
 
     def status(self) -> dict:
         pairs = self.metrics.summaries(self.pairs.backlog)

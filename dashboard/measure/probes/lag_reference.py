@@ -86,6 +86,21 @@ def local_reference(
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS).set_index(["source", "destination"])
 
 
+PENDING = "pending_replication_count"
+PENDING_COLUMNS = ["pair", "PendingReplicationCount"]
+
+
+def pending_replication(document) -> pd.DataFrame:
+    """PendingReplicationCount per pair from the control API's latency answer (pure): item updates written in the
+    source and not yet in the destination. Empty when the answer has none (an older replicator)."""
+    rows = [
+        {"pair": f"{pair['source']} → {pair['destination']}", "PendingReplicationCount": int(pair[PENDING])}
+        for pair in _pairs_of(document)
+        if isinstance(pair.get(PENDING), int)
+    ]
+    return pd.DataFrame(rows, columns=PENDING_COLUMNS)
+
+
 def _control_latency_document(control):
     for name in ("replication_latency", "latency", "status"):
         method = getattr(control, name, None)
