@@ -117,8 +117,7 @@ def _serve(region: str) -> None:
 
     from backend.local.dynamodb import in_process, replica_door
     from backend.local.dynamodb import streams as stream_janitor
-    from backend.local.web import RawResponse
-    from backend.local.web import WebServer, json_response, read_body, web_app
+    from backend.local.web import RawResponse, WebServer, json_response, read_body, web_app
     from backend.store import table_definition
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
