@@ -14,7 +14,7 @@ import moto
 import pytest
 from moto import mock_aws
 
-from backend.local.dynamodb import LocalDynamoDB, patches, replica_door
+from backend.local.dynamodb import LocalDynamoDB, patches
 from backend.store import table_definition
 
 RELIANCES = [(patch, reliance) for patch in patches.PATCHES.values() for reliance in patch.relies_on]
@@ -102,15 +102,14 @@ def test_install_wraps_each_write_once_and_keeps_the_originals_reachable(moto_ta
     assert patches.install() == 0, "serialized_writes: install() is not idempotent"
     targets = [(DynamoDBBackend, name) for name in patches.WRITE_OPERATIONS] + [(StreamShard, "add")]
     for owner, name in targets:
-        wrapper = getattr(owner, name)
-        if getattr(wrapper, replica_door._MARK, False):
-            wrapper = wrapper.__wrapped__  # hidden_versions wraps StreamShard.add around the lock's wrapper
-        assert getattr(wrapper, patches._MARK, False), (
-            f"serialized_writes: {owner.__name__}.{name} is not wrapped"
-        )
-        assert not getattr(wrapper.__wrapped__, patches._MARK, False), (
-            f"{owner.__name__}.{name} wrapped twice"
-        )
+        chain, function = [], getattr(owner, name)
+        while function is not None:  # hidden_versions may wrap StreamShard.add inside or outside the lock's wrapper
+            chain.append(function)
+            function = getattr(function, "__wrapped__", None)
+        # functools.wraps copies the mark outward, so the lock's wrapper is the one whose inner function has none
+        locks = [f for f, inner in zip(chain, chain[1:], strict=False) if getattr(f, patches._MARK, False)
+                 and not getattr(inner, patches._MARK, False)]  # fmt: skip
+        assert len(locks) == 1, f"serialized_writes: {owner.__name__}.{name} wrapped {len(locks)} times"
     assert patches.untrack_moto_instances() == 0, "untracked_instances: install() left classes tracked"
 
 
