@@ -189,3 +189,24 @@ def test_faults_and_lag_samples_are_summarised_per_kind_and_pair():
 def test_quantiles_of_nothing_are_none():
     assert quantiles([]) == {"count": 0, "p50": None, "p90": None, "p99": None, "max": None}
     assert quantiles([3, 1, 2])["p50"] == 2
+
+
+def direct_write(h, key, value, region, t0_us, t1_us):
+    """A write straight to a region's DynamoDB endpoint: no version back, only the call's time."""
+    op = next(h.ops)
+    base = {"process": "d0", "op": op, "f": "write", "key": key, "value": value, "target": region,
+            "via": "dynamodb", "region": region}  # fmt: skip
+    h._event(type="invoke", **base)
+    h._event(type="ok", t0_us=t0_us, t1_us=t1_us, **base)
+
+
+def test_a_direct_write_is_lost_only_when_a_region_ends_below_its_calls_start():
+    h = Recorder()
+    direct_write(h, "a", "d1", R1, t0_us=500_000, t1_us=501_000)
+    kept = {**item("d1", R1, 500), "version": f"500400:{R1}", "writtenAt": None}  # stamped during the call
+    report = check(h.events, both({"a": kept}))
+    assert report["lost_acknowledged_writes"] == 0 and report["acknowledged_direct_writes"] == 1
+    older = {**item("x", R2, 499), "version": f"499999:{R2}"}  # a region that ends older than the call: lost
+    report = check(h.events, {R1: {"a": kept}, R2: {"a": older}})
+    assert report["lost_acknowledged_writes"] == 1 and report["lost_examples"][0]["missing_in"] == R2
+    assert report["acknowledged_without_version"] == 0

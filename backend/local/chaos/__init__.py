@@ -7,7 +7,9 @@ What it does (``runner.py``):
 
 1. starts a ``LocalCloud`` (3 regions by default, network model off so the machine's time goes to operations);
 2. K client threads write unique values (``c<client>-<n>``) to fresh keys and to a few hot keys (conflicts across
-   regions), through the regions' endpoints and the global endpoint, and read keys back; every operation is
+   regions), through the regions' endpoints and the global endpoint, and a share of them (``direct_fraction``)
+   straight to a region's DynamoDB endpoint as the AWS CLI would (PutItem of key and value only, or UpdateItem),
+   and read keys back through the API; every operation is
    recorded as invoke / ok / fail / info events (``history.py``, ``clients.py``; ``checker.py`` says what they
    mean);
 3. a lag probe writes a fresh key in one region and polls another until it is visible (replication lag per pair);

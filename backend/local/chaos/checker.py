@@ -19,6 +19,11 @@ Writes are ordered as the regions order them: by the hidden version DynamoDB sta
 (``X-Mrkv-Item-Version``) and for each final item (the regions' door). ``writtenAt`` is only an attribute. Values are
 unique per write, so a read's version is the version of the write that wrote its value (unknown for a value whose
 write's outcome is unknown: such reads are not judged stale).
+
+Direct writes (``"via": "dynamodb"``: a DynamoDB client's PutItem or UpdateItem straight to a region's endpoint, as
+the AWS CLI makes them) get no version back. Their region stamped them while the call was in flight, so their
+version is at least ``(t0_us, "")``, the call's start on this machine's clock: that lower bound is what a region
+must finally hold, at least, for the write not to be lost.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 Version = tuple  # (ts_us, region)
+
+
+def lower_bound(write: dict) -> Version | None:
+    """The least version an acknowledged write can have: its own, or for a direct write its call's start."""
+    exact = version_of(write)
+    if exact is not None:
+        return exact
+    return (int(write["t0_us"]), "") if write.get("t0_us") is not None else None
 
 
 def version_of(event_or_item: dict | None) -> Version | None:
@@ -66,7 +79,8 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
         "faults": dict(sorted(faults.items())),
         "keys": len(invoked_values),
         "acknowledged_writes": len(acknowledged),
-        "acknowledged_without_version": sum(version_of(write) is None for write in acknowledged),
+        "acknowledged_direct_writes": sum(write.get("via") == "dynamodb" for write in acknowledged),
+        "acknowledged_without_version": sum(lower_bound(write) is None for write in acknowledged),
         "converged": converged,
         "divergent_keys": divergent_keys[:20],
         "divergent_key_count": len(divergent_keys),
@@ -112,10 +126,10 @@ def _convergence(final: dict[str, dict[str, dict]]) -> tuple[bool, list[str]]:
 
 
 def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[dict]:
-    """Lost: an acknowledged write whose version is above what a region finally holds for its key."""
+    """Lost: an acknowledged write whose version (or its lower bound) is above what a region finally holds."""
     lost = []
     for write in acknowledged:
-        mine = version_of(write)
+        mine = lower_bound(write)
         if mine is None:
             continue  # counted apart: acknowledged_without_version
         for region in sorted(final):
@@ -125,7 +139,7 @@ def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[d
                     {
                         "key": write["key"],
                         "value": write["value"],
-                        "writtenAt": write["writtenAt"],
+                        "writtenAt": write.get("writtenAt"),
                         "region": write["region"],
                         "version": write.get("version"),
                         "missing_in": region,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from urllib.parse import quote, urlsplit
 
 from backend.local.chaos.history import History
@@ -79,6 +80,31 @@ def write(history: History, endpoint: Endpoint, process: str, op: int, target: s
         kind = "fail" if status < 500 else "info"
         return history.record(type=kind, error=f"HTTP {status}", **base)
     return history.record(type=outcome, error=document, **base)
+
+
+def direct_write(history: History, dynamodb, process: str, op: int, region: str, key: str, value: str, update: bool):
+    """One recorded write straight to a region's DynamoDB endpoint, as the AWS CLI makes it: a PutItem of key and value
+    only, or an UpdateItem (SET value, ADD n) of whatever the region holds. No version comes back: the call's start
+    and end (µs, this machine's clock, which the region stamps with) bound it."""
+    base = {"process": process, "op": op, "f": "write", "key": key, "value": value, "target": region,
+            "via": "dynamodb", "region": region}  # fmt: skip
+    history.record(type="invoke", **base)
+    t0 = time.time_ns() // 1000
+    try:
+        if update:
+            dynamodb.update_item(TableName=TABLE_NAME, Key={"key": {"S": key}}, UpdateExpression="SET #v = :v ADD n :one",
+                                 ExpressionAttributeNames={"#v": "value"},
+                                 ExpressionAttributeValues={":v": {"S": value}, ":one": {"N": "1"}})  # fmt: skip
+        else:
+            dynamodb.put_item(TableName=TABLE_NAME, Item={"key": {"S": key}, "value": {"S": value}})
+    except dynamodb.exceptions.ClientError as error:  # an answer: a 4xx wrote nothing, a 5xx may have
+        kind = "fail" if 400 <= error.status < 500 else "info"
+        return history.record(type=kind, error=f"HTTP {error.status} {error.code}", **base)
+    except ConnectionRefusedError as error:
+        return history.record(type="fail", error=type(error).__name__, **base)
+    except (OSError, http.client.HTTPException) as error:  # a timeout or a reset after sending: it may have happened
+        return history.record(type="info", error=type(error).__name__, **base)
+    return history.record(type="ok", t0_us=t0, t1_us=time.time_ns() // 1000, **base)
 
 
 def read(history: History, endpoint: Endpoint, process: str, op: int, target: str, key: str):

@@ -25,6 +25,10 @@ def passed(report: dict) -> bool:
 DESIGN_NOTES = """
 ## How the run works and how to read it
 
+- **Direct writers.** A quarter of the writes go straight to a region's DynamoDB endpoint, as the AWS CLI makes them:
+  a PutItem of key and value only, or an UpdateItem (SET value, ADD n) of whatever the region holds. They get no
+  version back; the region stamped them during the call, so the call's start is a lower bound of their version, and
+  a region that finally holds less has lost them.
 - **History.** Every client operation is an `invoke` event and one completion: `ok` (it happened; a write's
   answer carries its `writtenAt`, region and hidden version), `fail` (it certainly did not: connection refused, a 4xx) or `info`
   (unknown: a timeout, a connection reset after the request was sent, a 5xx). An `info` write may or may not be
@@ -117,8 +121,11 @@ def _checks(report: dict) -> list[str]:
         "|---|---|",
         f"| every region identical after healing (converged) | {'yes' if report['converged'] else 'NO'} "
         f"({report['divergent_key_count']} divergent keys) |",
-        f"| acknowledged writes lost (not superseded by a higher (writtenAt, region) write) | "
-        f"{report['lost_acknowledged_writes']} (of {report['acknowledged_writes']} acknowledged) |",
+        f"| acknowledged writes lost (not superseded by a write of higher hidden version) | "
+        f"{report['lost_acknowledged_writes']} (of {report['acknowledged_writes']} acknowledged, "
+        f"{report.get('acknowledged_direct_writes', 0)} of them straight to DynamoDB without the app's attributes) |",
+        f"| acknowledged writes the checker could not order (no version, no call time) | "
+        f"{report.get('acknowledged_without_version', 0)} |",
         f"| values read that were never written | {report['never_written_reads']} |",
         f"| values read whose write had certainly failed | {report['failed_write_visible']} |",
         f"| convergence time after the last heal and the end of the workload | "

@@ -13,8 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backend.local.chaos import checker, faults
-from backend.local.chaos.clients import REQUEST_TIMEOUT_S, Endpoint, read, scan_table, scan_versions, write
+from backend.local.chaos.clients import (
+    REQUEST_TIMEOUT_S,
+    Endpoint,
+    direct_write,
+    read,
+    scan_table,
+    scan_versions,
+    write,
+)
 from backend.local.chaos.history import History
+from backend.local.replication.wire import WireClient
 
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
 HOT_KEYS = 6
@@ -36,6 +45,7 @@ class ChaosRun:
         hot_fraction: float = 0.3,
         keys_per_client: int = 400,
         write_fraction: float = 0.6,
+        direct_fraction: float = 0.25,
         clock_offset_ms: int = 2000,
         network: str = "none",
         history_path: str | Path | None = None,
@@ -45,7 +55,7 @@ class ChaosRun:
     ):
         self.seconds, self.regions, self.clients, self.seed = seconds, list(regions), clients, seed
         self.fault_s, self.gap_s, self.warmup_s, self.think_s = fault_s, gap_s, warmup_s, think_ms / 1000
-        self.hot_fraction, self.write_fraction = hot_fraction, write_fraction
+        self.hot_fraction, self.write_fraction, self.direct_fraction = hot_fraction, write_fraction, direct_fraction
         self.keys_per_client = keys_per_client
         self.clock_offset_ms, self.network = clock_offset_ms, network
         self.history = History(history_path)
@@ -68,6 +78,8 @@ class ChaosRun:
         rng = random.Random(self.seed * 1000 + number)
         process = f"c{number}"
         endpoints = {name: Endpoint(url) for name, url in self._targets().items()}
+        direct = {region: WireClient(url, region, timeout_s=REQUEST_TIMEOUT_S)
+                  for region, url in self.cloud.endpoints["dynamodb"].items()}  # fmt: skip
         names = sorted(endpoints)
         hot = [f"chaos-hot-{i}" for i in range(HOT_KEYS)]
         mine: list[str] = []
@@ -78,8 +90,12 @@ class ChaosRun:
                 if rng.random() < self.write_fraction:
                     own = f"chaos-{process}-{rng.randrange(self.keys_per_client)}"
                     key = rng.choice(hot) if rng.random() < self.hot_fraction else own
-                    write(self.history, endpoints[target], process, next(self.ops), target, key,
-                          f"{process}-{written}")  # fmt: skip
+                    value = f"{process}-{written}"
+                    if target in direct and rng.random() < self.direct_fraction:  # a DynamoDB client, no app
+                        direct_write(self.history, direct[target], process, next(self.ops), target, key, value,
+                                     update=rng.random() < 0.5)  # fmt: skip
+                    else:
+                        write(self.history, endpoints[target], process, next(self.ops), target, key, value)
                     written += 1
                     if key == own:
                         mine.append(key)
@@ -90,6 +106,8 @@ class ChaosRun:
         finally:
             for endpoint in endpoints.values():
                 endpoint.close()
+            for client in direct.values():
+                client.close()
 
     def _lag_probe(self) -> None:
         """Writes a fresh key in one region and polls another every 10 ms until it holds it."""
@@ -253,6 +271,7 @@ class ChaosRun:
             "seconds": self.seconds, "regions": self.regions, "clients": self.clients, "seed": self.seed,
             "fault_s": self.fault_s, "gap_s": self.gap_s, "network": self.network,
             "hot_keys": HOT_KEYS, "hot_fraction": self.hot_fraction, "write_fraction": self.write_fraction,
+            "direct_fraction": self.direct_fraction,
             "keys_per_client": self.keys_per_client, "think_ms": self.think_s * 1000,
             "clock_offset_ms": self.clock_offset_ms, "request_timeout_s": REQUEST_TIMEOUT_S,
         }  # fmt: skip
