@@ -4,7 +4,7 @@ Config (JSON): {"table": "keyvalues", "regions": {"us-west-2": "http://127.0.0.1
 "admin_host": "127.0.0.1", "admin_port": 0, "network": "realistic"|"none", "delay": "auto"|<ms>,
 "region_admin": {"us-west-2": "http://127.0.0.1:P", ...} (optional), and optional tuning: "poll_interval_ms": 15,
 "idle_poll_interval_ms": 50,
-"appliers": 4 (per destination)}. Tombstones live in the regions (``backend/local/dynamodb/versions.py``).
+"appliers": 4 (per destination), "apply_batch": 32 (changes a door call)}. Tombstones live in the regions (``backend/local/dynamodb/versions.py``).
 """
 
 from __future__ import annotations

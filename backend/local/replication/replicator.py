@@ -29,7 +29,7 @@ import threading
 import time
 
 from backend.local.replication import housekeeping
-from backend.local.replication.applier import Applier, ApplierParts
+from backend.local.replication.applier import APPLY_BATCH, Applier, ApplierParts
 from backend.local.replication.backfill import Backfill, BackfillParts
 from backend.local.replication.checkpoints import StateFile
 from backend.local.replication.config import (
@@ -82,6 +82,7 @@ class Replicator:
         self.readers = {name: StreamReader(name, reader_parts) for name in self.names}
         self.applier_parts = ApplierParts(
             self.table, self.clients, self.pairs, self.isolation, self.metrics, self.errors, self.stopping, clock,
+            int(config.get("apply_batch", APPLY_BATCH)),
         )  # fmt: skip
         self._load_state()
 
