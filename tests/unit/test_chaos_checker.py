@@ -210,3 +210,15 @@ def test_a_direct_write_is_lost_only_when_a_region_ends_below_its_calls_start():
     report = check(h.events, {R1: {"a": kept}, R2: {"a": older}})
     assert report["lost_acknowledged_writes"] == 1 and report["lost_examples"][0]["missing_in"] == R2
     assert report["acknowledged_without_version"] == 0
+
+
+def test_a_direct_write_into_a_region_whose_clock_runs_behind_is_bounded_by_that_lag():
+    h = Recorder()
+    h._event(type="fault", f="start", kind="clock-offset", region=R1, offset_ms=-2000)
+    direct_write(h, "a", "d1", R1, t0_us=5_000_000, t1_us=5_001_000)
+    h._event(type="fault", f="heal", kind="clock-offset", region=R1)
+    stamped = {**item("d1", R1, 3000), "version": f"3000500:{R1}"}  # the region's clock was 2 s behind
+    report = check(h.events, both({"a": stamped}))
+    assert report["lost_acknowledged_writes"] == 0
+    too_old = {**item("x", R2, 2900), "version": f"2999000:{R2}"}  # older even than the lagging clock allows
+    assert check(h.events, {R1: {"a": stamped}, R2: {"a": too_old}})["lost_acknowledged_writes"] == 1

@@ -22,8 +22,9 @@ write's outcome is unknown: such reads are not judged stale).
 
 Direct writes (``"via": "dynamodb"``: a DynamoDB client's PutItem or UpdateItem straight to a region's endpoint, as
 the AWS CLI makes them) get no version back. Their region stamped them while the call was in flight, so their
-version is at least ``(t0_us, "")``, the call's start on this machine's clock: that lower bound is what a region
-must finally hold, at least, for the write not to be lost.
+version is at least ``(t0_us, "")``, the call's start on this machine's clock, or that minus the region's clock lag
+when a ``clock-offset`` fault set its clock behind during the call: that lower bound is what a region must finally
+hold, at least, for the write not to be lost.
 """
 
 from __future__ import annotations
@@ -33,12 +34,36 @@ from collections import Counter, defaultdict
 Version = tuple  # (ts_us, region)
 
 
-def lower_bound(write: dict) -> Version | None:
-    """The least version an acknowledged write can have: its own, or for a direct write its call's start."""
+def lower_bound(write: dict, clock_lag_us: int = 0) -> Version | None:
+    """The least version an acknowledged write can have: its own, or for a direct write its call's start, less how
+    far its region's clock ran behind during the call."""
     exact = version_of(write)
     if exact is not None:
         return exact
-    return (int(write["t0_us"]), "") if write.get("t0_us") is not None else None
+    return (int(write["t0_us"]) - clock_lag_us, "") if write.get("t0_us") is not None else None
+
+
+def clock_lags(events: list[dict]) -> dict[tuple[str, str], int]:
+    """Per direct write (process, op): how many µs its region's clock ran behind at most during the call, from the
+    ``clock-offset`` faults' start and heal events (recorded before injecting and after healing)."""
+    windows, open_at = [], {}
+    for event in events:
+        if event.get("type") == "fault" and event.get("kind") == "clock-offset":
+            if event["f"] == "start":
+                open_at[event["region"]] = (event["t"], min(0, int(event.get("offset_ms", 0))))
+            elif event["region"] in open_at:
+                started, offset = open_at.pop(event["region"])
+                windows.append((event["region"], started, event["t"], offset))
+    windows += [(region, started, float("inf"), offset) for region, (started, offset) in open_at.items()]
+    invoked = {(e["process"], e["op"]): e["t"] for e in events if e.get("type") == "invoke" and e.get("f") == "write"}
+    lags = {}
+    for event in events:
+        if event.get("type") == "ok" and event.get("via") == "dynamodb":
+            call = invoked.get((event["process"], event["op"]), event["t"]), event["t"]
+            behind = [-offset for region, start, end, offset in windows
+                      if region == event["region"] and start <= call[1] and call[0] <= end]  # fmt: skip
+            lags[(event["process"], event["op"])] = max(behind, default=0) * 1000
+    return lags
 
 
 def version_of(event_or_item: dict | None) -> Version | None:
@@ -69,7 +94,7 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
     invoked_values, failed_values, acknowledged = _writes(ops)
     regions = sorted(final)
     converged, divergent_keys = _convergence(final)
-    lost = _lost(acknowledged, final)
+    lost = _lost(acknowledged, final, clock_lags(events))
     lost_writes = {(entry["key"], entry["value"]) for entry in lost}
     never_written, failed_visible = _bad_reads(ops, final, invoked_values, failed_values)
     return {
@@ -125,11 +150,11 @@ def _convergence(final: dict[str, dict[str, dict]]) -> tuple[bool, list[str]]:
     return converged, divergent_keys
 
 
-def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]]) -> list[dict]:
+def _lost(acknowledged: list[dict], final: dict[str, dict[str, dict]], lags: dict | None = None) -> list[dict]:
     """Lost: an acknowledged write whose version (or its lower bound) is above what a region finally holds."""
     lost = []
     for write in acknowledged:
-        mine = lower_bound(write)
+        mine = lower_bound(write, (lags or {}).get((write["process"], write.get("op")), 0))
         if mine is None:
             continue  # counted apart: acknowledged_without_version
         for region in sorted(final):
