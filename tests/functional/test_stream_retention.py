@@ -201,4 +201,4 @@ def test_the_size_cap_bounds_big_records(stream):
         s["dynamodb"].put_item(TableName=TABLE, Item={"key": {"S": f"k{n}"}, "value": {"S": big}})
     assert 0 < items(s).size_bytes <= 20_000
     assert items(s).stored() == 4  # ~4 KB of SizeBytes each
-    assert stream_retention.RECORD_CAP == 5_000 and stream_retention.RETENTION_S == 86_400
+    assert stream_retention.RECORD_CAP == 4_000 and stream_retention.RETENTION_S == 86_400
