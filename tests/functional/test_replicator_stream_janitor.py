@@ -1,6 +1,8 @@
-"""The stream janitor on moto's in-process state, read over moto's HTTP server exactly as the replicator reads it."""
+"""The stream janitor on moto's in-process state, read over moto's HTTP server exactly as the replicator reads it
+(what records are kept and for how long: tests/functional/test_stream_retention.py)."""
 
 import gc
+import time
 
 import boto3
 import pytest
@@ -44,27 +46,26 @@ def read(streams, arn, shard, **position):
     return streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
 
 
-def test_trim_drops_records_but_keeps_sequence_numbers_and_positions(stream):
+def test_the_replicators_checkpoint_trims_nothing_every_consumer_reads_every_record(stream):
+    """The replicator having done records removes none of them (AWS keeps them 24 h for every consumer)."""
     dynamodb, streams, arn, shard = stream
     for n in range(100):
         put(dynamodb, n)
     records = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
     sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
-    upto = sequence[49]
 
-    result = janitor.trim_and_free(REGION, TABLE, str(upto))
+    result = janitor.trim_and_free(REGION, TABLE, str(sequence[-1]), stream_arn=arn)
 
-    assert result["trimmed"] == 50 and result["records_stored"] == 50
-    after = read(streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(upto))
+    assert result["trimmed"] == 0 and result["records_stored"] == 100 and result["stale_stream"] is False
+    again = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
+    assert [r["dynamodb"]["NewImage"]["value"]["S"] for r in again] == [str(n) for n in range(100)]
+    after = read(streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(sequence[49]))
     assert [r["dynamodb"]["NewImage"]["value"]["S"] for r in after] == [str(n) for n in range(50, 100)]
-    oldest = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")
-    assert int(oldest[0]["dynamodb"]["SequenceNumber"]) == upto + 1
     put(dynamodb, 100)  # new records continue the numbering
     latest = read(
         streams, arn, shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=str(sequence[-1])
     )
     assert [int(r["dynamodb"]["SequenceNumber"]) for r in latest] == [sequence[-1] + 1]
-    assert janitor.trim_and_free(REGION, TABLE, str(upto))["trimmed"] == 0  # idempotent
 
 
 def test_iterators_are_freed_after_their_maximum_age(stream):
@@ -108,7 +109,7 @@ def test_memory_stays_bounded_over_many_polls_with_the_janitor(stream):
         gc.collect()
         counts.append(sum(isinstance(o, ShardIterator) for o in gc.get_objects()))
     memory = janitor.stream_memory(REGION, TABLE)
-    assert memory["records_stored"] == 0
+    assert memory["records_stored"] == 6 * 10  # kept: 24 hours for every consumer, far below the cap
     assert memory["iterators_stored"] <= 2 * 200 + 2
     assert max(counts[2:]) <= counts[1] + 5, counts  # flat after warm-up, not growing with polls
 
@@ -122,17 +123,19 @@ def test_the_trim_request_is_validated():
     assert status == 200 and answer["trimmed"] == 0
 
 
-def test_a_checkpoint_of_a_previous_table_trims_nothing(stream):
+def test_a_checkpoint_of_a_previous_table_guards_every_record(stream):
     dynamodb, streams, arn, shard = stream
     for n in range(10):
         put(dynamodb, n)
     last = read(streams, arn, shard, ShardIteratorType="TRIM_HORIZON")[-1]["dynamodb"]["SequenceNumber"]
     old_arn = arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
+    day_later = time.time_ns() // 1000 + 25 * 3600 * 1_000_000
     body = f'{{"upto": "{last}", "stream": "{old_arn}"}}'
-    status, answer = janitor.handle_trim_request(REGION, TABLE, body)
+    status, answer = janitor.handle_trim_request(REGION, TABLE, body, now_us=day_later)
     assert status == 200 and answer["stale_stream"] is True and answer["trimmed"] == 0
-    assert answer["records_stored"] == 10
-    status, answer = janitor.handle_trim_request(REGION, TABLE, f'{{"upto": "{last}", "stream": "{arn}"}}')
+    assert answer["records_stored"] == 10  # older than 24 h, but not done for this stream
+    body = f'{{"upto": "{last}", "stream": "{arn}"}}'
+    status, answer = janitor.handle_trim_request(REGION, TABLE, body, now_us=day_later)
     assert answer["stale_stream"] is False and answer["trimmed"] == 10
     assert janitor.handle_trim_request(REGION, TABLE, b'{"upto": null, "stream": 5}')[0] == 400
 

@@ -63,6 +63,9 @@ class LocalDynamoDB:
     def _untrack_periodically(self) -> None:
         while not self._stopping.wait(UNTRACK_INTERVAL_S):
             patches.untrack_moto_instances()  # classes appear as moto imports them
+            # Records expire after 24 h and iterators are freed even with no replicator asking (one region).
+            streams.sweep(self.region)
+            streams.free_iterators(self.region, self.iterator_max_age_s)
             return_free_heap_to_the_os()
 
     @property

@@ -87,9 +87,9 @@ PATCHES = {
         Patch(
             "stream_offset_list",
             MOTO_VERSION,
-            "moto keeps every stream record forever (StreamShard.items) and computes a record's sequence number from "
-            "its position in that list, so records can't simply be removed: the list is swapped once for an "
-            "OffsetList that keeps the positions (len counts trimmed records) and drops the objects.",
+            "moto computes a record's sequence number from its position in StreamShard.items, so records can't "
+            "simply be removed: the list is an OffsetList that keeps the positions (len counts trimmed records) "
+            "and drops the objects; reading a trimmed position raises (stream_read_errors answers it).",
             (
                 Reliance(f"{_TABLE}:StreamShard.items", "the shard's records, a list indexed by position"),
                 Reliance(f"{_TABLE}:StreamShard.starting_sequence_number", "the number of position 0"),
@@ -100,6 +100,56 @@ PATCHES = {
                 Reliance(f"{_TABLE}:Table.stream_shard", "the table's StreamShard, or None"),
                 Reliance(f"{_TABLE}:Table.latest_stream_label", "the stream ARN's last part"),
                 Reliance(f"{_TABLE}:Table.table_arn", "the table's ARN"),
+            ),
+        ),
+        Patch(
+            "stream_retention",
+            MOTO_VERSION,
+            "moto keeps every stream record forever; AWS keeps each 24 hours for every consumer and trims the "
+            "oldest first. stream_retention.py makes each new shard's list an OffsetList that stamps records with "
+            "the region's clock and trims them after 24 h or over a cap per shard (never a record the replicator "
+            "has not durably done).",
+            (
+                Reliance(
+                    f"{_TABLE}:StreamShard.__init__",
+                    "(account_id, table): sets self.items to a new list",
+                    ("self.items",),
+                    ("self", "account_id", "table"),
+                ),
+                Reliance(f"{_TABLE}:StreamShard.add", "appends with self.items.append", ("self.items.append(",)),
+                Reliance(f"{_TABLE}:StreamRecord.__init__", "sets record.dynamodb.SizeBytes", ('["SizeBytes"]',)),
+                Reliance(f"{_TABLE}:Table.name", "the table's name"),
+            ),
+        ),
+        Patch(
+            "stream_read_errors",
+            MOTO_VERSION,
+            "moto starts TRIM_HORIZON at the shard's first sequence number and answers an iterator it no longer "
+            "holds (freed by the janitor) with a KeyError, an HTML 500. AWS: TRIM_HORIZON is the oldest record "
+            "kept, a read behind it is a 400 TrimmedDataAccessException, an expired iterator a 400 "
+            "ExpiredIteratorException. stream_reads.py wraps the streams backend's two reads.",
+            (
+                Reliance(
+                    f"{_STREAMS}:DynamoDBStreamsBackend.get_shard_iterator",
+                    "returns the stored ShardIterator (asserts the shard id)",
+                    ("self.shard_iterators[shard_iterator.arn] = shard_iterator",),
+                    ("self", "arn", "shard_id", "shard_iterator_type", "sequence_number"),
+                ),
+                Reliance(
+                    f"{_STREAMS}:DynamoDBStreamsBackend.get_records",
+                    "looks the iterator up, a KeyError if it is gone",
+                    ("self.shard_iterators[iterator_arn]",),
+                    ("self", "iterator_arn", "limit"),
+                ),
+                Reliance(f"{_STREAMS}:DynamoDBStreamsBackend._get_table_from_arn", "the stream ARN's table"),
+                Reliance(
+                    f"{_STREAMS}:ShardIterator.__init__",
+                    "TRIM_HORIZON: the shard's first number; AT/AFTER: the given one",
+                    ("stream_shard.starting_sequence_number", "sequence_number + 1"),
+                ),
+                Reliance(f"{_STREAMS}:ShardIterator.sequence_number", "the next record's sequence number"),
+                Reliance(f"{_TABLE}:StreamShard.id", "the one shard's id"),
+                Reliance("moto.dynamodbstreams.responses:DynamoDBStreamsHandler.get_records", "calls the backend"),
             ),
         ),
         Patch(

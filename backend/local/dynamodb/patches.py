@@ -4,8 +4,8 @@ What each patch works around and the moto internals it relies on are listed in `
 re-exported here). ``tests/functional/test_moto_adapter.py`` fails, naming the patch, when the installed moto is
 another version or when an internal listed there is gone or changed shape.
 
-``install()`` applies the process-wide ones (idempotent); the stream janitor (``streams.py``) uses the accessors and
-the offset list below; ``LocalDynamoDB`` calls ``untrack_moto_instances`` periodically and ``close_server_socket``.
+``install()`` applies the process-wide ones (idempotent); the stream janitor (``streams.py``) uses the accessors
+below, its retention (``stream_retention.py``) and reads (``stream_reads.py``) are installed here too; ``LocalDynamoDB`` calls ``untrack_moto_instances`` periodically and ``close_server_socket``.
 Nothing outside ``backend/local/dynamodb`` reaches into moto.
 """
 
@@ -53,9 +53,16 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    from backend.local.dynamodb import legacy_global_tables, transactions, write_requests
+    from backend.local.dynamodb import (
+        legacy_global_tables,
+        stream_reads,
+        stream_retention,
+        transactions,
+        write_requests,
+    )
 
     installed = transactions.install(WRITE_LOCK, _MARK) + write_requests.install(WRITE_LOCK)
+    installed += stream_retention.install() + stream_reads.install()
     return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 

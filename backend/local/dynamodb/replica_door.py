@@ -11,7 +11,7 @@ The door's own operations (``X-Amz-Target: MrkvReplication_20261201.<Operation>`
   checked and written under the write lock, so no local write slips in between. A delete of an absent item still
   leaves its tombstone.
 - ``GetRecords`` {ShardIterator, Limit?}: DynamoDB Streams' GetRecords with each record's hidden ``mrkv``
-  {version, replica}. moto's own answer cannot carry it: moto serializes by the service model, which drops fields it
+  {version, replica}, and its errors (``ExpiredIteratorException``, ``TrimmedDataAccessException``, 400). moto's own answer cannot carry it: moto serializes by the service model, which drops fields it
   does not know.
 - ``ScanVersions`` {TableName, ExclusiveStartKey?, Limit?} → a Scan page with ``Versions`` (one per item) and
   ``KeyAttributes``, and on the last page ``Tombstones`` [{Keys, Version}]: what a backfill copies, each item with the version it has here.
@@ -73,12 +73,16 @@ def answer(region: str, operation: str, body: bytes) -> tuple[int, bytes]:
 
 
 def _answer(region: str, operation: str, body: bytes) -> tuple[int, dict]:
+    from moto.core.exceptions import JsonRESTError
+
     try:
         request = json.loads(body or b"{}")
         handler = {"ApplyChanges": apply_changes, "GetRecords": get_records, "ScanVersions": scan_versions}[
             operation
         ]
         return 200, handler(region, request)
+    except JsonRESTError as error:  # as moto's server answers it (e.g. ExpiredIteratorException, 400)
+        return error.code, {"__type": error.error_type, "message": error.message}
     except KeyError as error:
         return 400, _error("ValidationException", f"missing or unknown: {error}")
     except ValueError as error:
@@ -137,11 +141,8 @@ def get_records(region: str, request: dict) -> dict:
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     streams = dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][region]
-    iterator = request["ShardIterator"]
-    if iterator not in streams.shard_iterators:
-        raise ValueError(f"Invalid ShardIterator: {iterator[-24:]} (expired or freed)")
-    with versions.revealed():
-        answer = streams.get_records(iterator, int(request.get("Limit") or 1000))
+    with versions.revealed():  # a freed iterator, a trimmed record: the JSON errors of stream_reads.py
+        answer = streams.get_records(request["ShardIterator"], int(request.get("Limit") or 1000))
     return answer
 
 

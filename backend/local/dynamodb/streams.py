@@ -4,29 +4,32 @@ moto keeps every stream record forever and stores a new shard iterator for every
 freeing one: an idle replicator polling a stream 40 times a second would grow a region by ~300 MB an hour (the
 moto side of each is in ``patches.py``: ``stream_offset_list``, ``shard_iterator_freeing``). This module:
 
-- frees stored shard iterators older than a maximum age (the replicator uses each within milliseconds; an iterator
-  freed under a slow reader makes moto answer 500, and the replicator re-seeks from its checkpoint);
-- trims stream records up to a sequence number the replicator has durably checkpointed (the shard's list becomes
-  an ``OffsetList`` that keeps the positions, so sequence numbers go on as before);
+- frees stored shard iterators older than a maximum age (the replicator uses each within milliseconds; a freed
+  iterator answers ``ExpiredIteratorException``, ``stream_reads.py``, and the replicator re-seeks from its checkpoint);
+- keeps stream records as AWS does, 24 hours for every consumer, within a cap per shard (``stream_retention.py``):
+  the replicator's reading removes nothing. What the replicator has durably done (its checkpoint, ``upto``) only
+  says how far the cap and the 24 hours may trim: never past it;
 - relies on ``patches.install()`` (applied here too) to serialize ``StreamShard.add``: moto computes
   ``len(items) + start`` and appends in two steps, so two concurrent writes in a threaded server can get the same
-  sequence number. The swap and the trims hold the same lock.
+  sequence number. Trims hold the same lock.
 
 Every moto model object is also kept in its class's ``instances_tracked`` list, so freed iterators, trimmed records
 and every overwritten or deleted item would still stay in memory: ``patches.untrack_models`` drops those references.
 
-Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence number>"|null, "stream": "<ARN>"}``:
-``handle_trim_request`` does the parsing and answers (status, JSON document).
+Region servers expose it as ``POST /__admin/stream/trim {"upto": "<sequence number>"|null, "stream": "<ARN>"}``
+(the replicator's housekeeping sends it every few seconds): ``handle_trim_request`` does the parsing and answers
+(status, JSON document). ``sweep`` applies the retention to every table of a region (``LocalDynamoDB`` runs it
+periodically, so records expire without a replicator too).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 
-from backend.local.dynamodb import patches
+from backend.local.dynamodb import patches, stream_retention
 from backend.local.dynamodb.patches import DEFAULT_ACCOUNT_ID, install
+from backend.local.dynamodb.stream_retention import OffsetList, offset_items  # noqa: F401 - re-exported
 
 DEFAULT_ITERATOR_MAX_AGE_S = 60.0
 _SEEN_AT = "_janitor_seen_at"  # attribute set on each moto ShardIterator the first time the janitor sees it
@@ -39,20 +42,24 @@ def current_stream_arn(region: str, table_name: str, account_id: str = DEFAULT_A
     return f"{table.table_arn}/stream/{table.latest_stream_label}"
 
 
-def trim_records(
-    region: str, table_name: str, upto_sequence: int, account_id: str = DEFAULT_ACCOUNT_ID
-) -> int:
-    """Drops the stream records of ``table_name`` with sequence number <= ``upto_sequence``. Returns how many."""
-    if install():
-        return (
-            0  # a write that started before the lock existed may still be appending: swap the list next time
-        )
+def take_checkpoint(
+    region: str, table_name: str, upto_sequence: int | None, stream_arn: str | None, account_id: str = DEFAULT_ACCOUNT_ID
+) -> bool:
+    """Takes the replicator's durable checkpoint of ``table_name``'s stream as the guard no trim goes past. Returns
+    whether it is stale (of another stream than the table's: sequence numbers restart with a recreated table)."""
     shard = patches.stream_shard(region, table_name, account_id)
-    if shard is None:
+    current = stream_retention.guard(region, table_name, shard, stream_arn, upto_sequence)
+    return stream_arn is not None and not current
+
+
+def sweep(region: str, account_id: str = DEFAULT_ACCOUNT_ID, now_us: int | None = None) -> int:
+    """Expires and caps the records of every table of ``region`` that has a stream; returns how many went."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    if region not in dynamodb_backends[account_id]:
         return 0
-    with patches.WRITE_LOCK:  # the position is computed and trimmed with no add() in between
-        items = offset_items(shard)
-        return items.trim_through(int(upto_sequence) - shard.starting_sequence_number + 1)
+    tables = list(dynamodb_backends[account_id][region].tables.values())  # copied: clients create tables meanwhile
+    return sum(stream_retention.retain(t.stream_shard, now_us) for t in tables if t.stream_shard is not None)
 
 
 def free_iterators(
@@ -82,15 +89,17 @@ def trim_and_free(
     account_id: str = DEFAULT_ACCOUNT_ID,
     now=None,
     stream_arn: str | None = None,
+    now_us: int | None = None,
 ) -> dict:
-    """All three at once; what a region's ``POST /__admin/stream/trim`` runs. Safe any time, from any thread.
+    """What a region's ``POST /__admin/stream/trim`` runs. Safe any time, from any thread.
 
-    With ``stream_arn``, records are trimmed only if it is still the table's stream: sequence numbers restart with
-    a recreated table, so a checkpoint of the previous one would drop records nobody has read."""
-    stale = stream_arn is not None and stream_arn != current_stream_arn(region, table_name, account_id)
-    trimmed = 0
-    if upto_sequence is not None and not stale:
-        trimmed = trim_records(region, table_name, int(upto_sequence), account_id)
+    ``upto_sequence`` (with ``stream_arn``, the stream it belongs to) is what the replicator has durably done:
+    records up to it *may* be trimmed, once older than 24 hours or over the cap; later ones never are. Sequence
+    numbers restart with a recreated table, so a checkpoint of another stream than the table's guards everything."""
+    upto = None if upto_sequence is None else int(upto_sequence)
+    stale = take_checkpoint(region, table_name, upto, stream_arn, account_id)
+    # A write that started before the lock existed may still be appending: trim from the next request on.
+    trimmed = 0 if install() else sweep(region, account_id, now_us)  # every table of the region expires
     freed = free_iterators(region, iterator_max_age_s, account_id, now)
     untracked = patches.untrack_models()
     return {
@@ -128,57 +137,3 @@ def handle_trim_request(region: str, table_name: str, body: bytes | str | None, 
     if stream is not None and not isinstance(stream, str):
         return 400, {"error": '"stream" must be the stream ARN the sequence number belongs to, or null'}
     return 200, trim_and_free(region, table_name, upto, stream_arn=stream, **kwargs)
-
-
-# -- stream_offset_list ---------------------------------------------------------------------------------------
-
-
-class OffsetList(list):
-    """A list whose first ``offset`` elements were dropped but still count in ``len`` and in indexing by slices.
-
-    Reading a trimmed position returns the oldest record left, as TRIM_HORIZON does on AWS."""
-
-    def __init__(self, items=()):
-        super().__init__(items)
-        self.offset = 0
-        self._lock = threading.Lock()
-
-    def __len__(self):
-        with self._lock:
-            return self.offset + super().__len__()
-
-    def __getitem__(self, index):
-        with self._lock:
-            if isinstance(index, slice):
-                start, stop, step = index.start, index.stop, index.step
-                start = None if start is None else max(0, start - self.offset)
-                stop = None if stop is None else max(0, stop - self.offset)
-                return list.__getitem__(self, slice(start, stop, step))
-            if index < 0:
-                return list.__getitem__(self, index)
-            return list.__getitem__(self, index - self.offset)
-
-    def __iter__(self):
-        with self._lock:
-            return iter(list.__getitem__(self, slice(None)))
-
-    def trim_through(self, position: int) -> int:
-        """Drops the elements at absolute positions < ``position``; returns how many were dropped."""
-        with self._lock:
-            count = min(max(0, position - self.offset), list.__len__(self))
-            if count:
-                del self[:count]  # list.__delitem__: not overridden, works on the stored elements
-                self.offset += count
-            return count
-
-    def stored(self) -> int:
-        return list.__len__(self)
-
-
-def offset_items(shard) -> OffsetList:
-    """The shard's records as an OffsetList, swapping moto's list once. The swap holds the write lock, so no
-    record is ever appended to a list that is being replaced (call ``install()`` first)."""
-    with patches.WRITE_LOCK:  # no add() can run between copying the list and swapping it
-        if not isinstance(shard.items, OffsetList):
-            shard.items = OffsetList(shard.items)
-        return shard.items

@@ -1,5 +1,7 @@
-"""The replicator's housekeeping thread: saves the state file when something changed, and
-asks each region process to trim the stream records every pair has durably done (bounds moto's memory)."""
+"""The replicator's housekeeping thread: saves the state file when something changed, and tells each region
+process what every pair has durably done: the region never trims a stream record past it (its 24-hour retention
+and its cap per shard yield to it, ``backend/local/dynamodb/stream_retention.py``). The first word goes out at
+start, so a region knows from then on that a replicator guards its stream."""
 
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ def run(
     save: Callable[[], None],
     trim: Callable[[], None],
 ) -> None:
-    """Until ``stopping``: ``save()`` when ``dirty``, ``trim()`` every few seconds."""
-    last_trim = clock()
+    """Until ``stopping``: ``save()`` when ``dirty``, ``trim()`` at start and every few seconds."""
+    last_trim = clock() - 2 * TRIM_INTERVAL_S
     next_save = 0.0
     while not stopping.wait(SAVE_INTERVAL_S):
         if dirty.is_set() and time.monotonic() >= next_save:
@@ -42,8 +44,9 @@ def run(
 
 
 def trim_streams(region_admin: dict[str, str], saved: dict[str, tuple[str | None, int | None]]) -> None:
-    """Tells each region process to drop stream records every pair has durably done (``saved``: per source, the
-    stream ARN and the sequence of the last saved state)."""
+    """Tells each region process what every pair has durably done (``saved``: per source, the stream ARN and the
+    sequence of the last saved state): records up to it may be trimmed (after 24 h, or over the cap), later ones
+    never."""
     for src, url in region_admin.items():
         stream, upto = saved.get(src, (None, None))
         # The stream ARN lets the region refuse a checkpoint of its previous table (it restarted since).

@@ -2,7 +2,12 @@
 new record into entries of the per-pair queues (``pairs.py``), as ``decisions.decide`` says.
 
 - It resumes from the smallest per-pair checkpoint of its source and re-seeks from there on any read error
-  (endpoint down, table reset, moto's HTML 500 on a freed iterator), or when asked (``request_reseek``: a reset).
+  (endpoint down, table reset, ``ExpiredIteratorException`` for a freed iterator), or when asked
+  (``request_reseek``: a reset).
+- ``TrimmedDataAccessException`` (AWS's answer for a read behind the trim horizon): it re-seeks from
+  ``TRIM_HORIZON``, the oldest record kept, and says so in its errors. A region never trims a record the replicator
+  has not durably done (``backend/local/dynamodb/stream_retention.py``), so this loses nothing it owes; the
+  records read again are skipped.
 - A recreated table keeps answering the old iterator (empty, no error), so it compares the table's stream ARN
   every ``STREAM_CHECK_INTERVAL_S``; a new stream means the region restarted: its old positions are forgotten and
   the region is owed a backfill (``backfill.py``).
@@ -22,7 +27,7 @@ from backend.local.replication.decisions import Action
 from backend.local.replication.delays import Delays
 from backend.local.replication.metrics import Errors
 from backend.local.replication.pairs import Entry, Pairs
-from backend.local.replication.wire import RegionClients
+from backend.local.replication.wire import RegionClients, TrimmedDataAccessException
 
 log = logging.getLogger("backend.local.replicator")
 
@@ -50,7 +55,9 @@ class StreamReader:
         self.src = src
         self.parts = parts
         self._reseek = threading.Event()
+        self._from_horizon = False  # the next seek starts at TRIM_HORIZON (a read hit the trim horizon)
         self.reseeks = 0  # stream read errors survived (only this reader's thread writes it)
+        self.trimmed_reads = 0  # of which TrimmedDataAccessException
 
     def request_reseek(self) -> None:
         self._reseek.set()
@@ -77,6 +84,10 @@ class StreamReader:
                     iterator = self.seek(clients)
                     last_check = time.monotonic()
                 answer = clients.replication.get_records(ShardIterator=iterator, Limit=1000)  # with versions
+            except TrimmedDataAccessException as error:
+                self._trimmed(f"reading the stream: {error}")
+                iterator = None
+                continue
             except Exception as error:
                 # endpoint down, table reset, moto's HTML 500 on a bad iterator: re-seek from the checkpoint
                 parts.errors.note(src, f"reading the stream: {type(error).__name__}: {error}")
@@ -97,6 +108,14 @@ class StreamReader:
             else:
                 parts.stopping.wait(parts.idle_poll_interval_s)
 
+    def _trimmed(self, what: str) -> None:
+        self.parts.errors.note(
+            self.src, f"{what}: records trimmed before they were read; reading again from TRIM_HORIZON"
+        )
+        self.reseeks += 1
+        self.trimmed_reads += 1
+        self._from_horizon = True
+
     def seek(self, clients: RegionClients) -> str:
         parts, src = self.parts, self.src
         table = clients.dynamodb.describe_table(TableName=parts.table)["Table"]
@@ -109,22 +128,19 @@ class StreamReader:
                 parts.backfill.table_recreated(src)
             resume = parts.pairs.resume_point_locked(src)
         shard = clients.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-        if resume is None:
+        if resume is None or self._from_horizon:
             kwargs = {"ShardIteratorType": "TRIM_HORIZON"}
         else:
             kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": str(resume)}
         try:
             answer = clients.streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **kwargs)
-        except Exception:
+        except TrimmedDataAccessException as error:
             # The checkpoint is not in the stream any more (trimmed past it): start from the oldest record left.
-            if resume is None:
-                raise
-            log.warning(
-                "%s: checkpoint %s no longer in the stream; reading from its oldest record", src, resume
-            )
+            self._trimmed(f"seeking checkpoint {resume}: {error}")
             answer = clients.streams.get_shard_iterator(
                 StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )
+        self._from_horizon = False
         parts.pairs.seeked(src, resume)
         return answer["ShardIterator"]
 
