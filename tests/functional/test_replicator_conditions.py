@@ -114,7 +114,7 @@ def test_scan_versions_pairs_each_item_with_its_version(dynamodb):
         ("ApplyChanges", {"TableName": TABLE}, "ValidationException"),
         ("ApplyChanges", {"TableName": TABLE, "Changes": [{"Keys": key("k"), "Version": "soon"}]}, "ValidationException"),
         ("ApplyChanges", {"TableName": "nope", "Changes": []}, "ResourceNotFoundException"),
-        ("GetRecords", {"ShardIterator": "arn:gone"}, "ValidationException"),
+        ("GetRecords", {"ShardIterator": "arn:gone"}, "ExpiredIteratorException"),  # as Streams answers it
         ("Teleport", {}, "ValidationException"),
     ],
 )
