@@ -53,9 +53,10 @@ def install() -> int:
             setattr(owner, name, locked)
             wrapped += 1
     untrack_moto_instances()
-    from backend.local.dynamodb import legacy_global_tables, transactions, write_requests
+    from backend.local.dynamodb import legacy_global_tables, replicas, transactions, write_requests
 
     installed = transactions.install(WRITE_LOCK, _MARK) + write_requests.install(WRITE_LOCK)
+    installed += replicas.install(WRITE_LOCK)
     return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 
