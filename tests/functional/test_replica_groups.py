@@ -237,5 +237,34 @@ def test_update_table_makes_any_table_global_and_a_delete_removes_a_replica(clie
     us.put_item(TableName=TABLE, Item=song("Acme Band", "After the delete"))
     assert wait_until(lambda: holds(ap, [song("Acme Band", "After the delete")]))
     assert sorted(fleet.status()["tables"][TABLE]["regions"]) == [AP, US]
+
+    update(ap, {"Delete": {"RegionName": AP}})  # the last but one: a regional table again
+    assert wait_until(lambda: TABLE not in ap.list_tables()["TableNames"] and replicas_seen(us) == {})
+    assert "GlobalTableVersion" not in us.describe_table(TableName=TABLE)["Table"]
+    assert wait_until(lambda: TABLE not in fleet.status()["tables"])
     # untouched: this test never made keyvalues global
     assert "Replicas" not in clients[US].describe_table(TableName="keyvalues")["Table"]
+
+
+def test_a_restarted_replicator_finds_the_groups_and_the_intents_recorded_while_it_was_down(clients, fleet):
+    us, eu, ap = clients[US], clients[EU], clients[AP]
+    music_table(us)
+    update(us, {"Create": {"RegionName": EU}})
+    pair = {US: "ACTIVE", EU: "ACTIVE"}
+    assert wait_until(
+        lambda: TABLE in eu.list_tables()["TableNames"] and replicas_seen(us) == replicas_seen(eu) == pair
+    )
+    fleet.stop()
+
+    us.put_item(TableName=TABLE, Item=song("Down", "Written while it was down"))
+    update(eu, {"Create": {"RegionName": AP}})  # recorded by the region alone: nobody carries it out yet
+    assert replicas_seen(eu)[AP] == "CREATING"
+    restarted = Fleet(fleet.config)
+    restarted.start()
+    try:
+        everywhere = {US: "ACTIVE", EU: "ACTIVE", AP: "ACTIVE"}
+        assert wait_until(lambda: all(replicas_seen(c) == everywhere for c in (us, eu, ap)))
+        assert wait_until(lambda: holds(ap, [song("Down", "Written while it was down")]))
+        assert wait_until(lambda: holds(eu, [song("Down", "Written while it was down")]))
+    finally:
+        restarted.stop()

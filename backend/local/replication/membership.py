@@ -90,12 +90,16 @@ class Membership:
                 self.errors.note("membership", f"{type(error).__name__}: {error}")
 
     def round(self) -> None:
+        changed: set[str] = set()
         for region, entry in self._views():
             name = entry["TableName"]
+            if name in changed:  # this view was read before the change: the next round reads it again
+                continue
             # first sight: a new global table, or the replicator restarted
             self.groups.setdefault(name, dict(entry["Replicas"]))
             for intent in entry.get("Intents", []):
                 self._carry_out(name, region, intent)
+                changed.add(name)
         for name in list(self.groups):
             self._settle(name)
 
