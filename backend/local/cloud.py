@@ -145,6 +145,9 @@ class LocalCloud:
                     self.network,
                     "--client-location",
                     self.client_location,
+                    # every region knows the cloud's regions: UpdateTable checks a new replica's region at once
+                    "--cloud-regions",
+                    ",".join(self.regions),
                 ]
                 if self.network_seed is not None:  # one sequence per region, the same every run
                     args += ["--network-seed", str(self.network_seed + index)]

@@ -2,6 +2,7 @@
 
     python -m backend.local.region --region us-west-2 [--host 127.0.0.1] [--port 0] [--dynamodb-port 0]
                                    [--network realistic|none] [--client-location Seattle] [--network-seed N]
+                                   [--cloud-regions us-west-2,eu-central-1,...]
 
 Why one process a region, and this layout (see docs/DEPENDENCY-FACTS in the shared folder for the measurements):
 
@@ -35,7 +36,7 @@ import time
 
 from backend.local import network
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, versions
+from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, replicas, versions
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
 from backend.local.region_admin import admin_routes
@@ -308,7 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default="realistic", choices=network.NETWORK_MODES)
     parser.add_argument("--client-location", default=network.DEFAULT_CLIENT_LOCATION)
     parser.add_argument("--network-seed", type=int, default=None, help="seed of the network model's samples")
+    parser.add_argument(
+        "--cloud-regions",
+        default="",
+        help="every region of the local cloud, comma-separated (global tables' replicas)",
+    )
     args = parser.parse_args(argv)
+    replicas.set_cloud_regions([name for name in args.cloud_regions.split(",") if name])
     dynamodb_only.install()  # before moto is imported: ~15 MB less a region process
     logging.basicConfig(
         level=logging.WARNING, format=f"[region {args.region}] %(levelname)s %(name)s: %(message)s"

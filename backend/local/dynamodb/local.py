@@ -17,7 +17,7 @@ import logging
 import threading
 
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import patches, replica_door, streams
+from backend.local.dynamodb import patches, replica_door, replicas, streams
 from backend.local.memory import return_free_heap_to_the_os
 
 # Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
@@ -83,6 +83,11 @@ class LocalDynamoDB:
         from backend.store import table_definition
 
         self.client().create_table(**table_definition(self.table_name))
+        cloud = replicas.cloud_regions()
+        if len(cloud) >= 2 and self.region in cloud:
+            # The local cloud's own table is a global table of every region it runs, from the start (and after a
+            # reset, which recreates it everywhere at once).
+            replicas.mark_global(patches.table(self.region, self.table_name), cloud)
 
     def reset(self) -> None:
         """Drops and recreates the table (a new stream, as on AWS), so the region holds no data."""

@@ -319,6 +319,29 @@ PATCHES = {
             ),
         ),
         Patch(
+            "global_table_replicas",
+            MOTO_VERSION,
+            "moto accepts UpdateTable ReplicaUpdates and ignores them, and DescribeTable shows no Replicas or "
+            "GlobalTableVersion. replicas.py checks ReplicaUpdates, records the replica intents the replicator "
+            "carries out (turning the stream on if needed) and adds the replica group to every table description.",
+            (
+                Reliance(
+                    f"{_TABLE}:Table.describe",
+                    "returns {base_key: the table description}",
+                    ("base_key: {",),
+                    ("self", "base_key"),
+                ),
+                Reliance(
+                    "moto.dynamodb.responses:DynamoHandler.update_table",
+                    "reads self.body, ignores ReplicaUpdates, answers the table's description",
+                    ("self.dynamodb_backend.update_table(", "table.describe()"),
+                ),
+                Reliance(f"{_TABLE}:Table.all_items", "every item of the table"),
+                Reliance(f"{_TABLE}:Table.set_stream_specification", "turns the stream on with a new shard"),
+                Reliance(f"{_TABLE}:Table.stream_specification", "the table's StreamSpecification dict"),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "

@@ -55,6 +55,7 @@ def install() -> int:
     untrack_moto_instances()
     from backend.local.dynamodb import (
         legacy_global_tables,
+        replicas,
         stream_reads,
         stream_retention,
         transactions,
@@ -62,7 +63,7 @@ def install() -> int:
     )
 
     installed = transactions.install(WRITE_LOCK, _MARK) + write_requests.install(WRITE_LOCK)
-    installed += stream_retention.install() + stream_reads.install()
+    installed += stream_retention.install() + stream_reads.install() + replicas.install(WRITE_LOCK)
     return wrapped + _install_stream_record_region() + legacy_global_tables.install() + installed
 
 

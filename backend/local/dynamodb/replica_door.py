@@ -16,6 +16,9 @@ The door's own operations (``X-Amz-Target: MrkvReplication_20261201.<Operation>`
   does not know.
 - ``ScanVersions`` {TableName, ExclusiveStartKey?, Limit?} → a Scan page with ``Versions`` (one per item) and
   ``KeyAttributes``, and on the last page ``Tombstones`` [{Keys, Version}]: what a backfill copies, each item with the version it has here.
+- ``ListReplicaIntents`` {} → {Tables: [{TableName, Replicas: {region: status}, Intents: [{Id, Action, RegionName}]}]}
+  and ``SetReplicas`` {TableName, Replicas, DoneIntents?}: the replica groups of global tables (``replicas.py``), read
+  and published by the replicator's membership loop.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import functools
 import json
 from datetime import UTC, datetime
 
-from backend.local.dynamodb import versions
+from backend.local.dynamodb import replicas, versions
 from backend.local.dynamodb.patches import DEFAULT_ACCOUNT_ID, WRITE_LOCK
 
 TARGET_PREFIX = "MrkvReplication_20261201"
@@ -99,9 +102,13 @@ def _answer(region: str, operation: str, body: bytes) -> tuple[int, dict]:
 
     try:
         request = json.loads(body or b"{}")
-        handler = {"ApplyChanges": apply_changes, "GetRecords": get_records, "ScanVersions": scan_versions}[
-            operation
-        ]
+        handler = {
+            "ApplyChanges": apply_changes,
+            "GetRecords": get_records,
+            "ScanVersions": scan_versions,
+            "ListReplicaIntents": list_replica_intents,
+            "SetReplicas": set_replicas,
+        }[operation]
         return 200, handler(region, request)
     except JsonRESTError as error:  # as moto's server answers it (e.g. ExpiredIteratorException, 400)
         return error.code, {"__type": error.error_type, "message": error.message}
@@ -157,6 +164,19 @@ def _apply_one(backend, table, name: str, keys: dict, item: dict | None, version
                 backend.delete_item(name, keys)
                 held.deleted(key, version, versions.now_us())
         return True
+
+
+def list_replica_intents(region: str, request: dict) -> dict:
+    from moto.dynamodb.models import dynamodb_backends
+
+    with WRITE_LOCK:  # UpdateTable records intents under it: never half a group
+        return replicas.list_intents(dynamodb_backends[DEFAULT_ACCOUNT_ID][region])
+
+
+def set_replicas(region: str, request: dict) -> dict:
+    _backend, table = _backend_and_table(region, request["TableName"])
+    with WRITE_LOCK:
+        return replicas.set_replicas(table, request)
 
 
 def get_records(region: str, request: dict) -> dict:

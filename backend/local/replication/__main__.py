@@ -12,7 +12,7 @@ import threading
 
 from backend.local.replication.admin import AdminServer
 from backend.local.replication.config import ConfigError, load_config
-from backend.local.replication.replicator import Replicator
+from backend.local.replication.fleet import Fleet
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"replicator: {error}", file=sys.stderr)
         return 2
-    replicator = Replicator(config)
+    replicator = Fleet(config)  # one replicator per global table; the admin API drives them all
     admin = AdminServer(replicator, config["admin_host"], int(config["admin_port"]))
     stopped = threading.Event()
 

@@ -48,7 +48,7 @@ log = logging.getLogger("backend.local.replicator")
 
 
 class Replicator:
-    def __init__(self, config: dict, clock=time.time):
+    def __init__(self, config: dict, clock=time.time, clients: dict[str, RegionClients] | None = None):
         self.config = config
         self.table = config["table"]
         self.regions: dict[str, str] = dict(config["regions"])
@@ -58,7 +58,11 @@ class Replicator:
         self.dirty = threading.Event()  # something the state file should get changed since the last save
         self.threads: list[threading.Thread] = []
         self.appliers = max(1, int(config.get("appliers", DEFAULT_APPLIERS)))
-        self.clients = {name: RegionClients(name, self.regions[name]) for name in self.names}
+        # A fleet of replicators (one per global table, ``fleet.py``) shares one set of clients.
+        shared = clients or {}
+        self.clients = {
+            name: shared.get(name) or RegionClients(name, self.regions[name]) for name in self.names
+        }
         self.state_file = StateFile(config["state_dir"])
         self.delays = Delays(
             config.get("network", "realistic"),
