@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import socket
-import threading
 
 from backend.local.dynamodb.patch_list import (  # noqa: F401 - re-exported: the one place to look
     DEFAULT_ACCOUNT_ID,
@@ -23,8 +22,8 @@ from backend.local.dynamodb.patch_list import (  # noqa: F401 - re-exported: the
     Patch,
     Reliance,
 )
+from backend.local.dynamodb.write_lock import WRITE_LOCK  # noqa: F401 - re-exported
 
-WRITE_LOCK = threading.RLock()  # reentrant: a transaction's steps call the other write operations
 _MARK = "_serialized_by_backend_local"
 
 

@@ -34,6 +34,7 @@ import threading
 from array import array
 
 from backend.local.dynamodb import versions
+from backend.local.dynamodb.write_lock import WRITE_LOCK
 
 RETENTION_S = 24 * 3600  # AWS: "stream records ... are removed automatically after 24 hours"
 RECORD_CAP = 4_000  # per shard; ~3.3 KB of RSS each for the app's items (see above)
@@ -184,8 +185,6 @@ def _stream_arn(shard) -> str:
 
 def retain(shard, now_us: int | None = None) -> int:
     """Expires records older than 24 h and enforces the caps on one shard; returns how many were trimmed."""
-    from backend.local.dynamodb.patches import WRITE_LOCK
-
     with WRITE_LOCK:  # no add() in between
         items = offset_items(shard)
         now = versions.now_us() if now_us is None else now_us
@@ -195,8 +194,6 @@ def retain(shard, now_us: int | None = None) -> int:
 def offset_items(shard) -> OffsetList:
     """The shard's records as an OffsetList: a shard made before ``install()`` is swapped once (its records get the
     time of the swap). The swap holds the write lock, so no record is appended to a list being replaced."""
-    from backend.local.dynamodb.patches import WRITE_LOCK
-
     with WRITE_LOCK:
         if not isinstance(shard.items, OffsetList):
             shard.items = _new_list(shard, shard.items)
