@@ -1,15 +1,16 @@
 """The replicator's wire-protocol client against a real moto server on 127.0.0.1, and against a server that drops
 kept-alive connections."""
 
-import http.server
 import socketserver
 import threading
 
 import boto3
 import pytest
 from moto_support import moto_server
+from starlette.routing import Route
 
 from backend.local.replication.wire import STREAMS, WireClient, WireError
+from backend.local.web import RawResponse, WebServer, web_app
 from backend.store import table_definition
 
 TABLE = "keyvalues"
@@ -69,30 +70,18 @@ def test_the_region_comes_from_the_credential_scope(moto_url):
 def test_an_html_error_page_becomes_a_wire_error():
     """moto answered some failures with an HTML page (our patches now answer JSON): a stand-in that does so."""
 
-    class HtmlErrors(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's spelling
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            page = b"<!doctype html><title>500 Internal Server Error</title>"
-            self.send_response(500)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+    async def html_error(request):
+        return RawResponse(500, [("Content-Type", "text/html")], b"<!doctype html><title>500 Internal Server Error</title>")
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HtmlErrors)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = WebServer(web_app([Route("/", html_error, methods=["POST"])], "html-errors"), loop="asyncio")
+    server.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
         with pytest.raises(WireError) as failed:
-            WireClient(url, "eu-central-1", STREAMS).get_records(ShardIterator="not-an-iterator")
+            WireClient(server.url, "eu-central-1", STREAMS).get_records(ShardIterator="not-an-iterator")
         assert failed.value.status == 500 and failed.value.code == "HTTP500"
         assert "500 Internal Server Error" in failed.value.message
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 def test_threads_share_a_client(moto_url):
