@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TABLE_NAME = "keyvalues"
+# The hidden last-writer-wins version ("ts_us:region") a write through the local API got, answered with the write.
+# AWS sends nothing like it; fault runs and the conflict probe order writes by it (backend/local/dynamodb/versions.py).
+ITEM_VERSION_HEADER = "X-Mrkv-Item-Version"
 DEFAULT_ENDPOINTS_FILE = Path(".local/endpoints.json")
 
 

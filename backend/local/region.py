@@ -35,16 +35,12 @@ import threading
 import time
 
 from backend.local import network
-from backend.local.contracts import TABLE_NAME
+from backend.local.contracts import ITEM_VERSION_HEADER, TABLE_NAME
 from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, replicas, versions
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
 from backend.local.region_admin import admin_routes
 from backend.local.web import WebServer
-
-# The hidden version of the item a write through the API made (``versions.py``). AWS sends nothing like it; the
-# local cloud adds it so that a fault run can order acknowledged writes exactly as the regions did.
-VERSION_HEADER = "X-Mrkv-Item-Version"
 
 log = logging.getLogger("backend.local.region")
 
@@ -274,7 +270,7 @@ class RegionServer:
         response = events.response_from_result(result, request_id)
         written = versions.last_local_write()
         if written is not None:  # emulator-only: the hidden version the write got (the fault runs' checker)
-            response.headers.append((VERSION_HEADER, versions.as_text(written)))
+            response.headers.append((ITEM_VERSION_HEADER, versions.as_text(written)))
         return response
 
     def trim_stream(self, body: bytes) -> tuple[int, dict]:

@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from backend.local.contracts import ITEM_VERSION_HEADER
+
 # Headers a router may use to name the region that served the request (first match wins).
 SERVED_REGION_HEADERS = ("X-Served-Region", "X-Served-By", "X-Region", "X-Mrkv-Region")
 
@@ -66,8 +68,6 @@ def key_path(key: str) -> str:
     return "/" + quote(key, safe="")
 
 
-# The local cloud's report of a write's hidden last-writer-wins version (backend/local/region.py), "ts_us:region".
-ITEM_VERSION_HEADER = "X-Mrkv-Item-Version"
 
 @dataclass
 class TimedResult:

@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from backend.local.chaos.clients import scan_versions
 from backend.local.cloud import LocalCloud
-from backend.local.contracts import TABLE_NAME
+from backend.local.contracts import ITEM_VERSION_HEADER, TABLE_NAME
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +53,7 @@ def api_post(cloud, region, key, value) -> str:
                                      data=json.dumps({"value": value}).encode(),
                                      headers={"Content-Type": "application/json"})  # fmt: skip
     with urllib.request.urlopen(request, timeout=10) as answer:
-        return answer.headers["X-Mrkv-Item-Version"]
+        return answer.headers[ITEM_VERSION_HEADER]
 
 
 def items(cloud, region) -> dict:
@@ -117,7 +117,7 @@ def test_a_race_of_three_clients_ends_with_the_newest_version_everywhere(cloud, 
     everywhere(cloud, lambda held: "race" in held, "the race's key")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        doors = {r: scan_versions(cloud.region_info[r]["admin"] + "/__admin/dynamodb").get("race") for r in REGIONS}
+        doors = {r: scan_versions(cloud.region_info[r]["admin"] + "/__admin/dynamodb", r).get("race") for r in REGIONS}
         values = {r: items(cloud, r)["race"]["value"]["S"] for r in REGIONS}
         if len(set(doors.values())) == 1 and len(set(values.values())) == 1:
             break

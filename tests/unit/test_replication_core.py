@@ -9,7 +9,6 @@ from backend.local.dynamodb.versions import TableVersions, as_text, from_text
 from backend.local.replication.decisions import (
     Action,
     Change,
-    accepts,
     creation_ms,
     decide,
     destinations,
@@ -117,14 +116,6 @@ def test_replicated_writes_are_never_replicated_again():
 def test_a_record_without_its_hidden_version_is_skipped_and_says_why():
     decision = decide(record("INSERT", new={"key": {"S": "k"}}, hidden=False))
     assert decision.action is Action.SKIP and "hidden version" in decision.reason
-
-
-def test_accepts_is_the_regions_rule():
-    change = Change({"key": {"S": "k"}}, (2000, WEST), {"key": {"S": "k"}}, 0)
-    assert accepts(None, change)
-    assert accepts((1999, TOKYO), change)
-    assert not accepts((2000, WEST), change)
-    assert not accepts((2001, CENTRAL), change)
 
 
 def test_key_ids_name_simple_and_composite_keys():

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from backend.local.dynamodb.versions import from_text
+
 Version = tuple  # (ts_us, region)
 
 
@@ -69,10 +71,7 @@ def clock_lags(events: list[dict]) -> dict[tuple[str, str], int]:
 def version_of(event_or_item: dict | None) -> Version | None:
     """The hidden version an acknowledged write or a final item carries (None: unknown or absent)."""
     text = (event_or_item or {}).get("version")
-    if not text:
-        return None
-    ts, _, region = str(text).partition(":")
-    return int(ts), region
+    return from_text(text) if text else None
 
 
 def quantiles(values, points=(0.5, 0.9, 0.99)) -> dict:

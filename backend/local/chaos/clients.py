@@ -13,10 +13,9 @@ import time
 from urllib.parse import quote, urlsplit
 
 from backend.local.chaos.history import History
-from backend.local.contracts import TABLE_NAME
+from backend.local.contracts import ITEM_VERSION_HEADER, TABLE_NAME
 
 REQUEST_TIMEOUT_S = 5.0
-VERSION_HEADER = "x-mrkv-item-version"  # the hidden version the region gave the write (backend/local/region.py)
 
 
 class Endpoint:
@@ -74,7 +73,7 @@ def write(history: History, endpoint: Endpoint, process: str, op: int, target: s
     if outcome == "ok" and status == 200:
         return history.record(
             type="ok", region=document.get("region"), writtenAt=document.get("writtenAt"),
-            version=endpoint.last_headers.get(VERSION_HEADER), **base,
+            version=endpoint.last_headers.get(ITEM_VERSION_HEADER.lower()), **base,
         )  # fmt: skip
     if outcome == "ok":
         kind = "fail" if status < 500 else "info"
@@ -139,26 +138,19 @@ def scan_table(client) -> dict[str, dict]:
             return items
 
 
-def scan_versions(door_url: str, table: str = TABLE_NAME) -> dict[str, str]:
+def scan_versions(door_url: str, region: str, table: str = TABLE_NAME) -> dict[str, str]:
     """Every item's hidden version in one region, {key: "ts_us:region"}, through the region's replicator door."""
-    from backend.local.dynamodb.replica_door import TARGET_PREFIX
+    from backend.local.replication.wire import REPLICATION, WireClient
 
-    parts = urlsplit(door_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15.0)
+    door = WireClient(door_url, region, REPLICATION, timeout_s=15.0)
     found, start = {}, None
     try:
         while True:
-            body = {"TableName": table, **({"ExclusiveStartKey": start} if start else {})}
-            connection.request("POST", parts.path, json.dumps(body),
-                               {"X-Amz-Target": f"{TARGET_PREFIX}.ScanVersions", "Content-Type": "application/json"})  # fmt: skip
-            response = connection.getresponse()
-            page = json.loads(response.read())
-            if response.status != 200:
-                raise RuntimeError(f"scanning versions at {door_url}: {page}")
+            page = door.scan_versions(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
             for item, version in zip(page["Items"], page["Versions"], strict=True):
                 found[item["key"]["S"]] = version
             start = page.get("LastEvaluatedKey")
             if not start:
                 return found
     finally:
-        connection.close()
+        door.close()

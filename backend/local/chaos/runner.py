@@ -241,7 +241,7 @@ class ChaosRun:
             futures = {r: pool.submit(read_all, r, u) for r, u in self.cloud.endpoints["regions"].items()}
             final = {region: future.result() for region, future in futures.items()}
         for region, items in final.items():  # the hidden versions the checker orders writes by
-            held = scan_versions(self.cloud.region_info[region]["admin"] + "/__admin/dynamodb")
+            held = scan_versions(self.cloud.region_info[region]["admin"] + "/__admin/dynamodb", region)
             for key, item in items.items():
                 item["version"] = held.get(key)
         return final

@@ -13,7 +13,7 @@ the region's replicator door). So the replicator decides nothing about who wins;
 
 Each destination takes a change only if its version is newer than what it holds for the key, item or tombstone
 (``replica_door.apply_changes``, under the region's write lock), so applying twice, late or out of order is harmless
-and every region ends with the newest version of every key. ``accepts`` is that rule in Python for the model test.
+and every region ends with the newest version of every key.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from enum import Enum
 
 from backend.local.dynamodb.versions import Version, as_text, from_text
 
-__all__ = ["Version", "Change", "Action", "Decision", "decide", "destinations", "accepts", "key_id"]
+__all__ = ["Version", "Change", "Action", "Decision", "decide", "destinations", "key_id"]
 
 
 def key_id(keys: dict) -> str:
@@ -109,7 +109,3 @@ def destinations(decision: Decision, source: str, regions) -> list[str]:
         return []
     return [region for region in regions if region != source]
 
-
-def accepts(newest: Version | None, change: Change) -> bool:
-    """Whether a region whose newest version of the key (item or tombstone) is ``newest`` takes ``change``."""
-    return newest is None or change.version > newest

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from backend.local.dynamodb.versions import from_text
 from dashboard.measure.common import Progress, positive_float, positive_int, run_id
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.probes.conflict_figures import since_ms
@@ -84,13 +85,9 @@ def lww_winner(writes):
     if not writes:
         return None
     if all(w.get("itemVersion") for w in writes):
-        return max(writes, key=lambda w: _hidden(w["itemVersion"]))
+        return max(writes, key=lambda w: from_text(w["itemVersion"]))
     return max(writes, key=lambda w: (int(w["writtenAt"]), str(w["region"]), str(w["value"])))
 
-
-def _hidden(text: str) -> tuple[int, str]:
-    ts, _, region = text.partition(":")
-    return int(ts), region
 
 
 class _Region:
