@@ -12,6 +12,7 @@ them end to end through osls, to show the refusal stops packaging with one clear
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -114,6 +115,36 @@ def test_strong_templates_pass_cfn_lint_and_the_deploy_policy(three_replicas, wi
     # this project's (deploy/policy), as `make policy` runs them.
     findings = cfn_lint(three_replicas.template_path, witnessed.template_path)
     assert findings == [], json.dumps(findings, indent=2)
+
+
+@pytest.mark.parametrize(
+    "unsupported, value",
+    [
+        ("TimeToLiveSpecification", {"AttributeName": "expiresAt", "Enabled": True}),
+        (
+            "LocalSecondaryIndexes",
+            [
+                {
+                    "IndexName": "byKey",
+                    "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+        ),
+    ],
+)
+def test_the_policy_refuses_ttl_or_a_local_index_on_a_strong_table(
+    three_replicas, tmp_path, unsupported, value
+):
+    """What serverless.yml shares between the modes is not seen by deploy/resources.js: E9106 catches a TTL or a
+    local secondary index added there, before CloudFormation fails to create the MRSC table."""
+    template = copy.deepcopy(three_replicas.template)
+    template["Resources"]["KeyValuesGlobalTable"]["Properties"][unsupported] = value
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(template))
+    ours = [f for f in cfn_lint(broken) if f["Rule"]["Id"].startswith("E91")]
+    assert [f["Rule"]["Id"] for f in ours] == ["E9106"], json.dumps(ours, indent=2)
+    assert f"an MRSC table cannot have {unsupported}" in ours[0]["Message"]
 
 
 def test_a_refused_region_set_stops_packaging_with_one_line(service_dir):  # noqa: F811
