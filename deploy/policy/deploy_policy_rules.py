@@ -1,6 +1,6 @@
 """Deploy policy of this project as cfn-lint rules (E9101-E9106), for the templates `osls package` writes.
 
-    cfn-lint --append-rules deploy/policy .serverless/cloudformation-template-update-stack.json
+    cfn-lint --append-rules deploy/policy -- .serverless/cloudformation-template-update-stack.json
 
 Each rule states one promise of the deployment (docs/DEPLOY.md) and fails the template that breaks it. The one
 exception any rule makes is written next to it, with its reason; there are no other suppressions.
