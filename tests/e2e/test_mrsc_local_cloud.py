@@ -169,3 +169,28 @@ def test_hypothesis_concurrent_writers_never_see_a_stale_strong_read(cloud):
         max_examples=12, stateful_step_count=10, deadline=None, suppress_health_check=list(HealthCheck)
     )
     runner().runTest()
+
+
+def test_a_region_behind_decides_conditions_and_deletes_on_the_latest_write(cloud):
+    """us-east-2 misses two writes (isolated while they were made, then back with replication into it still
+    paused): a condition on one and a delete of the other are decided on the latest writes, not on its copy."""
+    behind, writer = cloud.regions[1], cloud.regions[0]
+    session = requests.Session()
+    cloud.control.isolate_region(behind)
+    try:
+        assert api_write(session, cloud, writer, "cond", "written-while-behind")[0] == 200
+        assert api_write(session, cloud, writer, "gone", "to-delete")[0] == 200
+        # the region answers its peers again, but nothing has been replicated into it yet
+        requests.post(cloud.region_info[behind]["admin"] + "/__admin/config", json={"isolated": False}, timeout=10)
+        db = client(cloud, behind)
+        assert eventual_value(db, "cond") is None  # its own copy is behind
+        db.put_item(
+            TableName=TABLE_NAME, Item={"key": {"S": "cond"}, "value": {"S": "updated"}},
+            ConditionExpression="attribute_exists(#k)", ExpressionAttributeNames={"#k": "key"},
+        )
+        db.delete_item(TableName=TABLE_NAME, Key={"key": {"S": "gone"}})
+    finally:
+        cloud.control.reconnect_region(behind)
+    for region in cloud.regions:
+        assert strong_value(client(cloud, region), "cond") == "updated"
+        assert strong_value(client(cloud, region), "gone") is None
