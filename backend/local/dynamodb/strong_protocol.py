@@ -147,6 +147,7 @@ def strong_write(backend, table_name: str, keys: dict, call):
     if strong_peers.is_isolated():
         raise _unreachable()
     table = backend.get_table(table_name)
+    began = time.monotonic()
     priority = (versions.now_us(), table.region_name)
     with _guards.writing(_token(table_name, keys), priority):
         for attempt in range(ATTEMPTS):
@@ -158,7 +159,7 @@ def strong_write(backend, table_name: str, keys: dict, call):
                     versions.key_from_json(table, keys), versions.now_us(), table.region_name
                 )
             image = change.new.to_json()["Attributes"] if change.new is not None else None
-            outcome = _propose(table, keys, base, version, image, priority)
+            outcome = _propose(table, keys, base, version, image, priority, began if not attempt else None)
             if outcome == "accepted":
                 _commit(backend, table_name, keys, image, version)
                 return result
@@ -223,7 +224,7 @@ def _undo(table, change) -> None:
         table.items[hash_key] = change.old
 
 
-def _propose(table, keys: dict, base, version, image, priority) -> str:
+def _propose(table, keys: dict, base, version, image, priority, began=None) -> str:
     """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable"."""
     request = {
         "TableName": table.name,
@@ -235,7 +236,8 @@ def _propose(table, keys: dict, base, version, image, priority) -> str:
     }
     newest = None
     outcome = "unreachable"
-    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongAccept", request):
+    peers = peers_of(table)
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers, "StrongAccept", request, began):
         if answer == strong_peers.UNREACHABLE:
             continue
         if answer.get("Accepted"):
