@@ -34,9 +34,11 @@ class DynamoStore:
         with _translated("write your key"), db_call():
             self._client.put_item(TableName=self.table_name, Item=item.to_dynamodb())
 
-    def get(self, key: str) -> Item | None:
+    def get(self, key: str, consistent: bool = False) -> Item | None:
         with _translated("retrieve your key"), db_call():
-            answer = self._client.get_item(TableName=self.table_name, Key={"key": {"S": key}})
+            answer = self._client.get_item(
+                TableName=self.table_name, Key={"key": {"S": key}}, ConsistentRead=consistent
+            )
         attributes = answer.get("Item")
         return Item.from_dynamodb(attributes) if attributes else None
 

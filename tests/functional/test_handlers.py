@@ -218,7 +218,7 @@ def test_unexpected_dynamodb_error_is_a_generic_500_without_detail(region, caplo
 
 
 def test_a_bug_is_a_generic_500_and_the_trace_goes_to_the_log(region, caplog, monkeypatch):
-    monkeypatch.setattr(_runtime.service(), "get_key", lambda key: 1 / 0)
+    monkeypatch.setattr(_runtime.service(), "get_key", lambda key, consistent=False: 1 / 0)
     status, answer, _ = call(get_key, proxy_event("GET", "k"))
     assert (status, answer) == (500, {"error": "Sorry, an internal error occurred."})
     assert "ZeroDivisionError" in caplog.text
