@@ -1,16 +1,16 @@
 """The API on a multi-Region strongly consistent (MRSC) table: ``?consistent=true`` reads, a write another region is
 making at the same moment (409), a region cut off from the others (503). Handlers run against moto in-process; what
-DynamoDB answers on MRSC (moto does not model it) is produced on the real boto3 client, at the wire: a ``before-send``
-hook returns the HTTP response DynamoDB would send, which botocore parses and runs through its retry logic as usual."""
+DynamoDB answers on MRSC (moto does not model it) is produced at the wire of the handlers' real boto3 client, see
+``tests/dynamodb_refusals.py``."""
 
 import json
 
 import boto3
 import pytest
 from apigw import proxy_event
-from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
+from dynamodb_refusals import CUT_OFF, WRITE_CONFLICT, answer_at_the_wire
 
 from backend import limits
 from backend.handlers import _runtime, delete_key, get_key, set_key
@@ -80,44 +80,6 @@ def test_the_local_gateway_passes_the_query_string_to_the_handler(sent_get_items
 
 
 # -- DynamoDB's MRSC refusals, at the wire -------------------------------------------------------------------------
-
-WRITE_CONFLICT = (
-    400,
-    "com.amazonaws.dynamodb.v20120810#ReplicatedWriteConflictException",
-    "The request was rejected because one or more items in the request are being modified by a request in another"
-    " Region.",
-)
-CUT_OFF = (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
-
-
-def answer_at_the_wire(client, operation: str, refusal: tuple[int, str, str], when=lambda request: True) -> list:
-    """Makes DynamoDB answer ``operation`` with ``refusal`` (status, __type, message) as its JSON protocol does, for
-    the requests ``when`` accepts; the list returned grows by one each time botocore sends such a request (a retry
-    would send it again)."""
-    status, error_type, message = refusal
-    body = json.dumps({"__type": error_type, "message": message}).encode()
-    sent = []
-
-    def respond(request, **kwargs):
-        if not when(json.loads(request.body)):
-            return None  # on to moto
-        sent.append(request)
-        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "R" * 52}
-        return AWSResponse(request.url, status, headers, _Raw(body))
-
-    client.meta.events.register(f"before-send.dynamodb.{operation}", respond)
-    return sent
-
-
-class _Raw:
-    """The raw (urllib3) response body botocore streams from."""
-
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, *args, **kwargs):
-        yield self._body
-
 
 def handler_client():
     return _runtime.service()._store._client
