@@ -101,8 +101,8 @@ class _translated:
             )
         if code in limits.SERVER_ERROR_CODES or isinstance(error, (SdkConnectionError, HTTPClientError)):
             return ServiceUnavailable(
-                f"DynamoDB could not {self.action} just now (it failed on its side, or this region cannot reach the"
-                " other regions of a strongly consistent table). Retry later, or in another region.",
+                f"DynamoDB could not {self.action} just now: it failed or could not be reached, or this region is cut"
+                " off from the other regions of a strongly consistent table. Retry later, or in another region.",
                 retry_after_s=limits.UNAVAILABLE_RETRY_AFTER_S,
             )
         if code == "ValidationException" and "size" in message.lower():
