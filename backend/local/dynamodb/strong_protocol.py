@@ -13,9 +13,10 @@ so that every read and every write meets every acknowledged write (why it is eno
    table at once (``strong_peers.ask_all``, each answer one modelled round trip away). A peer accepts, and applies
    it, if it holds nothing newer and has no write of its own pending on the key.
 4. the first accept commits: R writes the new image at its version (a local write the replicator forwards to the
-   region that did not accept) and answers the client. No accept: a peer with a pending write means a concurrent
-   write in another region: ``ReplicatedWriteConflictException`` (nothing was written anywhere). A peer that holds
-   a newer version tells it, R repairs itself with it and tries again (``ATTEMPTS``). Nobody answering (R isolated,
+   region that did not accept) and answers the client. No accept: a peer with a pending write, or a newer version
+   written after this write began, means a concurrent write in another region: ``ReplicatedWriteConflictException``
+   (nothing was written anywhere). A peer that holds a newer version from before tells it, R repairs itself with it
+   and tries again (``ATTEMPTS``). Nobody answering (R isolated,
    or both others): ``InternalServerError``.
 
 **A strongly consistent read** (GetItem with ConsistentRead) waits for a pending write of the key, asks the peers
@@ -225,7 +226,11 @@ def _undo(table, change) -> None:
 
 
 def _propose(table, keys: dict, base, version, image, priority, began=None) -> str:
-    """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable"."""
+    """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable".
+
+    A newer version written after this write began is a concurrent write in another region: a conflict, as on
+    AWS, even if it is already acknowledged (the client retries, and then writes over it knowingly). One written
+    before is a write this region had not heard of yet: it catches up and tries again."""
     request = {
         "TableName": table.name,
         "Keys": keys,
@@ -250,6 +255,8 @@ def _propose(table, keys: dict, base, version, image, priority, began=None) -> s
             newest = (versions.from_text(answer["Version"]), answer.get("Item"))
     if newest is not None:
         _repair(table, keys, *newest)
+        if outcome == "repaired" and newest[0][0] >= priority[0]:
+            return "conflict"
     return outcome
 
 
