@@ -124,7 +124,11 @@ def test_availability_during_isolation_per_region_and_for_the_cut_off_one():
     rows = {r["region"]: r for r in figures["regions"]}
     assert [r["region"] for r in figures["regions"]] == [E1, W2]  # in the workload's order
     assert (rows[W2]["isolated"], rows[W2]["write_avail_pct"], rows[W2]["strong_avail_pct"]) == (True, 0, 50)
-    assert (rows[W2]["eventual_avail_pct"], rows[E1]["isolated"], rows[E1]["write_avail_pct"]) == (100, False, 100)
+    assert (rows[W2]["eventual_avail_pct"], rows[E1]["isolated"], rows[E1]["write_avail_pct"]) == (
+        100,
+        False,
+        100,
+    )
     totals = figures["sides"]["MRSC"]
     assert totals["isolated_region"] == W2
     assert (totals["isolated_write_avail_pct"], totals["isolated_strong_avail_pct"]) == (0, 50)
@@ -180,3 +184,33 @@ def test_the_workload_is_checked_before_any_request():
         run_consistency(sides, {"MREC": object()}, isolate=W2, writes=1)
     with pytest.raises(ProbeError, match="two regions"):
         run_consistency(sides, regions=[E1], isolation_rounds=0)
+
+
+def test_the_charts_draw_the_figures_one_colour_per_side():
+    from dashboard import charts
+    from dashboard.charts.palette import OUTCOME_COLORS, SIDE_COLORS
+
+    rows = write_phase("MREC") + write_phase("MRSC")
+    rows += [
+        conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0),
+        conflict("MREC", "k", E2, 200, "b", "b", 1.0, 6.0),
+    ]
+    rows += isolation("MRSC", E2, {E2: {"write": [503], "strong": [503], "eventual": [200]}})
+    figures = cf.figures(frame(rows), {"regions": [E1, E2]})
+    latency = charts.write_latency(cf.long_form(figures, ("write_p50_ms", "write_p99_ms")))
+    assert {t.name for t in latency.data} == {"MREC p50", "MREC p99", "MRSC p50", "MRSC p99"}
+    assert {t.marker.color for t in latency.data} == set(SIDE_COLORS.values())
+    stale = charts.stale_reads(cf.long_form(figures, ("eventual_stale_pct", "strong_stale_pct")))
+    mrec_eventual = next(t for t in stale.data if t.name == "MREC eventual reads")
+    assert dict(zip(mrec_eventual.x, mrec_eventual.y, strict=True)) == {E2: 75.0}
+    outcomes_fig = charts.conflict_outcomes(cf.outcome_counts(figures))
+    lost = next(t for t in outcomes_fig.data if t.name == "lost")
+    assert dict(zip(lost.x, lost.y, strict=True)) == {"MREC": 1, "MRSC": 0}  # none lost is drawn too: a 0
+    assert lost.marker.color == OUTCOME_COLORS["lost"]
+    avail = charts.availability(
+        cf.long_form(figures, ("write_avail_pct", "strong_avail_pct", "eventual_avail_pct"))
+    )
+    assert [t.name for t in avail.data] == ["MRSC writes", "MRSC strong reads", "MRSC eventual reads"]
+    empty = cf.figures(frame([]))
+    assert charts.availability(cf.long_form(empty, ("write_avail_pct",))).layout.annotations
+    assert charts.conflict_outcomes(cf.outcome_counts(empty)).layout.annotations

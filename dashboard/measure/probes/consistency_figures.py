@@ -298,3 +298,13 @@ def long_form(figures_: dict, columns: tuple[str, ...]) -> pd.DataFrame:
         if row.get(column) is not None
     ]
     return pd.DataFrame(rows, columns=["side", "region", "figure", "value"])
+
+
+def outcome_counts(figures_: dict) -> pd.DataFrame:
+    """(side, outcome, count) of the conflicting writes, from ``figures["sides"]`` (the conflicts chart)."""
+    rows = [
+        {"side": side, "outcome": fate, "count": int(totals.get(f"conflict_{fate}", 0))}
+        for side, totals in figures_["sides"].items()
+        for fate in OUTCOMES
+    ]
+    return pd.DataFrame(rows, columns=["side", "outcome", "count"])
