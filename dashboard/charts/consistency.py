@@ -9,7 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.palette import OUTCOME_COLORS, side_color
-from dashboard.charts.style import LATENCY_AXIS, LEGEND_ABOVE, empty_figure, styled
+from dashboard.charts.style import LATENCY_AXIS, empty_figure, styled
+
+# Under the plot: these charts sit two to a row, too narrow for a legend beside the title.
+LEGEND_BELOW = {"orientation": "h", "y": -0.3, "x": 0.5, "xanchor": "center", "yanchor": "top"}
 
 LABELS = {
     "write_p50_ms": "p50",
@@ -43,11 +46,11 @@ def _grouped(long: pd.DataFrame, figures: tuple[str, ...], title: str, y_title: 
                     hovertemplate=f"{side} {LABELS.get(figure, figure)} %{{x}}: %{{y}}<extra></extra>",
                 )
             )
-    fig.update_layout(barmode="group", legend=LEGEND_ABOVE)
-    return styled(fig, title, x_title="region", y_title=y_title, height=420)
+    styled(fig, title, x_title="region", y_title=y_title, height=480)
+    return fig.update_layout(barmode="group", legend=LEGEND_BELOW, margin={"b": 140})
 
 
-def write_latency(long: pd.DataFrame, title: str = "Write latency per region") -> go.Figure:
+def write_latency(long: pd.DataFrame, title: str = "Write latency") -> go.Figure:
     """p50 and p99 of the acknowledged writes, per side and region (rows of figure write_p50_ms / write_p99_ms)."""
     figures = ("write_p50_ms", "write_p99_ms")
     if long.empty or not long["figure"].isin(figures).any():
@@ -56,7 +59,7 @@ def write_latency(long: pd.DataFrame, title: str = "Write latency per region") -
 
 
 def stale_reads(
-    long: pd.DataFrame, title: str = "Reads in another region that missed the write"
+    long: pd.DataFrame, title: str = "Stale first reads elsewhere"
 ) -> go.Figure:
     """Per cent of first reads elsewhere that were stale, eventual and strong, per side and reading region."""
     figures = ("eventual_stale_pct", "strong_stale_pct")
@@ -66,7 +69,7 @@ def stale_reads(
     return fig.update_yaxes(range=[0, 115])
 
 
-def availability(long: pd.DataFrame, title: str = "Answered while one region is cut off") -> go.Figure:
+def availability(long: pd.DataFrame, title: str = "Answered while cut off") -> go.Figure:
     """Per cent of writes, strong reads and eventual reads answered 2xx during the isolation, per side and region."""
     figures = ("write_avail_pct", "strong_avail_pct", "eventual_avail_pct")
     if long.empty or not long["figure"].isin(figures).any():
@@ -76,7 +79,7 @@ def availability(long: pd.DataFrame, title: str = "Answered while one region is 
 
 
 def conflict_outcomes(
-    counts: pd.DataFrame, title: str = "Conflicting writes: what became of them"
+    counts: pd.DataFrame, title: str = "Conflicting writes"
 ) -> go.Figure:
     """Stacked bars, one per side: how many conflicting writes were kept, superseded, lost, rejected or failed
     (``counts``: side, outcome, count)."""
@@ -98,5 +101,5 @@ def conflict_outcomes(
                 hovertemplate=f"%{{x}}: %{{y}} {outcome}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack", legend=LEGEND_ABOVE)
-    return styled(fig, title, x_title="global table", y_title="writes", height=420)
+    styled(fig, title, x_title="global table", y_title="writes", height=480)
+    return fig.update_layout(barmode="stack", legend=LEGEND_BELOW, margin={"b": 140})

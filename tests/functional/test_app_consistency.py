@@ -69,7 +69,7 @@ def test_a_small_run_draws_both_sides_and_is_kept():
     assert list(table["side"]) == ["MREC"] * 3 + ["MRSC"] * 3
     assert set(table["region"]) == {"us-east-1", "us-east-2", "us-west-2"}
     mrsc = table[table["side"] == "MRSC"]
-    assert all(text.endswith("/0") for text in mrsc["conflicts acked/rejected/lost"])  # none lost
+    assert all(text.endswith("/0") for text in mrsc["conflicts ack/rej/lost"])  # none lost
     assert all(text.startswith("0/") for text in mrsc["strong reads stale"])
     verdicts = [v.value for v in [*at.info, *at.warning]]
     assert any(v.startswith("MRSC:") and ", 0 lost" in v for v in verdicts)

@@ -132,7 +132,7 @@ def test_availability_during_isolation_per_region_and_for_the_cut_off_one():
     totals = figures["sides"]["MRSC"]
     assert totals["isolated_region"] == W2
     assert (totals["isolated_write_avail_pct"], totals["isolated_strong_avail_pct"]) == (0, 50)
-    assert cf.table(figures).set_index("region").loc[W2, "isolated: write/strong/eventual ok"] == (
+    assert cf.table(figures).set_index("region").loc[W2, "cut off: write/strong/eventual ok"] == (
         "0%/50%/100% (cut off)"
     )
 
@@ -150,8 +150,8 @@ def test_figures_table_and_verdict_agree_on_one_run_of_both_sides():
     assert (mrec["conflict_lost"], mrec["conflict_rejected"], mrec["conflict_trials"]) == (1, 0, 1)
     assert (mrsc["conflict_lost"], mrsc["conflict_rejected"], mrsc["conflict_kept"]) == (0, 1, 1)
     shown = cf.table(figures).set_index(["side", "region"])
-    assert shown.loc[("MREC", E1), "conflicts acked/rejected/lost"] == "1/0/1"
-    assert shown.loc[("MRSC", E1), "conflicts acked/rejected/lost"] == "0/1/0"
+    assert shown.loc[("MREC", E1), "conflicts ack/rej/lost"] == "1/0/1"
+    assert shown.loc[("MRSC", E1), "conflicts ack/rej/lost"] == "0/1/0"
     assert shown.loc[("MREC", E2), "eventual reads stale"] == "3/4"
     assert "1 rejected, 0 lost" in cf.verdict("MRSC", mrsc)
     assert "2 acknowledged, 0 rejected, 1 lost" in cf.verdict("MREC", mrec)

@@ -52,10 +52,10 @@ TABLE = {
     "write_p50_ms": "write p50 ms",
     "write_p99_ms": "write p99 ms",
     "eventual_stale_text": "eventual reads stale",
-    "eventual_stale_p50_ms": "stale for p50 ms",
+    "eventual_stale_p50_ms": "stale p50 ms",
     "strong_stale_text": "strong reads stale",
-    "conflict_text": "conflicts acked/rejected/lost",
-    "availability_text": "isolated: write/strong/eventual ok",
+    "conflict_text": "conflicts ack/rej/lost",
+    "availability_text": "cut off: write/strong/eventual ok",
 }
 OUTCOMES = ("kept", "superseded", "lost", "rejected", "failed")
 REJECTED = 409
