@@ -263,7 +263,7 @@ def table(figures_: dict) -> pd.DataFrame:
     shown = shown[list(TABLE)].rename(columns=TABLE)
     for column in ("write p50 ms", "write p99 ms"):
         shown[column] = pd.to_numeric(shown[column], errors="coerce").astype("Float64")
-    shown["stale for p50 ms"] = pd.to_numeric(shown["stale for p50 ms"], errors="coerce").astype("Int64")
+    shown["stale p50 ms"] = pd.to_numeric(shown["stale p50 ms"], errors="coerce").astype("Int64")
     return shown
 
 
