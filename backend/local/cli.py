@@ -5,6 +5,7 @@ mrkv-local up [--regions us-west-2,eu-central-1] [--host 127.0.0.1] [--port 0]
               [--network realistic|none] [--client-location Seattle|us-east-1|lat,lon|ping:FILE]
               [--network-seed N] [--replication-delay auto|<ms>] [--endpoints-file .local/endpoints.json]
               [--state-dir .local/state] [--health-interval 1] [--failure-threshold 2] [--dns-ttl 0]
+              [--consistency eventual|strong] [--witness REGION]
 mrkv-local env REGION [--endpoints-file .local/endpoints.json]      (use: eval "$(mrkv-local env us-west-2)")
 """
 
@@ -98,6 +99,14 @@ def parser(prog: str = "mrkv-local") -> argparse.ArgumentParser:
     up.add_argument(
         "--replication-delay", type=_delay, default="auto", help="'auto' (network model) or milliseconds"
     )
+    up.add_argument(
+        "--consistency",
+        choices=("eventual", "strong"),
+        default="eventual",
+        help="the global table's multi-Region consistency: eventual (MREC, default) or strong (MRSC: exactly three "
+        "regions of one set, e.g. us-east-1,us-east-2,us-west-2, or two plus --witness)",
+    )
+    up.add_argument("--witness", default=None, help="MRSC with two replicas: the witness region (same region set)")
     up.add_argument("--endpoints-file", type=Path, default=DEFAULT_ENDPOINTS_FILE)
     up.add_argument("--state-dir", type=Path, default=Path(".local/state"))
     up.add_argument(
@@ -158,6 +167,8 @@ def up(args) -> int:
             health_interval_s=args.health_interval,
             failure_threshold=args.failure_threshold,
             dns_ttl_s=args.dns_ttl,
+            consistency=args.consistency,
+            witness=args.witness,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -36,10 +36,25 @@ from backend.local import network as network_model
 from backend.local.children import Child, LocalCloudError, die_with_parent, free_port, signal_group
 from backend.local.contracts import DEFAULT_ENDPOINTS_FILE as DEFAULT_ENDPOINTS_FILE
 from backend.local.contracts import TABLE_NAME, Endpoints
+from backend.local.dynamodb import strong
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1")
 STOP_GRACE_S = 5.0
+
+
+def check_consistency(regions: list[str], consistency: str, witness: str | None) -> tuple[str, str | None]:
+    """("eventual" | "strong", the witness or None); ValueError for a group MRSC does not allow (AWS's rules)."""
+    if consistency not in ("eventual", "strong"):
+        raise ValueError(f"consistency must be 'eventual' or 'strong', not {consistency!r}")
+    if consistency == "eventual":
+        if witness:
+            raise ValueError("a witness is only for --consistency strong (MRSC)")
+        return consistency, None
+    if witness:
+        network_model.region(witness)
+    strong.check_group(regions, [witness] if witness else [])
+    return consistency, witness
 
 
 def check_regions(regions) -> list[str]:
@@ -72,8 +87,11 @@ class LocalCloud:
         replicate: bool | None = None,
         startup_timeout_s: float = 60.0,
         network_seed: int | None = None,
+        consistency: str = "eventual",
+        witness: str | None = None,
     ):
         self.regions = check_regions(regions)
+        self.consistency, self.witness = check_consistency(self.regions, consistency, witness)
         self.network = network_model.check_mode(network)
         network_model.parse_location(client_location)  # fail now, not in a child
         client_location = network_model.absolute_location(client_location)
@@ -113,6 +131,7 @@ class LocalCloud:
         self._spawner: ThreadPoolExecutor | None = None
         self._replicator_port: int | None = None
         self._lock = threading.Lock()
+        self.witness_info: dict = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -151,9 +170,14 @@ class LocalCloud:
                 ]
                 if self.network_seed is not None:  # one sequence per region, the same every run
                     args += ["--network-seed", str(self.network_seed + index)]
-                self._spawn(f"region {region}", args, "READY ")
+                self._spawn(f"region {region}", args + self._consistency_args(), "READY ")
+            if self.witness:
+                self._spawn_witness()
             for region in self.regions:
                 self.region_info[region] = self.children[f"region {region}"].wait_ready(deadline)
+            if self.witness:
+                self.witness_info = self.children[f"witness {self.witness}"].wait_ready(deadline)
+            self._introduce_doors()
             if self.replicate:
                 self._replicator_port = (
                     (self.port + 2 + 2 * len(self.regions)) if self.port else free_port(self.host)
@@ -164,6 +188,7 @@ class LocalCloud:
                     r: {k: self.region_info[r][k] for k in ("api", "dynamodb", "admin")} for r in self.regions
                 },
                 "replicator": self.replicator_url,
+                "witnesses": {self.witness: self.witness_info["admin"]} if self.witness else {},
                 "host": self.host,
                 "global_port": self.port,
                 "control_port": self.port + 1 if self.port else 0,
@@ -189,11 +214,36 @@ class LocalCloud:
             "streams": {r: self.region_info[r]["dynamodb"] for r in self.regions},
             "control": global_info["control"],
             "replicator": self.replicator_url,
+            "consistency": self.consistency,
+            "witness": self.witness,
         }
         if self.endpoints_file:
             self._write_endpoints_file()
         self.startup_s = time.monotonic() - started
         return self
+
+    def _consistency_args(self) -> list[str]:
+        if self.consistency == "eventual":
+            return []
+        return ["--consistency", "strong"] + (["--witness", self.witness] if self.witness else [])
+
+    def _spawn_witness(self) -> None:
+        """The witness: a region process with no table and no client (``--role witness``)."""
+        args = ["-m", "backend.local.region", "--region", self.witness, "--host", self.host, "--port", "0"]
+        args += ["--dynamodb-port", "0", "--network", self.network, "--client-location", self.client_location]
+        args += ["--cloud-regions", ",".join(self.regions), "--role", "witness", *self._consistency_args()]
+        self._spawn(f"witness {self.witness}", args, "READY ")
+
+    def _introduce_doors(self) -> None:
+        """Tells every region (and the witness) each other's door: how MRSC writes and strong reads reach them."""
+        from backend.local.control.client import call_json
+
+        admins = {region: info["admin"] for region, info in self.region_info.items()}
+        if self.witness:
+            admins[self.witness] = self.witness_info["admin"]
+        doors = {region: admin + "/__admin/dynamodb" for region, admin in admins.items()}
+        for admin in admins.values():
+            call_json("POST", admin + "/__admin/peers", {"doors": doors})
 
     @property
     def replicator_url(self) -> str | None:
@@ -326,6 +376,9 @@ class LocalCloud:
         if self.replicator_url:
             lines.append(f"replicator admin:    {self.replicator_url}")
         lines.append(f"network: {self.network}, client location: {self.client_location}")
+        if self.consistency == "strong":
+            witness = f", witness {self.witness}" if self.witness else ""
+            lines.append(f"consistency: strong (MRSC){witness}")
         return "\n".join(lines)
 
 

@@ -33,7 +33,9 @@ class Endpoints:
     endpoint; ``dynamodb``: region → DynamoDB endpoint; ``streams``: region → DynamoDB Streams endpoint (boto3's
     ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``; locally the same server as DynamoDB, which serves both APIs, as
     ``streams.dynamodb.<region>.amazonaws.com`` is a separate endpoint on AWS); ``control``: the control API;
-    ``replicator``: the replicator's admin API, or None with a single region.
+    ``replicator``: the replicator's admin API, or None with a single region; ``consistency``: the table's
+    multi-Region consistency, "eventual" (MREC) or "strong" (MRSC); ``witness``: an MRSC table's witness region (no
+    endpoint: it serves no client), or None.
     """
 
     regions: dict[str, str]
@@ -42,6 +44,8 @@ class Endpoints:
     streams: dict[str, str] = field(default_factory=dict)
     control: str | None = None
     replicator: str | None = None
+    consistency: str = "eventual"
+    witness: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -51,6 +55,8 @@ class Endpoints:
             "streams": dict(self.streams),
             "control": self.control,
             "replicator": self.replicator,
+            "consistency": self.consistency,
+            "witness": self.witness,
         }
 
     @classmethod
@@ -71,6 +77,8 @@ class Endpoints:
             streams=dict(data.get("streams") or data.get("dynamodb") or {}),
             control=data.get("control"),
             replicator=data.get("replicator"),
+            consistency=data.get("consistency") or "eventual",
+            witness=data.get("witness"),
         )
 
     def write(self, path: str | Path) -> None:

@@ -36,7 +36,7 @@ import time
 
 from backend.local import network
 from backend.local.contracts import ITEM_VERSION_HEADER, TABLE_NAME
-from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, replicas, versions
+from backend.local.dynamodb import LocalDynamoDB, dynamodb_only, replicas, strong_peers, versions
 from backend.local.gateway import events
 from backend.local.gateway.stage import stage_app
 from backend.local.region_admin import admin_routes
@@ -62,6 +62,7 @@ class RegionSettings:
         self.client = network.parse_location(client_location)
         self.client_text = client_location
         self.down = False
+        self.isolated = False  # MRSC: cut off from the other regions (strong_peers.py)
         self.clock_offset_ms = 0
         self.model = network.LatencyModel(mode, seed=seed)
 
@@ -72,6 +73,7 @@ class RegionSettings:
             "client_location": self.client_text,
             "client": {"name": self.client.name, "lat": self.client.lat, "lon": self.client.lon},
             "down": self.down,
+            "isolated": self.isolated,
             "clock_offset_ms": self.clock_offset_ms,
             "jitter_fraction": self.model.jitter_fraction,
             "modelled_rtt_ms": network.modelled_rtt_ms(self.client, self.region)
@@ -83,15 +85,18 @@ class RegionSettings:
         """Applies a partial config; raises ValueError (nothing applied) on any bad field."""
         if not isinstance(changes, dict):
             raise ValueError("the config must be a JSON object")
-        unknown = set(changes) - {"network", "client_location", "down", "clock_offset_ms", "jitter_fraction"}
+        unknown = set(changes) - {
+            "network", "client_location", "down", "isolated", "clock_offset_ms", "jitter_fraction"
+        }
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
         mode = network.check_mode(changes["network"]) if "network" in changes else self.mode
         client_text = changes.get("client_location", self.client_text)
         client = network.parse_location(client_text) if "client_location" in changes else self.client
         down = changes.get("down", self.down)
-        if not isinstance(down, bool):
-            raise ValueError('"down" must be true or false')
+        isolated = changes.get("isolated", self.isolated)
+        if not isinstance(down, bool) or not isinstance(isolated, bool):
+            raise ValueError('"down" and "isolated" must be true or false')
         offset = changes.get("clock_offset_ms", self.clock_offset_ms)
         if isinstance(offset, bool) or not isinstance(offset, (int, float)) or abs(offset) > 86_400_000:
             raise ValueError('"clock_offset_ms" must be a number of milliseconds within ±1 day')
@@ -102,6 +107,8 @@ class RegionSettings:
             raise ValueError('"jitter_fraction" must be null (heavy-tailed samples) or a number in [0, 1)') from None
         with self._lock:
             self.mode, self.client, self.client_text, self.down = mode, client, client_text, down
+            self.isolated = isolated
+            strong_peers.set_isolated(isolated)
             self.model = model
             clock_changed = offset != self.clock_offset_ms
             self.clock_offset_ms = offset
@@ -163,12 +170,25 @@ class RegionServer:
         client_location: str = network.DEFAULT_CLIENT_LOCATION,
         table_name: str = TABLE_NAME,
         network_seed: int | None = None,
+        consistency: str = "eventual",
+        witness: str | None = None,
+        role: str = "replica",
     ):
         self.settings = RegionSettings(region, mode, client_location, network_seed)
         self.region = self.settings.region.code
         self.host, self.port, self.dynamodb_port = host, port, dynamodb_port
         self.table_name = table_name
-        self._dynamodb = LocalDynamoDB(self.region, table_name, host, dynamodb_port)
+        self.consistency, self.role = consistency, role
+        # A witness holds no table (it keeps what it accepted in its door, strong_protocol.py) and serves no client.
+        self._dynamodb = LocalDynamoDB(
+            self.region, table_name, host, dynamodb_port, consistency=consistency, witness=witness,
+            create_table=role != "witness",
+        )
+        # MRSC writes wait a round trip for another region: the stage runs them in threads, not in the event loop.
+        self.blocking = consistency == "strong"
+        strong_peers.set_round_trip(
+            lambda a, b: self.settings.model.rtt_ms(network.region(a), network.region(b))
+        )
         self._gateway: WebServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -177,7 +197,8 @@ class RegionServer:
         _environment_for_handlers(self.region, self.table_name)
         self._dynamodb.start()
         self._gateway = WebServer(stage_app(self, admin_routes(self)), self.host, self.port, "gateway").start()
-        self._warm_up()
+        if self.role != "witness":
+            self._warm_up()
         return self
 
     def stop(self) -> None:
@@ -216,6 +237,7 @@ class RegionServer:
             "api": self.api_url,
             "dynamodb": self.dynamodb_url,
             "admin": self.admin_url,
+            "role": self.role,
         }
 
     # -- the table ------------------------------------------------------------------------------------------
@@ -242,7 +264,7 @@ class RegionServer:
     ) -> events.HttpResponse:
         """The answer of this region's API Gateway stage (without the network delay)."""
         request_id = events.new_request_id()
-        if self.settings.down:
+        if self.settings.down or self.role == "witness":
             return events.service_unavailable(request_id)
         if body is None:
             return events.request_too_large(request_id)
@@ -305,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default="realistic", choices=network.NETWORK_MODES)
     parser.add_argument("--client-location", default=network.DEFAULT_CLIENT_LOCATION)
     parser.add_argument("--network-seed", type=int, default=None, help="seed of the network model's samples")
+    parser.add_argument("--consistency", default="eventual", choices=("eventual", "strong"))
+    parser.add_argument("--witness", default=None, help="the MRSC witness region of the cloud's table")
+    parser.add_argument("--role", default="replica", choices=("replica", "witness"))
     parser.add_argument(
         "--cloud-regions",
         default="",
@@ -325,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             args.network,
             args.client_location,
             network_seed=args.network_seed,
+            consistency=args.consistency,
+            witness=args.witness,
+            role=args.role,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

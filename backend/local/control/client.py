@@ -84,6 +84,15 @@ class ControlClient:
     def resume_replication(self, region: str) -> dict:
         return self._call("resume", region=region)
 
+    def isolate_region(self, region: str) -> dict:
+        """Cuts ``region`` (a replica or the MRSC witness) off from the others: nothing replicates into it, and on
+        an MRSC table its writes and strongly consistent reads fail while the other two regions serve."""
+        return self._call("isolate", region=region)
+
+    def reconnect_region(self, region: str) -> dict:
+        """Ends the isolation: replication into the region resumes and it catches up."""
+        return self._call("reconnect", region=region)
+
     def set_replication_delay(self, ms: int | None) -> dict:
         """Overrides every pair's delay (ms); None goes back to the network model."""
         return self._call("delay", {"ms": ms})

@@ -34,6 +34,11 @@ ROUTES: dict[str, ControlRoute] = {
         "clock": ("PUT", "/regions/{region}/clock", ("offset_ms",), "skews the region's writer clock"),
         "pause": ("POST", "/replication/{region}/pause", (), "stops replication into the region"),
         "resume": ("POST", "/replication/{region}/resume", (), "restarts replication into the region"),
+        "isolate": (
+            "POST", "/regions/{region}/isolate", (),
+            "cuts the region off from the others: no replication into it; MRSC writes and strong reads fail there",
+        ),
+        "reconnect": ("POST", "/regions/{region}/reconnect", (), "the isolation's end: the region catches up"),
         "delay": ("PUT", "/replication/delay", ("ms",), "overrides every pair's delay (null: the model)"),
         "latency": ("GET", "/replication/latency", (), "ReplicationLatency (ms) and PendingReplicationCount per source → destination"),
         "routing": ("GET", "/routing", (), "the router's settings and health"),

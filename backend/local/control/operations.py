@@ -18,6 +18,7 @@ class LocalCloudControl:
 
     def __init__(self, config: dict, router: GeoRouter, global_url: str):
         self.regions: dict[str, dict] = config["regions"]
+        self.witnesses: dict[str, str] = config.get("witnesses") or {}  # MRSC witness region -> its admin URL
         self.replicator_url: str | None = config.get("replicator")
         self.router = router
         self.global_url = global_url
@@ -85,6 +86,19 @@ class LocalCloudControl:
         self._replicator("POST", "/pause" if paused else "/resume", {"region": region})
         return {"region": region, "replication_paused": paused}
 
+    def set_region_isolated(self, region: str, isolated: bool) -> dict:
+        """Isolation: the region reaches no other region and none reaches it (its MRSC door refuses, its own calls
+        fail), and the replicator stops (or resumes) applying into it."""
+        if region in self.witnesses:
+            admin = self.witnesses[region]
+        else:
+            admin = self._region(region)["admin"]
+        with self._lock:
+            _call("POST", admin + "/__admin/config", {"isolated": isolated})
+            if self.replicator_url and region in self.regions:
+                self._replicator("POST", "/pause" if isolated else "/resume", {"region": region})
+        return {"region": region, "isolated": isolated}
+
     def set_replication_delay(self, ms) -> dict:
         if ms == "auto":
             ms = None
@@ -125,6 +139,8 @@ class LocalCloudControl:
                 self._replicator("POST", "/reset")
             for region in self.regions.values():
                 _call("POST", region["admin"] + "/__admin/reset")
+            for admin in self.witnesses.values():
+                _call("POST", admin + "/__admin/reset")
             if self.replicator_url:
                 self._replicator("POST", "/reset")
         return {"reset": list(self.regions)}

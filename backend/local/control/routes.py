@@ -25,6 +25,8 @@ def _actions(control) -> dict:
         "clock": lambda p, d: control.set_clock_offset(p["region"], d.get("offset_ms")),
         "pause": lambda p, d: control.set_replication_paused(p["region"], True),
         "resume": lambda p, d: control.set_replication_paused(p["region"], False),
+        "isolate": lambda p, d: control.set_region_isolated(p["region"], True),
+        "reconnect": lambda p, d: control.set_region_isolated(p["region"], False),
         "delay": lambda p, d: control.set_replication_delay(d.get("ms", "missing")),
         "latency": lambda p, d: control.replication_latency(),
         "routing": lambda p, d: control.routing(),

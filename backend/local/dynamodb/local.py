@@ -17,7 +17,15 @@ import logging
 import threading
 
 from backend.local.contracts import TABLE_NAME
-from backend.local.dynamodb import patches, replica_door, replicas, streams
+from backend.local.dynamodb import (
+    patches,
+    replica_door,
+    replicas,
+    streams,
+    strong,
+    strong_hooks,
+    strong_protocol,
+)
 from backend.local.memory import return_free_heap_to_the_os
 
 # Shard iterators older than this are freed at each trim. The replicator uses an iterator within one poll (25 ms
@@ -37,8 +45,12 @@ class LocalDynamoDB:
         host: str = "127.0.0.1",
         port: int = 0,
         iterator_max_age_s: float = ITERATOR_MAX_AGE_S,
+        consistency: str = "eventual",
+        witness: str | None = None,
+        create_table: bool = True,
     ):
         self.region, self.table_name, self.host, self.port = region, table_name, host, port
+        self.consistency, self.witness, self.create_table = consistency, witness, create_table
         self.iterator_max_age_s = iterator_max_age_s
         self._mock = None
         self._server = None
@@ -54,7 +66,9 @@ class LocalDynamoDB:
         self._mock.start()  # first: it wipes moto's state
         patches.install()  # moto's writes race under our threads (duplicate stream sequence numbers)
         replica_door.install()  # every item change gets its hidden version (global tables' last writer wins)
-        self._create_table()
+        strong_hooks.install()  # MRSC tables' writes and strong reads agree with another region
+        if self.create_table:
+            self._create_table()
         threading.Thread(target=self._untrack_periodically, name="moto-untrack", daemon=True).start()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
@@ -87,11 +101,17 @@ class LocalDynamoDB:
         if len(cloud) >= 2 and self.region in cloud:
             # The local cloud's own table is a global table of every region it runs, from the start (and after a
             # reset, which recreates it everywhere at once).
-            replicas.mark_global(patches.table(self.region, self.table_name), cloud)
+            table = patches.table(self.region, self.table_name)
+            replicas.mark_global(table, cloud)
+            if self.consistency == "strong":  # MRSC from the start (the cloud checked the regions)
+                strong.mark_strong(table, [self.witness] if self.witness else [])
 
     def reset(self) -> None:
         """Drops and recreates the table (a new stream, as on AWS), so the region holds no data."""
         with self._reset_lock:
+            strong_protocol.forget_witness_log()
+            if not self.create_table:  # a witness: no table of its own
+                return
             client = self.client()
             try:
                 client.delete_table(TableName=self.table_name)

@@ -16,6 +16,8 @@ The door's own operations (``X-Amz-Target: MrkvReplication_20261201.<Operation>`
   does not know.
 - ``ScanVersions`` {TableName, ExclusiveStartKey?, Limit?} → a Scan page with ``Versions`` (one per item) and
   ``KeyAttributes``, and on the last page ``Tombstones`` [{Keys, Version}]: what a backfill copies, each item with the version it has here.
+- ``StrongAccept`` and ``StrongRead``: another region's strongly consistent write and read of an MRSC table
+  (``strong_protocol.py``); 503 while this region is isolated.
 - ``ListReplicaIntents`` {} → {Tables: [{TableName, Replicas: {region: status}, Intents: [{Id, Action, RegionName}]}]}
   and ``SetReplicas`` {TableName, Replicas, DoneIntents?}: the replica groups of global tables (``replicas.py``), read
   and published by the replicator's membership loop.
@@ -27,7 +29,7 @@ import functools
 import json
 from datetime import UTC, datetime
 
-from backend.local.dynamodb import replicas, versions
+from backend.local.dynamodb import replicas, strong_protocol, versioned_writes, versions
 from backend.local.dynamodb.patches import DEFAULT_ACCOUNT_ID, WRITE_LOCK
 
 TARGET_PREFIX = "MrkvReplication_20261201"
@@ -44,6 +46,10 @@ def install() -> int:
 
         @functools.wraps(add)
         def add_with_version(self, old, new):
+            capture = versions.capture_of_thread()
+            if capture is not None:  # a strongly consistent write's trial run: nothing is recorded yet
+                capture.see(old, new)
+                return
             with WRITE_LOCK:
                 version, replica = versions.on_change(self.table, old, new)
                 add(self, old, new)
@@ -108,8 +114,12 @@ def _answer(region: str, operation: str, body: bytes) -> tuple[int, dict]:
             "ScanVersions": scan_versions,
             "ListReplicaIntents": list_replica_intents,
             "SetReplicas": set_replicas,
+            "StrongAccept": strong_protocol.accept,
+            "StrongRead": strong_protocol.read_for_peer,
         }[operation]
         return 200, handler(region, request)
+    except strong_protocol.Isolated:
+        return 503, _error("ServiceUnavailable", "this region is isolated from the others (control API)")
     except JsonRESTError as error:  # as moto's server answers it (e.g. ExpiredIteratorException, 400)
         return error.code, {"__type": error.error_type, "message": error.message}
     except KeyError as error:
@@ -142,28 +152,12 @@ def apply_changes(region: str, request: dict) -> dict:
         version = versions.from_text(change["Version"])
         keys, item = change["Keys"], change.get("Item")
         try:
-            applied.append(_apply_one(backend, table, name, keys, item, version))
+            applied.append(versioned_writes.apply_versioned(backend, table, name, keys, item, version))
             errors.append(None)
         except Exception as error:  # a change moto refuses (e.g. a key of the wrong type): said, never retried
             applied.append(False)
             errors.append(f"{type(error).__name__}: {error}")
     return {"Applied": applied, "Errors": errors}
-
-
-def _apply_one(backend, table, name: str, keys: dict, item: dict | None, version) -> bool:
-    with WRITE_LOCK:
-        held = versions.table_versions(table)
-        key = versions.key_from_json(table, keys)
-        if not held.accepts(key, version):
-            return False
-        with versions.replicating(version):
-            if item is not None:
-                backend.put_item(name, item)
-                held.stored(key, version)  # also for a table without a stream (no hook ran)
-            else:
-                backend.delete_item(name, keys)
-                held.deleted(key, version, versions.now_us())
-        return True
 
 
 def list_replica_intents(region: str, request: dict) -> dict:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 
-from backend.local.dynamodb import versions
+from backend.local.dynamodb import strong, versions
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 ACTIVE, CREATING, DELETING = "ACTIVE", "CREATING", "DELETING"
@@ -79,9 +79,9 @@ def description(table) -> dict:
     """What a global table's TableDescription adds (nothing for a regional table)."""
     replicas = replicas_of(table)
     if not replicas:
-        return {}
+        return strong.description(table, is_global=False)
     listed = [{"RegionName": region, "ReplicaStatus": status} for region, status in sorted(replicas.items())]
-    extra = {"Replicas": listed, "GlobalTableVersion": GLOBAL_TABLE_VERSION}
+    extra = {"Replicas": listed, "GlobalTableVersion": GLOBAL_TABLE_VERSION, **strong.description(table, True)}
     if replicas.get(table.region_name) == CREATING:
         extra["TableStatus"] = "CREATING"  # the new replica is not ready before its backfill ends
     return extra
@@ -176,6 +176,50 @@ def _stamp_unversioned(table) -> None:
         held.live.setdefault(versions.key_of(table, item), (now, table.region_name))
 
 
+def strong_request(table, updates, consistency, witness_updates) -> list[str] | None:
+    """The witnesses of an UpdateTable that makes ``table`` an MRSC global table, or None (not such a request);
+    ValueError when AWS refuses it (``strong.py``)."""
+    if consistency is None and witness_updates is None:
+        if strong.is_strong(table) and updates:
+            raise ValueError("The local cloud does not emulate adding or removing replicas of an MRSC global table")
+        return None
+    if consistency is not None:
+        strong.check_consistency(consistency)
+    if replicas_of(table) or strong.is_strong(table):
+        raise ValueError(
+            "The consistency mode of a global table is chosen when its first replicas are added and cannot change"
+        )
+    if consistency != strong.STRONG:
+        if witness_updates:
+            raise ValueError("GlobalTableWitnessUpdates needs MultiRegionConsistency STRONG")
+        return None
+    creates = [
+        update["Create"].get("RegionName")
+        for update in (updates or [])
+        if isinstance(update, dict) and isinstance(update.get("Create"), dict)
+    ]
+    if not creates:
+        raise ValueError("MultiRegionConsistency is only valid with ReplicaUpdates that create replicas")
+    witnesses = _witness_creates(witness_updates)
+    strong.check_group([table.region_name, *creates], witnesses)
+    strong.check_can_become_strong(table)
+    return witnesses
+
+
+def _witness_creates(witness_updates) -> list[str]:
+    if witness_updates is None:
+        return []
+    if not isinstance(witness_updates, list) or not all(
+        isinstance(u, dict) and list(u) == ["Create"] and isinstance(u["Create"], dict) for u in witness_updates
+    ):
+        raise ValueError("GlobalTableWitnessUpdates must be a list of {\"Create\": {\"RegionName\": ...}}")
+    regions = [update["Create"].get("RegionName") for update in witness_updates]
+    for region in regions:
+        if region not in aws_regions():
+            raise ValueError(f"Invalid region: {region} is not a DynamoDB region")
+    return regions
+
+
 # -- the door's operations (replica_door.py dispatches them) -------------------------------------------------
 
 
@@ -185,7 +229,8 @@ def list_intents(backend) -> dict:
     for name, table in list(backend.tables.items()):
         replicas, intents = replicas_of(table), intents_of(table)
         if replicas or intents:
-            tables.append({"TableName": name, "Replicas": replicas, "Intents": intents})
+            entry = {"TableName": name, "Replicas": replicas, "Intents": intents}
+            tables.append({**entry, "Strong": strong.strong_document(table)})
     return {"Tables": tables}
 
 
@@ -200,6 +245,7 @@ def set_replicas(table, request: dict) -> dict:
     for intent in left:
         group[intent["RegionName"]] = CREATING if intent["Action"] == "Create" else DELETING
     table.mrkv_replicas, table.mrkv_intents = group, left
+    strong.set_from_document(table, request.get("Strong"))  # an MRSC table's new replica is MRSC too
     return {"Replicas": group}
 
 
@@ -240,11 +286,17 @@ def _updating(update_table, write_lock):
     @functools.wraps(update_table)
     def update_table_with_replicas(handler):
         updates = handler.body.get("ReplicaUpdates")
-        if updates is not None:
+        consistency = handler.body.get("MultiRegionConsistency")
+        witness_updates = handler.body.get("GlobalTableWitnessUpdates")
+        if updates is not None or consistency is not None or witness_updates is not None:
             with write_lock:
                 table = handler.dynamodb_backend.get_table(handler.body["TableName"])  # not found: moto's 400
                 try:
-                    record_updates(table, updates)
+                    witnesses = strong_request(table, updates, consistency, witness_updates)
+                    if updates is not None:
+                        record_updates(table, updates)
+                    if witnesses is not None:
+                        strong.mark_strong(table, witnesses)
                 except ValueError as error:
                     from moto.core.exceptions import JsonRESTError
 

@@ -27,6 +27,8 @@ import inspect
 import json
 import threading
 
+from backend.local.dynamodb import strong
+
 OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
 MAX_ACTIONS = 100  # AWS: "up to 100 action requests" (API reference, TransactItems)
 MAX_ITEM_BYTES = 400 * 1024  # AWS: the item size limit, counted as moto counts it (names + values)
@@ -183,6 +185,9 @@ def transact_write_items(self, transact_items: list) -> None:
 
     with _WRITE_LOCK:
         plan = _plan(self, transact_items)
+        refusal = strong.refusal_of_transaction({table for _op_type, _op, table, _key in plan})
+        if refusal:
+            raise _validation(refusal)
         reasons = _condition_reasons(self, plan)
         if all(code is None for code, _, _ in reasons):
             reasons = _rehearsal_reasons(self, plan)

@@ -157,15 +157,64 @@ def last_local_write() -> Version | None:
     return version
 
 
+@contextmanager
+def committing(version: Version) -> Iterator[None]:
+    """Writes in this block are local writes at ``version`` (a strongly consistent write the other regions already
+    accepted, ``strong_protocol.py``): stamped with it, and forwarded by the replicator as any local write."""
+    _context.committing = version
+    try:
+        yield
+    finally:
+        _context.committing = None
+
+
+class Capture:
+    """What one write would change, seen without changing anything: the first old image and the last new one
+    (an UpdateItem of a new item reaches the stream twice)."""
+
+    def __init__(self):
+        self.happened = False
+        self.old = self.new = None
+
+    def see(self, old, new) -> None:
+        if not self.happened:
+            self.old, self.happened = old, True
+        self.new = new
+
+
+@contextmanager
+def capturing() -> Iterator[Capture]:
+    """Item changes in this block are recorded in the ``Capture`` and reach neither the versions nor the stream
+    (``replica_door``'s hook asks ``capture_of_thread``); the caller undoes the change in the table itself."""
+    capture = Capture()
+    _context.capture = capture
+    try:
+        yield capture
+    finally:
+        _context.capture = None
+
+
+def capture_of_thread() -> Capture | None:
+    return getattr(_context, "capture", None)
+
+
+def is_replicating() -> bool:
+    return getattr(_context, "replicating", None) is not None or getattr(_context, "committing", None) is not None
+
+
 def on_change(table, old, new) -> tuple[Version, bool]:
     """Called (under the write lock) for every change of an item, before its stream record exists: records the
     version and returns it with whether the write was replicated."""
     versions = table_versions(table)
     key = key_of(table, new if new is not None else old)
     given = getattr(_context, "replicating", None)
+    committed = getattr(_context, "committing", None)
     clock = _clock.now_us()
     if given is not None:
         version, replica = given, True
+    elif committed is not None:
+        version, replica = committed, False
+        _context.last_local = version
     else:
         version, replica = versions.next_local(key, clock, table.region_name), False
         _context.last_local = version

@@ -11,6 +11,7 @@ The region's admin routes are mounted under ``/__admin`` (loopback only, never d
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Mount
 
@@ -41,9 +42,11 @@ class _Stage:
         delay = 0.0 if events.HOP_HEADER in request.headers else self.region.settings.delay_s()
 
         async def answer():
-            result = self.region.serve(
-                request.method, target, list(request.headers.items()), body, client[0] if client else ""
-            )
+            arguments = (request.method, target, list(request.headers.items()), body, client[0] if client else "")
+            if getattr(self.region, "blocking", False):  # MRSC: a write waits a round trip for another region
+                result = await run_in_threadpool(self.region.serve, *arguments)
+            else:
+                result = self.region.serve(*arguments)
             headers = result.headers + ([("Connection", "close")] if close else [])
             return RawResponse(result.status, headers, result.body)
 

@@ -75,6 +75,7 @@ class Membership:
     def __init__(self, fleet):
         self.fleet = fleet
         self.groups: dict[str, dict[str, str]] = {}  # table -> region -> ReplicaStatus, as last published
+        self.strong: dict[str, dict] = {}  # table -> its MRSC settings (witnesses), for MRSC tables
         self.backfilling: dict[
             tuple[str, str], object
         ] = {}  # (table, region) -> replicator owing the backfill
@@ -97,6 +98,8 @@ class Membership:
                 continue
             # first sight: a new global table, or the replicator restarted
             self.groups.setdefault(name, dict(entry["Replicas"]))
+            if entry.get("Strong"):  # MRSC: every replica learns it with the group
+                self.strong[name] = entry["Strong"]
             for intent in entry.get("Intents", []):
                 self._carry_out(name, region, intent)
                 changed.add(name)
@@ -196,7 +199,7 @@ class Membership:
         for region in regions:
             try:
                 self.fleet.clients[region].replication.set_replicas(
-                    TableName=name, Replicas=group, DoneIntents=done.get(region, [])
+                    TableName=name, Replicas=group, DoneIntents=done.get(region, []), Strong=self.strong.get(name)
                 )
             except Exception as error:  # down: published again next round
                 if group:

@@ -1,0 +1,329 @@
+"""Strongly consistent writes and reads of MRSC tables: a write is acknowledged only once another region of the
+table accepted it; a strongly consistent read asks another region before it answers. Quorums of two out of three,
+so that every read and every write meets every acknowledged write (why it is enough: ``docs/FIDELITY.md``).
+
+**A write** (PutItem, UpdateItem, DeleteItem, and each write of a BatchWriteItem, by any client) in region R:
+
+1. R marks the key *pending* (one local write per key at a time; a peer's proposal for a pending key is refused);
+2. a *trial*: moto does the write under the write lock, conditions and all, while ``versions.capturing`` keeps it
+   out of the versions and the stream; the table is then put back as it was. The trial gives the new image.
+3. R proposes (``StrongAccept``: key, the version R held, the new version and image) to every other region of the
+   table at once (``strong_peers.ask_all``, each answer one modelled round trip away). A peer accepts, and applies
+   it, if it holds nothing newer and has no write of its own pending on the key.
+4. the first accept commits: R writes the new image at its version (a local write the replicator forwards to the
+   region that did not accept) and answers the client. No accept: a peer with a pending write means a concurrent
+   write in another region: ``ReplicatedWriteConflictException`` (nothing was written anywhere). A peer that holds
+   a newer version tells it, R repairs itself with it and tries again (``ATTEMPTS``). Nobody answering (R isolated,
+   or both others): ``InternalServerError``.
+
+**A strongly consistent read** (GetItem with ConsistentRead) waits for a pending write of the key, asks the peers
+(``StrongRead``), repairs the region from the first answer if it is newer, then reads locally. Eventually
+consistent reads stay local and may lag.
+
+A **witness** is a region that holds no table: it keeps, per key, the version and image it accepted
+(``_WitnessLog``), accepts and answers as a replica does, and serves no client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+
+from backend.local.dynamodb import replicas, strong, strong_peers, versioned_writes, versions
+from backend.local.dynamodb.write_lock import WRITE_LOCK
+
+ATTEMPTS = 3  # a region that was behind repairs itself and tries again; then it is a conflict
+WAIT_FOR_PENDING_S = 5.0
+_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+
+
+class Isolated(Exception):
+    """This region answers no peer (the door answers 503)."""
+
+
+def _conflict():
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(_ERROR_PREFIX + "ReplicatedWriteConflictException", strong.CONFLICT_MESSAGE)
+    error.code = 409  # AWS answers it with HTTP 409 (botocore's data/_retry.json matches the code and 409)
+    return error
+
+
+def _unreachable():
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(_ERROR_PREFIX + "InternalServerError", strong.ISOLATED_MESSAGE)
+    error.code = 500
+    return error
+
+
+class _KeyGuards:
+    """Keys with a strongly consistent write in progress in this region, each with its write's priority: the
+    (µs, region) it started at. Older goes first: a peer's proposal older than this region's own pending write of
+    the key waits for it to end, a younger one is refused. Waits only ever go from older to younger writes, so
+    they never form a cycle, and of concurrent writes at least one gets a region's accept."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.pending: dict = {}
+
+    @contextmanager
+    def writing(self, token, priority):
+        with self.cond:
+            if not self.cond.wait_for(lambda: token not in self.pending, WAIT_FOR_PENDING_S):
+                raise _conflict()
+            self.pending[token] = priority
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.pending.pop(token, None)
+                self.cond.notify_all()
+
+    def wait_idle(self, token) -> None:
+        with self.cond:
+            if not self.cond.wait_for(lambda: token not in self.pending, WAIT_FOR_PENDING_S):
+                raise _unreachable()
+
+    def clear_for(self, token, priority) -> bool:
+        """Under ``cond``: True once no write of the key is pending here; False (refuse) if one is and it is older
+        than ``priority``, or it outlasts the wait."""
+        deadline = time.monotonic() + WAIT_FOR_PENDING_S
+        while token in self.pending:
+            if priority is None or not priority < self.pending[token]:
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.cond.wait(left)
+        return True
+
+
+_guards = _KeyGuards()
+
+
+class _WitnessLog:
+    """What a witness region keeps: (table, key) → (version, image or None)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries: dict = {}
+
+
+_witness = _WitnessLog()
+
+
+def forget_witness_log() -> None:
+    """A reset of the cloud: the witness forgets what it accepted, as the replicas drop their tables."""
+    with _witness.lock:
+        _witness.entries.clear()
+_bypass = threading.local()
+
+
+def bypassed() -> bool:
+    """True while this thread commits an accepted write (the backend's own put and delete, not the hooks)."""
+    return getattr(_bypass, "active", False)
+
+
+def peers_of(table) -> list[str]:
+    group = set(replicas.replicas_of(table)) | set(strong.witnesses_of(table))
+    group.discard(table.region_name)
+    return sorted(group)
+
+
+def _token(table_name: str, keys: dict) -> tuple:
+    return table_name, json.dumps(keys, sort_keys=True)
+
+
+# -- the write ------------------------------------------------------------------------------------------------
+
+
+def strong_write(backend, table_name: str, keys: dict, call):
+    """Runs ``call()`` (moto's write) as an MRSC write of the key ``keys`` (module doc)."""
+    if strong_peers.is_isolated():
+        raise _unreachable()
+    table = backend.get_table(table_name)
+    priority = (versions.now_us(), table.region_name)
+    with _guards.writing(_token(table_name, keys), priority):
+        for _attempt in range(ATTEMPTS):
+            with WRITE_LOCK:
+                base = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+                with versions.capturing() as change:
+                    result = call()
+                if not change.happened:
+                    return result  # e.g. a delete of an absent item: nothing changed, nothing to agree on
+                _undo(table, change)
+                version = versions.table_versions(table).next_local(
+                    versions.key_from_json(table, keys), versions.now_us(), table.region_name
+                )
+            image = change.new.to_json()["Attributes"] if change.new is not None else None
+            outcome = _propose(table, keys, base, version, image, priority)
+            if outcome == "accepted":
+                _commit(backend, table_name, keys, image, version)
+                return result
+            if outcome != "repaired":
+                raise _conflict() if outcome == "conflict" else _unreachable()
+        raise _conflict()
+
+
+def _undo(table, change) -> None:
+    """Puts the table back as it was before the trial (the item store only: nothing else saw the trial)."""
+    ref = change.new if change.new is not None else change.old
+    hash_key, range_key = ref.hash_key, ref.range_key
+    if range_key is not None:
+        if change.old is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = change.old
+    elif change.old is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = change.old
+
+
+def _propose(table, keys: dict, base, version, image, priority) -> str:
+    """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable"."""
+    request = {
+        "TableName": table.name,
+        "Keys": keys,
+        "Base": versions.as_text(base) if base is not None else None,
+        "Version": versions.as_text(version),
+        "Item": image,
+        "Priority": versions.as_text(priority),
+    }
+    newest = None
+    outcome = "unreachable"
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongAccept", request):
+        if answer == strong_peers.UNREACHABLE:
+            continue
+        if answer.get("Accepted"):
+            return "accepted"
+        if answer.get("Reason") == "pending":
+            outcome = "conflict"
+        elif outcome != "conflict":
+            outcome = "repaired"
+        if answer.get("Version") and (newest is None or versions.from_text(answer["Version"]) > newest[0]):
+            newest = (versions.from_text(answer["Version"]), answer.get("Item"))
+    if newest is not None:
+        _repair(table, keys, *newest)
+    return outcome
+
+
+def _commit(backend, table_name: str, keys: dict, image, version) -> None:
+    _bypass.active = True  # the backend's own put and delete, not this module's wrapping of them
+    try:
+        with WRITE_LOCK, versions.committing(version):
+            if image is not None:
+                backend.put_item(table_name, image)
+            else:
+                backend.delete_item(table_name, keys)
+    finally:
+        _bypass.active = False
+
+
+def _repair(table, keys: dict, version, image) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[table.account_id][table.region_name]
+    versioned_writes.apply_versioned(backend, table, table.name, keys, image, version)
+
+
+# -- the strongly consistent read -----------------------------------------------------------------------------
+
+
+def refresh(table, keys: dict) -> None:
+    """Makes this region hold the latest acknowledged version of the key, or raises (module doc)."""
+    if strong_peers.is_isolated():
+        raise _unreachable()
+    _guards.wait_idle(_token(table.name, keys))
+    local = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+    request = {"TableName": table.name, "Keys": keys}
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
+        if answer == strong_peers.UNREACHABLE:
+            continue
+        if answer.get("Version"):
+            version = versions.from_text(answer["Version"])
+            if local is None or version > local:
+                _repair(table, keys, version, answer.get("Item"))
+        return
+    raise _unreachable()
+
+
+# -- the door's operations (a peer's questions) ---------------------------------------------------------------
+
+
+def accept(region: str, request: dict) -> dict:
+    """``StrongAccept``: applies the proposed change if nothing newer is held and no write of the key is pending."""
+    if strong_peers.is_isolated():
+        raise Isolated()
+    table = _table_or_none(region, request["TableName"])
+    keys, item = request["Keys"], request.get("Item")
+    base = versions.from_text(request["Base"]) if request.get("Base") else None
+    version = versions.from_text(request["Version"])
+    priority = versions.from_text(request["Priority"]) if request.get("Priority") else None
+    if table is None:
+        return _witness_accept(request["TableName"], keys, base, version, item)
+    with _guards.cond:
+        if not _guards.clear_for(_token(table.name, keys), priority):
+            return {"Accepted": False, "Reason": "pending"}
+        with WRITE_LOCK:
+            newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+            if newest is not None and (base is None or newest > base):
+                return {"Accepted": False, "Reason": "newer", **_held(table, keys, newest)}
+            _repair(table, keys, version, item)
+    return {"Accepted": True}
+
+
+def read_for_peer(region: str, request: dict) -> dict:
+    """``StrongRead``: the key's newest version and image here, once no write of it is pending."""
+    if strong_peers.is_isolated():
+        raise Isolated()
+    table = _table_or_none(region, request["TableName"])
+    keys = request["Keys"]
+    if table is None:
+        with _witness.lock:
+            version, item = _witness.entries.get(_token(request["TableName"], keys), (None, None))
+        return {"Version": versions.as_text(version) if version else None, "Item": item}
+    _guards.wait_idle(_token(table.name, keys))
+    with WRITE_LOCK:
+        newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+        return _held(table, keys, newest) if newest is not None else {"Version": None, "Item": None}
+
+
+def _held(table, keys: dict, newest) -> dict:
+    key = versions.key_from_json(table, keys)
+    live = versions.table_versions(table).live.get(key)
+    item = None
+    if live is not None and live == newest:
+        hash_value, range_value = (key, None) if table.range_key_attr is None else key
+        stored = _stored_item(table, hash_value, range_value)
+        item = stored.to_json()["Attributes"] if stored is not None else None
+    return {"Version": versions.as_text(newest), "Item": item}
+
+
+def _stored_item(table, hash_value, range_value):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_key = DynamoType({table.hash_key_type: hash_value})
+    range_key = DynamoType({table.range_key_type: range_value}) if range_value is not None else None
+    return table.get_item(hash_key, range_key)
+
+
+def _witness_accept(table_name: str, keys: dict, base, version, item) -> dict:
+    token = _token(table_name, keys)
+    with _witness.lock:
+        held, held_item = _witness.entries.get(token, (None, None))
+        if held is not None and (base is None or held > base):
+            return {"Accepted": False, "Reason": "newer", "Version": versions.as_text(held), "Item": held_item}
+        _witness.entries[token] = (version, item)
+    return {"Accepted": True}
+
+
+def _table_or_none(region: str, name: str):
+    from moto.dynamodb.models import dynamodb_backends
+
+    from backend.local.dynamodb.patch_list import DEFAULT_ACCOUNT_ID
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(name)
