@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from mrsc_support import needs_mrsc
+from consistency_support import needs_mrsc
 from run_store_support import endpoints_file
 
 from bench.browser import CHROMIUM, IDLE, chromium, serve_dashboard, wait_drawn

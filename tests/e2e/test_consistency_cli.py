@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mrsc_support import QUICK, needs_mrsc
+from consistency_support import QUICK, needs_mrsc
 
 pytestmark = [pytest.mark.e2e, needs_mrsc]
 

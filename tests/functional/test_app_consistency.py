@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from mrsc_support import QUICK, needs_mrsc
+from consistency_support import QUICK, needs_mrsc
 from run_store_support import endpoints_file
 from streamlit.testing.v1 import AppTest
 
