@@ -20,7 +20,7 @@ Per side and region (``REGION_COLUMNS``):
 * ``write_p50_ms`` / ``write_p99_ms``: of the acknowledged writes' latency in the region (0.1 ms).
 * ``eventual_stale`` / ``strong_stale``: stale checks / checks of reads *in* the region of writes made elsewhere;
   ``*_stale_pct`` the same in per cent (whole); ``*_stale_p50_ms`` / ``*_stale_max_ms`` over the stale checks
-  (whole ms; a check that never saw the write counts as the timeout in neither, and is in ``*_never``).
+  (whole ms; a check that never saw the write counts in neither, and is in ``*_never``).
 * conflicting writes made by the region: ``conflict_writes``, ``conflict_acked`` (2xx), ``conflict_rejected``
   (409: not applied, try again), ``conflict_lost`` (see ``outcomes``), ``conflict_failed`` (any other answer).
 * ``isolated``: this region was the one cut off; ``write_avail_pct`` / ``strong_avail_pct`` /
@@ -261,10 +261,16 @@ def table(figures_: dict) -> pd.DataFrame:
         else pd.DataFrame(columns=list(TABLE))
     )
     shown = shown[list(TABLE)].rename(columns=TABLE)
-    for column in ("write p50 ms", "write p99 ms"):
-        shown[column] = pd.to_numeric(shown[column], errors="coerce").astype("Float64")
-    shown["stale p50 ms"] = pd.to_numeric(shown["stale p50 ms"], errors="coerce").astype("Int64")
+    # A figure with nothing to measure reads "-" (never "None" or "<NA>"): the numbers as the figures rounded them.
+    for column in ("write p50 ms", "write p99 ms", "stale p50 ms"):
+        shown[column] = [_number(v) for v in shown[column]]
     return shown
+
+
+def _number(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
 def verdict(side: str, totals: dict) -> str:
