@@ -214,3 +214,26 @@ def test_the_charts_draw_the_figures_one_colour_per_side():
     empty = cf.figures(frame([]))
     assert charts.availability(cf.long_form(empty, ("write_avail_pct",))).layout.annotations
     assert charts.conflict_outcomes(cf.outcome_counts(empty)).layout.annotations
+
+
+def test_a_kept_consistency_run_compares_by_write_latency_per_cloud_and_region(tmp_path):
+    from dashboard.measure.runs import compare
+    from dashboard.measure.runs.context import build_context
+    from dashboard.measure.runs.recorder import Recording
+    from dashboard.measure.runs.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    targets = TargetSet({E1: "http://127.0.0.1:9/dev", E2: "http://127.0.0.1:9/dev"}, control_url="http://c")
+    ids = []
+    for _ in range(2):
+        context = build_context(targets, {}, [E1, E2], "Seattle", "none")
+        with Recording(store, "consistency", context) as recording:
+            samples = frame(write_phase("MREC") + write_phase("MRSC"))
+            recording.complete({"samples": samples}, cf.figures(samples))
+        ids.append(recording.id)
+    assert store.get(ids[0])["summary"]["sides"]["MREC"]["eventual_stale"] == 3
+    table = compare.compare(store, ids).table
+    assert (
+        table.loc[("MREC us-east-1", "count"), "A"] == 4
+    )  # the writes made in the region, not the read checks
+    assert table.loc[("MRSC us-east-2", "p50"), "B"] == 5.0
