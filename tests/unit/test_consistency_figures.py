@@ -237,3 +237,10 @@ def test_a_kept_consistency_run_compares_by_write_latency_per_cloud_and_region(t
         table.loc[("MREC us-east-1", "count"), "A"] == 4
     )  # the writes made in the region, not the read checks
     assert table.loc[("MRSC us-east-2", "p50"), "B"] == 5.0
+
+
+def test_the_table_shows_each_figure_at_its_rounding_and_a_dash_for_none():
+    figures = cf.figures(frame(write_phase("MRSC")), {"regions": [E1, E2]})
+    shown = cf.table(figures).set_index("region")
+    assert (shown.loc[E1, "write p50 ms"], shown.loc[E2, "write p99 ms"]) == ("20.0", "103.0")
+    assert (shown.loc[E2, "stale p50 ms"], shown.loc[E1, "stale p50 ms"]) == ("21", "-")

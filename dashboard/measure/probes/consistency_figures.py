@@ -262,15 +262,15 @@ def table(figures_: dict) -> pd.DataFrame:
     )
     shown = shown[list(TABLE)].rename(columns=TABLE)
     # A figure with nothing to measure reads "-" (never "None" or "<NA>"): the numbers as the figures rounded them.
-    for column in ("write p50 ms", "write p99 ms", "stale p50 ms"):
-        shown[column] = [_number(v) for v in shown[column]]
+    for column, decimals in (("write p50 ms", 1), ("write p99 ms", 1), ("stale p50 ms", 0)):
+        shown[column] = [_number(v, decimals) for v in shown[column]]
     return shown
 
 
-def _number(value) -> str:
+def _number(value, decimals: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{float(value):.{decimals}f}"
 
 
 def verdict(side: str, totals: dict) -> str:
