@@ -34,13 +34,19 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/e2e/test_fuzz_api.py -q
 
 # Offline: package one region's stack, lint it and check it against the deploy policy (deploy/policy/).
+# Into .packages/, not .serverless/<region>: osls copies its .serverless staging folder into --package, so a
+# folder inside it copies itself until the path is too long (ENAMETOOLONG). cfn-lint's --append-rules takes
+# several values: "--" ends them, or the template is read as a rules module.
+# PARAMS passes osls params through, e.g. an MRSC table (docs/DEPLOY.md):
+#   make policy REGION=us-east-1 PARAMS="--param consistency=strong --param regions=us-east-1,us-east-2,us-west-2 --param primaryRegion=us-east-1"
 REGION ?= us-west-2
+PARAMS ?=
 package: $(STAMP)
-	npx --no-install osls package --region $(REGION) --package .serverless/$(REGION)
-	$(BIN)/cfn-lint .serverless/$(REGION)/cloudformation-template-update-stack.json
+	npx --no-install osls package --region $(REGION) --package .packages/$(REGION) $(PARAMS)
+	$(BIN)/cfn-lint .packages/$(REGION)/cloudformation-template-update-stack.json
 
 policy: package
-	$(BIN)/cfn-lint --append-rules deploy/policy .serverless/$(REGION)/cloudformation-template-update-stack.json
+	$(BIN)/cfn-lint --append-rules deploy/policy -- .packages/$(REGION)/cloudformation-template-update-stack.json
 
 # The installed entry points; ARGS passes options through (make up ARGS="--network none").
 up: $(STAMP)

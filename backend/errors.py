@@ -6,10 +6,10 @@ class ApiError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None):
+    def __init__(self, message: str, *, retry_after_s: int | None = None):
         super().__init__(message)
         self.message = message
-        self.headers = dict(headers or {})
+        self.headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else {}
 
 
 class BadRequest(ApiError):
@@ -24,6 +24,13 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class Conflict(ApiError):
+    """Another region is writing the same item at this moment (a multi-Region strongly consistent table refused the
+    write): nothing was written, and the client may retry."""
+
+    status = 409
+
+
 class UnrepresentableItem(ApiError):
     """The item exists but another DynamoDB client wrote it in a shape this API cannot answer (no string value)."""
 
@@ -34,10 +41,6 @@ class ServiceUnavailable(ApiError):
     """DynamoDB throttled us or cannot be reached: the client may retry."""
 
     status = 503
-
-    def __init__(self, message: str, *, retry_after_s: int | None = None):
-        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
-        super().__init__(message, headers=headers)
 
 
 class InternalError(ApiError):

@@ -23,6 +23,10 @@ class Request:
         # API Gateway gives pathParameters already URL-decoded; a missing or null map means no key.
         return (self.event.get("pathParameters") or {}).get("key")
 
+    def query(self, name: str) -> str | None:
+        """A query string parameter as API Gateway passes it (decoded; the last value of a repeated one), or None."""
+        return (self.event.get("queryStringParameters") or {}).get(name)
+
     @property
     def body(self) -> str | None:
         body = self.event.get("body")

@@ -112,6 +112,16 @@ def parse_value(body: str | None) -> str:
     return value
 
 
+def parse_consistent(text: str | None) -> bool:
+    """``?consistent=true`` asks for a strongly consistent read; ``false`` or no parameter, an eventually consistent
+    one (DynamoDB's default). Anything else is refused rather than guessed at."""
+    if text is None or text == "false":
+        return False
+    if text == "true":
+        return True
+    raise BadRequest(f"consistent must be true or false, not '{text}'.")
+
+
 def check_item_size(item: Item) -> None:
     size = item.size_bytes()
     if size > limits.MAX_ITEM_BYTES:

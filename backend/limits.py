@@ -38,3 +38,15 @@ THROTTLING_ERROR_CODES = frozenset(
 
 # Seconds a throttled client is told to wait (the SDKs' first back-off step is of this order).
 THROTTLED_RETRY_AFTER_S = 1
+
+# DynamoDB's answer (HTTP 400) to a write on a multi-Region strongly consistent (MRSC) table while a request in another
+# region is modifying the same item: the write was rejected, nothing changed, and it is safe to retry.
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#API_PutItem_Errors
+WRITE_CONFLICT_ERROR_CODE = "ReplicatedWriteConflictException"
+WRITE_CONFLICT_RETRY_AFTER_S = 1
+
+# DynamoDB's server-side failures (HTTP 500 and 503), documented "OK to retry". An MRSC region cut off from the other
+# regions answers writes and strongly consistent reads this way (its eventually consistent reads keep working).
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
+SERVER_ERROR_CODES = frozenset({"InternalServerError", "ServiceUnavailable"})
+UNAVAILABLE_RETRY_AFTER_S = 1

@@ -21,8 +21,10 @@ class KeyValueService:
         self._store.put(item)
         return {"key": item.key, "value": item.value, "region": item.region, "writtenAt": item.written_at}
 
-    def get_key(self, key: str) -> dict:
-        item = self._store.get(validate_key(key))
+    def get_key(self, key: str, consistent: bool = False) -> dict:
+        """``consistent``: a strongly consistent read (on a multi-Region strongly consistent table, the latest write
+        in any region); otherwise eventually consistent, the latest write this region's replica has."""
+        item = self._store.get(validate_key(key), consistent=consistent)
         if item is None:
             raise NotFound(f"No value for key '{key}' in {self.region}.")
         return {

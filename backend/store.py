@@ -2,10 +2,12 @@
 
 import logging
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from backend import limits
-from backend.errors import InternalError, PayloadTooLarge, ServiceUnavailable
+from backend.errors import Conflict, InternalError, PayloadTooLarge, ServiceUnavailable
 from backend.items import Item
 from backend.timing import db_call
 
@@ -23,6 +25,15 @@ def table_definition(table_name: str) -> dict:
     }
 
 
+# The DynamoDB client's configuration: no SDK retries, so every refusal is answered at once with a status and a
+# Retry-After that let the caller decide (retry, wait, or go to another region). A write that lost a race to another
+# region (ReplicatedWriteConflictException) is the caller's to repeat, not ours, yet botocore retries it: its standard
+# mode (the default of recent botocore) because the model marks it retryable, its legacy mode (the default of older
+# ones) when it comes as a 409. Legacy mode also retries an HTTP 500 nine times over ~25 s, past the function's 6 s
+# timeout: API Gateway would answer 502, not our 503. botocore offers no way to exempt one error code from its retries.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
 class DynamoStore:
     """Reads and writes items of one table through a low-level boto3 DynamoDB client."""
 
@@ -34,9 +45,11 @@ class DynamoStore:
         with _translated("write your key"), db_call():
             self._client.put_item(TableName=self.table_name, Item=item.to_dynamodb())
 
-    def get(self, key: str) -> Item | None:
+    def get(self, key: str, consistent: bool = False) -> Item | None:
         with _translated("retrieve your key"), db_call():
-            answer = self._client.get_item(TableName=self.table_name, Key={"key": {"S": key}})
+            answer = self._client.get_item(
+                TableName=self.table_name, Key={"key": {"S": key}}, ConsistentRead=consistent
+            )
         attributes = answer.get("Item")
         return Item.from_dynamodb(attributes) if attributes else None
 
@@ -69,18 +82,34 @@ class _translated:
     def __exit__(self, kind, error, traceback):
         if error is None or not isinstance(error, (ClientError, BotoCoreError)):
             return False
+        raise self._typed(error) from error
+
+    def _typed(self, error: ClientError | BotoCoreError) -> Exception:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
         message = error.response.get("Error", {}).get("Message", "") if isinstance(error, ClientError) else ""
+        level = logging.WARNING if code in _EXPECTED_CODES else logging.ERROR
+        log.log(level, "DynamoDB call failed while trying to %s: %s %s", self.action, code or type(error).__name__, error)
         if code in limits.THROTTLING_ERROR_CODES:
-            log.warning("DynamoDB throttled a request: %s", code)
-            raise ServiceUnavailable(
+            return ServiceUnavailable(
                 "DynamoDB is throttling requests; retry later.", retry_after_s=limits.THROTTLED_RETRY_AFTER_S
-            ) from error
+            )
+        if code == limits.WRITE_CONFLICT_ERROR_CODE:
+            return Conflict(
+                f"This key is being written in another region at this same moment, so this region did NOT"
+                f" {self.action}: nothing changed. Retry in a moment.",
+                retry_after_s=limits.WRITE_CONFLICT_RETRY_AFTER_S,
+            )
+        if code in limits.SERVER_ERROR_CODES or isinstance(error, (SdkConnectionError, HTTPClientError)):
+            return ServiceUnavailable(
+                f"DynamoDB could not {self.action} just now: it failed or could not be reached, or this region is cut"
+                " off from the other regions of a strongly consistent table. Retry later, or in another region.",
+                retry_after_s=limits.UNAVAILABLE_RETRY_AFTER_S,
+            )
         if code == "ValidationException" and "size" in message.lower():
-            raise PayloadTooLarge(
-                f"The item exceeds DynamoDB's limit of {limits.MAX_ITEM_BYTES} bytes (400 KB)."
-            ) from error
-        log.error("DynamoDB call failed while trying to %s: %s %s", self.action, code or type(error).__name__, error)
+            return PayloadTooLarge(f"The item exceeds DynamoDB's limit of {limits.MAX_ITEM_BYTES} bytes (400 KB).")
         if self.unavailable:
-            raise ServiceUnavailable(f"Unable to {self.action}.") from error
-        raise InternalError(f"Sorry, an error occurred while trying to {self.action}.") from error
+            return ServiceUnavailable(f"Unable to {self.action}.")
+        return InternalError(f"Sorry, an error occurred while trying to {self.action}.")
+
+
+_EXPECTED_CODES = limits.THROTTLING_ERROR_CODES | {limits.WRITE_CONFLICT_ERROR_CODE}

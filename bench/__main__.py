@@ -4,7 +4,8 @@
 
 Runs the local cloud's benchmarks (``bench/local_cloud/``), then the dashboard's render benchmark
 (``bench/dashboard_render.py``), the engine's overhead (``bench/engine_overhead.py``) and the run store at scale
-(``bench/run_store.py``: 100 runs, 10 million samples). Exit status 1 if any target is missed.
+(``bench/run_store.py``: 100 runs, 10 million samples) and what strong consistency costs a write
+(``bench/mrsc_latency.py``: MRSC against MREC in one region, realistic network). Exit status 1 if any target is missed.
 Only the full run (no ``--quick``) writes into ``bench/results/``; a quick run writes under ``.local/bench/``
 (git-ignored), and so does each benchmark run alone (``python -m bench.local_cloud``, …).
 """
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--runs", "10", "--samples", "200000", "--large", "50000", "--repeat", "1"] if args.quick else []
     extra += ["--output", str(folder / "run_store.json")]
     status |= subprocess.call([sys.executable, "-m", "bench.run_store", *extra], cwd=ROOT)
+    extra = ["--writes", "60"] if args.quick else []
+    extra += ["--output", str(folder / "mrsc_latency.json")]
+    status |= subprocess.call([sys.executable, "-m", "bench.mrsc_latency", *extra], cwd=ROOT)
     return 1 if status else 0
 
 

@@ -1,8 +1,8 @@
 'use strict';
 
-// CloudFormation fragments for serverless.yml that plain YAML cannot express: a replica list built
-// from a comma-separated param, one least-privilege role per function, and custom-domain resources
-// that exist only when --param domain=... is given. osls calls each export with { resolveVariable }.
+// CloudFormation fragments for serverless.yml that plain YAML cannot express: the global table's replicas
+// and consistency mode, built from comma-separated params, one least-privilege role per function, and
+// custom-domain resources that exist only when --param domain=... is given. osls calls each export with { resolveVariable }.
 // Every check here runs at package time, offline, so a wrong param fails before anything is deployed.
 
 // AWS regions as of 2025. A typo such as eu-centrl-1 would otherwise surface only minutes into a deploy,
@@ -15,6 +15,15 @@ const KNOWN_REGIONS = new Set([
   'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
   'ap-southeast-6', 'ap-southeast-7', 'us-gov-east-1', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1',
 ]);
+// Multi-Region strong consistency (MRSC) needs exactly three regions from one of these sets: three
+// replicas, or two replicas and a witness (DynamoDB developer guide, "Multi-Region strong consistency";
+// CloudFormation AWS::DynamoDB::GlobalTable GlobalTableWitness). Add a region here when AWS adds it to a set.
+const MRSC_REGION_SETS = {
+  US: ['us-east-1', 'us-east-2', 'us-west-2'],
+  EU: ['eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1'],
+  AP: ['ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3'],
+};
+const CONSISTENCY_MODES = { eventual: 'EVENTUAL', strong: 'STRONG' };
 const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]+$/;
 const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
@@ -62,20 +71,80 @@ function parseRegions(text) {
   return regions;
 }
 
-async function replicas({ resolveVariable }) {
-  const regions = parseRegions(await optionalParam(resolveVariable, 'regions'));
-  const primaryRegion = await optionalParam(resolveVariable, 'primaryRegion');
-  if (!regions.includes(primaryRegion)) {
-    fail(`--param primaryRegion=${primaryRegion} must be one of --param regions=${regions.join(',')}`);
+function mrscRegionSet(region) {
+  return Object.keys(MRSC_REGION_SETS).find((name) => MRSC_REGION_SETS[name].includes(region));
+}
+
+function checkStrongRegions(replicaRegions, witness) {
+  if (witness && replicaRegions.includes(witness)) {
+    fail(`--param witness=${witness} is also in --param regions: the witness must be a region without a replica`);
   }
-  const deployingRegion = await resolveVariable('self:provider.region');
-  if (!regions.includes(deployingRegion)) {
+  if (replicaRegions.length + (witness ? 1 : 0) !== 3) {
+    const witnessed = witness ? `and witness ${witness}` : 'and no witness';
+    fail(
+      '--param consistency=strong needs exactly three regions: three replicas in --param regions, or two and ' +
+        `--param witness=<region>; got ${replicaRegions.length} replicas (${replicaRegions.join(',')}) ${witnessed}`,
+    );
+  }
+  const regions = witness ? [...replicaRegions, witness] : replicaRegions;
+  const sets = Object.entries(MRSC_REGION_SETS).map(([name, members]) => `${name} (${members.join(', ')})`);
+  const outside = regions.filter((region) => !mrscRegionSet(region));
+  if (outside.length > 0) {
+    fail(`--param consistency=strong is not offered in ${outside.join(', ')}; MRSC region sets: ${sets.join('; ')}`);
+  }
+  if (new Set(regions.map(mrscRegionSet)).size > 1) {
+    const where = regions.map((region) => `${region} is ${mrscRegionSet(region)}`).join(', ');
+    fail(`--param consistency=strong needs its three regions in one MRSC region set, not several: ${where}`);
+  }
+}
+
+// The one place that decides the global table's mode-dependent properties, from the params as text.
+// Pure (no osls), so the tests can try every refused combination without packaging.
+function globalTableProperties({ regions, primaryRegion, deployingRegion, consistency, witness }) {
+  const mode = CONSISTENCY_MODES[consistency];
+  if (!mode) fail(`--param consistency=${consistency} must be eventual or strong`);
+  const replicaRegions = parseRegions(regions);
+  if (witness && !KNOWN_REGIONS.has(witness)) fail(`--param witness=${witness} is not an AWS region`);
+  if (witness && mode !== 'STRONG') {
+    fail('--param witness is only for --param consistency=strong: an eventually consistent table has no witness');
+  }
+  if (!replicaRegions.includes(primaryRegion)) {
+    fail(`--param primaryRegion=${primaryRegion} must be one of --param regions=${replicaRegions.join(',')}`);
+  }
+  if (deployingRegion === witness) {
+    fail(`the deploying region ${deployingRegion} is the witness, which holds no readable replica: deploy the API in a replica region`);
+  }
+  if (!replicaRegions.includes(deployingRegion)) {
     fail(`the deploying region ${deployingRegion} has no replica: add it to --param regions`);
   }
-  return regions.map((region) => ({
+  const replicas = replicaRegions.map((region) => ({
     Region: region,
     PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
   }));
+  if (mode === 'EVENTUAL') {
+    // MREC replicates through the table's stream: CloudFormation requires one with more than one replica.
+    return { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' }, Replicas: replicas };
+  }
+  checkStrongRegions(replicaRegions, witness);
+  // MRSC replicates synchronously, without the stream (CloudFormation does not require one), and allows no
+  // TTL, local secondary index or transaction: the table keeps none of them.
+  return {
+    MultiRegionConsistency: mode,
+    Replicas: replicas,
+    ...(witness ? { GlobalTableWitnesses: [{ Region: witness }] } : {}),
+  };
+}
+
+async function globalTable({ resolveVariable }) {
+  // Merged by osls into KeyValuesGlobalTable of serverless.yml, which holds the properties every mode shares.
+  const properties = globalTableProperties({
+    regions: await optionalParam(resolveVariable, 'regions'),
+    primaryRegion: await optionalParam(resolveVariable, 'primaryRegion'),
+    deployingRegion: await resolveVariable('self:provider.region'),
+    consistency: await optionalParam(resolveVariable, 'consistency'),
+    witness: await optionalParam(resolveVariable, 'witness'),
+  });
+  return { Resources: { KeyValuesGlobalTable: { Properties: properties } } };
 }
 
 async function lambdaFunctionName(resolveVariable, functionKey) {
@@ -259,4 +328,4 @@ async function roles({ resolveVariable }) {
   return { Resources: resources };
 }
 
-module.exports = { replicas, roles, customDomain };
+module.exports = { globalTable, globalTableProperties, roles, customDomain };

@@ -26,8 +26,11 @@ def _follow(node: dict) -> dict:
     return node
 
 
-def assert_conforms(path_template: str, method: str, status: int, headers: dict, body: str) -> None:
+def assert_conforms(
+    path_template: str, method: str, status: int, headers: dict, body: str, query: dict | None = None
+) -> None:
     operation = document()["paths"][path_template][method.lower()]
+    _assert_query_documented(path_template, method, operation, query or {}, status)
     responses = operation["responses"]
     assert str(status) in responses, f"{method} {path_template} answered {status}, which the document does not list"
     response = _follow(responses[str(status)])
@@ -42,3 +45,20 @@ def assert_conforms(path_template: str, method: str, status: int, headers: dict,
     schema = response["content"]["application/json"]["schema"]
     validator = jsonschema.Draft202012Validator({**document(), **schema})
     validator.validate(json.loads(body))
+
+
+def _assert_query_documented(path_template: str, method: str, operation: dict, query: dict, status: int) -> None:
+    """Every query parameter the request sent is one the operation documents; unless the answer is the 400 refusing
+    it, its value is one the parameter's schema allows."""
+    documented = {
+        parameter["name"]: parameter
+        for parameter in map(_follow, operation.get("parameters", []))
+        if parameter.get("in") == "query"
+    }
+    for name in query:
+        assert name in documented, f"{method} {path_template}: query parameter {name!r} is not documented"
+        if status != 400:
+            schema = documented[name].get("schema", {})
+            assert not list(jsonschema.Draft202012Validator(schema).iter_errors(query[name])), (
+                f"{method} {path_template} answered {status} to {name}={query[name]!r}, which the document does not allow"
+            )

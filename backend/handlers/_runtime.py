@@ -42,11 +42,11 @@ def _build():
 
     from backend.errors import InternalError
     from backend.service import KeyValueService
-    from backend.store import DynamoStore
+    from backend.store import CLIENT_CONFIG, DynamoStore
 
     table = os.environ.get("KEY_TABLE")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not table or not region:
         raise InternalError("The function is misconfigured (KEY_TABLE or AWS_REGION is not set).")
-    client = boto3.client("dynamodb", region_name=region)
+    client = boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG)
     return KeyValueService(DynamoStore(client, table), region, clock=_clock)

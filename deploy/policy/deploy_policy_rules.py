@@ -1,6 +1,6 @@
-"""Deploy policy of this project as cfn-lint rules (E9101-E9105), for the templates `osls package` writes.
+"""Deploy policy of this project as cfn-lint rules (E9101-E9106), for the templates `osls package` writes.
 
-    cfn-lint --append-rules deploy/policy .serverless/cloudformation-template-update-stack.json
+    cfn-lint --append-rules deploy/policy -- .serverless/cloudformation-template-update-stack.json
 
 Each rule states one promise of the deployment (docs/DEPLOY.md) and fails the template that breaks it. The one
 exception any rule makes is written next to it, with its reason; there are no other suppressions.
@@ -217,4 +217,30 @@ class HealthCheckBehindLatencyRecords(CloudFormationLintRule):
                         path, f"{name}: a latency record needs a HealthCheckId of this stack's health check"
                     )
                 )
+        return matches
+
+
+class StrongTableWithoutTtlOrLocalIndex(CloudFormationLintRule):
+    id = "E9106"
+    shortdesc = "A multi-Region strongly consistent global table has no TTL and no local secondary index"
+    description = (
+        "MultiRegionConsistency STRONG (MRSC) does not support Time to Live or local secondary indexes (DynamoDB "
+        "developer guide, 'Multi-Region strong consistency'); CloudFormation would fail only while creating the "
+        "table. deploy/resources.js checks the regions at package time; this catches the properties serverless.yml "
+        "shares between the modes."
+    )
+    source_url = SOURCE
+    tags = ["dynamodb", "mrsc"]
+    UNSUPPORTED = ("TimeToLiveSpecification", "LocalSecondaryIndexes")
+
+    def match(self, cfn):
+        matches = []
+        for name, table in cfn.get_resources(["AWS::DynamoDB::GlobalTable"]).items():
+            properties = table.get("Properties", {})
+            if properties.get("MultiRegionConsistency") != "STRONG":
+                continue
+            for unsupported in self.UNSUPPORTED:
+                if unsupported in properties:
+                    path = ["Resources", name, "Properties", unsupported]
+                    matches.append(RuleMatch(path, f"{name}: an MRSC table cannot have {unsupported}"))
         return matches

@@ -252,6 +252,9 @@ def test_global_table_definition(primary):
     assert properties["TableName"] == TABLE
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # The default is eventual consistency (MREC), named by no property, as before MRSC existed (test_deploy_mrsc.py).
+    assert "MultiRegionConsistency" not in properties and "GlobalTableWitnesses" not in properties
+    assert "TimeToLiveSpecification" not in properties
     assert properties["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
     assert properties["AttributeDefinitions"] == [{"AttributeName": "key", "AttributeType": "S"}]
     assert [replica["Region"] for replica in properties["Replicas"]] == DEFAULT_REGIONS

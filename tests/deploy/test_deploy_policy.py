@@ -1,8 +1,9 @@
 """Deploy policy: the packaged CloudFormation templates pass this project's cfn-lint rules (deploy/policy/).
 
-The rules (E9101-E9105): no IAM wildcard action or resource (the one exception, a log group's ``:*`` streams,
+The rules (E9101-E9106): no IAM wildcard action or resource (the one exception, a log group's ``:*`` streams,
 is written in the rule with its reason), one role per function, tables retained with point-in-time recovery,
-TLS 1.2 or newer on the custom domain, a health check behind every latency record.
+TLS 1.2 or newer on the custom domain, a health check behind every latency record, no TTL or local secondary index
+on a strongly consistent (MRSC) table (its templates and E9106's failing copies: test_deploy_mrsc.py).
 
 The templates are the ones `osls package` writes, packaged by test_deploy_package's fixtures (primary region,
 second region, third region with the custom domain). Each rule is also shown to fail a template that breaks it
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_RULES = ROOT / "deploy" / "policy"
-RULE_IDS = ["E9101", "E9102", "E9103", "E9104", "E9105"]
+RULE_IDS = ["E9101", "E9102", "E9103", "E9104", "E9105", "E9106"]
 
 
 def cfn_lint(*templates: Path) -> list[dict]:

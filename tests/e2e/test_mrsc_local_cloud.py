@@ -169,3 +169,65 @@ def test_hypothesis_concurrent_writers_never_see_a_stale_strong_read(cloud):
         max_examples=12, stateful_step_count=10, deadline=None, suppress_health_check=list(HealthCheck)
     )
     runner().runTest()
+
+
+def test_a_region_behind_decides_conditions_and_deletes_on_the_latest_write(cloud):
+    """us-east-2 misses two writes (isolated while they were made, then back with replication into it still
+    paused): a condition on one and a delete of the other are decided on the latest writes, not on its copy."""
+    behind, writer = cloud.regions[1], cloud.regions[0]
+    session = requests.Session()
+    cloud.control.isolate_region(behind)
+    try:
+        assert api_write(session, cloud, writer, "cond", "written-while-behind")[0] == 200
+        assert api_write(session, cloud, writer, "gone", "to-delete")[0] == 200
+        # the region answers its peers again, but nothing has been replicated into it yet
+        requests.post(cloud.region_info[behind]["admin"] + "/__admin/config", json={"isolated": False}, timeout=10)
+        db = client(cloud, behind)
+        assert eventual_value(db, "cond") is None  # its own copy is behind
+        db.put_item(
+            TableName=TABLE_NAME, Item={"key": {"S": "cond"}, "value": {"S": "updated"}},
+            ConditionExpression="attribute_exists(#k)", ExpressionAttributeNames={"#k": "key"},
+        )
+        db.delete_item(TableName=TABLE_NAME, Key={"key": {"S": "gone"}})
+    finally:
+        cloud.control.reconnect_region(behind)
+    for region in cloud.regions:
+        assert strong_value(client(cloud, region), "cond") == "updated"
+        assert strong_value(client(cloud, region), "gone") is None
+
+
+def test_the_api_answers_409_to_a_racing_write_and_503_in_a_cut_off_region(cloud):
+    session = requests.Session()
+    statuses, retry_after = [], set()
+
+    def post(region: str, number: int, start: threading.Barrier):
+        start.wait()
+        answer = requests.post(f"{cloud.endpoints['regions'][region]}/race", json={"value": f"{region}-{number}"}, timeout=30)
+        statuses.append(answer.status_code)
+        if answer.status_code == 409:
+            retry_after.add(answer.headers.get("Retry-After"))
+            assert "another region" in answer.json()["error"]
+
+    for number in range(10):
+        start = threading.Barrier(len(cloud.regions))
+        threads = [threading.Thread(target=post, args=(r, number, start)) for r in cloud.regions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert set(statuses) <= {200, 409} and 409 in statuses and 200 in statuses
+    assert retry_after == {"1"}
+
+    isolated = cloud.regions[-1]
+    stage = cloud.endpoints["regions"][isolated]
+    assert session.post(f"{stage}/cut", json={"value": "before"}, timeout=30).status_code == 200
+    cloud.control.isolate_region(isolated)
+    try:
+        refused = session.post(f"{stage}/cut", json={"value": "during"}, timeout=30)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert session.get(f"{stage}/cut?consistent=true", timeout=30).status_code == 503
+        eventual = session.get(f"{stage}/cut", timeout=30)
+        assert eventual.status_code == 200 and eventual.json()["value"] == "before"
+    finally:
+        cloud.control.reconnect_region(isolated)
+    assert session.get(f"{stage}/cut?consistent=true", timeout=30).json()["value"] == "before"

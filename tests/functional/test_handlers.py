@@ -209,16 +209,17 @@ def test_throttling_is_503_with_retry_after(region, code):
 
 
 def test_unexpected_dynamodb_error_is_a_generic_500_without_detail(region, caplog):
-    stubber = _stubbed_service(region, "get_item", "InternalServerError")
+    # (DynamoDB's own InternalServerError is documented retryable: a 503 with Retry-After, see test_handlers_mrsc.py)
+    stubber = _stubbed_service(region, "get_item", "ResourceNotFoundException")
     status, answer, _ = call(get_key, proxy_event("GET", "k"))
     stubber.deactivate()
     assert status == 500
     assert answer == {"error": "Sorry, an error occurred while trying to retrieve your key."}
-    assert "InternalServerError" in caplog.text  # the detail is in the log, not the response
+    assert "ResourceNotFoundException" in caplog.text  # the detail is in the log, not the response
 
 
 def test_a_bug_is_a_generic_500_and_the_trace_goes_to_the_log(region, caplog, monkeypatch):
-    monkeypatch.setattr(_runtime.service(), "get_key", lambda key: 1 / 0)
+    monkeypatch.setattr(_runtime.service(), "get_key", lambda key, consistent=False: 1 / 0)
     status, answer, _ = call(get_key, proxy_event("GET", "k"))
     assert (status, answer) == (500, {"error": "Sorry, an internal error occurred."})
     assert "ZeroDivisionError" in caplog.text

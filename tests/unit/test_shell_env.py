@@ -16,6 +16,8 @@ FILE = {
     "streams": {WEST: "http://127.0.0.1:5001", CENTRAL: "http://127.0.0.1:5002"},
     "control": "http://127.0.0.1:4009",
     "replicator": "http://127.0.0.1:4010",
+    "consistency": "eventual",
+    "witness": None,
 }
 
 
@@ -23,6 +25,12 @@ def test_the_endpoints_file_names_each_regions_streams_endpoint():
     endpoints = Endpoints.from_json(FILE)
     assert endpoints.streams == FILE["streams"]
     assert endpoints.to_json() == FILE
+
+
+def test_an_endpoints_file_from_before_mrsc_is_an_eventual_cloud():
+    older = {name: value for name, value in FILE.items() if name not in ("consistency", "witness")}
+    endpoints = Endpoints.from_json(older)
+    assert (endpoints.consistency, endpoints.witness) == ("eventual", None)
 
 
 def test_an_endpoints_file_without_streams_reaches_them_on_the_dynamodb_endpoint():

@@ -342,6 +342,42 @@ PATCHES = {
             ),
         ),
         Patch(
+            "strong_consistency",
+            MOTO_VERSION,
+            "moto has no multi-Region strong consistency. strong_hooks.py wraps the backend's item writes (every "
+            "PutItem, UpdateItem, DeleteItem and BatchWriteItem write reaches them) so that a write to an MRSC table "
+            "is tried, put back, agreed with another region and then written (strong_protocol.py); GetItem with "
+            "ConsistentRead asks another region first; UpdateTimeToLive is refused on MRSC tables. The trial is "
+            "undone in the table's item store itself.",
+            (
+                Reliance(
+                    f"{_DB}:DynamoDBBackend.put_item",
+                    "(table_name, item_attrs, ...) -> the stored Item",
+                    parameters=(
+                        "self", "table_name", "item_attrs", "expected", "condition_expression",
+                        "expression_attribute_names", "expression_attribute_values", "overwrite",
+                        "return_values_on_condition_check_failure",
+                    ),
+                ),
+                Reliance(
+                    f"{_DB}:DynamoDBBackend.update_item",
+                    "(table_name, key, ...) mutates the stored item after a deep copy of it",
+                    ("orig_item = copy.deepcopy(item)", "table.stream_shard.add(orig_item, item)"),
+                ),
+                Reliance(f"{_DB}:DynamoDBBackend.delete_item", "(table_name, key, ...) -> the deleted Item"),
+                Reliance(
+                    f"{_TABLE}:Table.put_item",
+                    "stores the new item in self.items[hash] (or [hash][range]) before the stream record",
+                    ("self.items[hash_value][range_value] = item", "self.items[hash_value] = item"),
+                ),
+                Reliance(f"{_TABLE}:Table.delete_item", "pops the item from self.items", ("self.items.pop(hash_key)",)),
+                Reliance("moto.dynamodb.models.dynamo_type:Item.to_json", "{'Attributes': the item's JSON}"),
+                Reliance("moto.dynamodb.responses:DynamoHandler.get_item", "reads ConsistentRead from self.body"),
+                Reliance("moto.dynamodb.responses:DynamoHandler.update_time_to_live", "reads self.body"),
+                Reliance("moto.core.exceptions:JsonRESTError", "a JSON error whose .code is its HTTP status"),
+            ),
+        ),
+        Patch(
             "server_socket_close",
             MOTO_VERSION,
             "ThreadedMotoServer has no public way to close its listening socket without joining its thread (stop() "

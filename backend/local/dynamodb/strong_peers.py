@@ -68,13 +68,17 @@ def is_isolated() -> bool:
     return _state.isolated
 
 
-def ask_all(own: str, peers, operation: str, request: dict) -> Iterator[tuple[str, dict | str]]:
+def ask_all(
+    own: str, peers, operation: str, request: dict, started: float | None = None
+) -> Iterator[tuple[str, dict | str]]:
     """Asks every peer at once; yields (peer, answer) in the order the answers would arrive over the modelled
     network, an answer being the door's JSON document or ``UNREACHABLE``. Stop iterating when you have enough:
-    the other calls finish on their own."""
+    the other calls finish on their own. ``started`` (``time.monotonic()``): when the round trips start counting,
+    by default now; a write passes the moment it began, so that the emulator's own work for it overlaps the
+    modelled round trip instead of adding to it (on AWS that work is there under MREC too)."""
     peers = list(peers)
     answers: queue.Queue = queue.Queue()
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     for peer in peers:
         _pool.submit(_ask_one, own, peer, operation, request, started, answers)
     for _ in peers:

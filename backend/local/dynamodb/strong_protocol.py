@@ -6,7 +6,9 @@ so that every read and every write meets every acknowledged write (why it is eno
 
 1. R marks the key *pending* (one local write per key at a time; a peer's proposal for a pending key is refused);
 2. a *trial*: moto does the write under the write lock, conditions and all, while ``versions.capturing`` keeps it
-   out of the versions and the stream; the table is then put back as it was. The trial gives the new image.
+   out of the versions and the stream; the table is then put back as it was. The trial gives the new image. A
+   condition that fails, or a write that changes nothing, may have been decided on a copy that is behind: R asks
+   the others for the key's newest version first and tries again if it was.
 3. R proposes (``StrongAccept``: key, the version R held, the new version and image) to every other region of the
    table at once (``strong_peers.ask_all``, each answer one modelled round trip away). A peer accepts, and applies
    it, if it holds nothing newer and has no write of its own pending on the key.
@@ -145,27 +147,66 @@ def strong_write(backend, table_name: str, keys: dict, call):
     if strong_peers.is_isolated():
         raise _unreachable()
     table = backend.get_table(table_name)
+    began = time.monotonic()
     priority = (versions.now_us(), table.region_name)
     with _guards.writing(_token(table_name, keys), priority):
-        for _attempt in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            base, change, result = (_trial if attempt else _settled_trial)(table, keys, call)
+            if not change.happened:
+                return result  # e.g. a delete of an item absent everywhere: nothing to agree on
             with WRITE_LOCK:
-                base = versions.table_versions(table).newest(versions.key_from_json(table, keys))
-                with versions.capturing() as change:
-                    result = call()
-                if not change.happened:
-                    return result  # e.g. a delete of an absent item: nothing changed, nothing to agree on
-                _undo(table, change)
                 version = versions.table_versions(table).next_local(
                     versions.key_from_json(table, keys), versions.now_us(), table.region_name
                 )
             image = change.new.to_json()["Attributes"] if change.new is not None else None
-            outcome = _propose(table, keys, base, version, image, priority)
+            outcome = _propose(table, keys, base, version, image, priority, began if not attempt else None)
             if outcome == "accepted":
                 _commit(backend, table_name, keys, image, version)
                 return result
             if outcome != "repaired":
                 raise _conflict() if outcome == "conflict" else _unreachable()
         raise _conflict()
+
+
+def _trial(table, keys: dict, call):
+    """(the version held before, what the write would change, moto's answer); the table is left as it was."""
+    with WRITE_LOCK:
+        base = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+        with versions.capturing() as change:
+            result = call()
+        if change.happened:
+            _undo(table, change)
+    return base, change, result
+
+
+def _settled_trial(table, keys: dict, call):
+    """``_trial``, again after catching up when this region's copy may have decided it wrongly: a condition that
+    failed, or a write that changed nothing (a delete of an item this region has not heard of yet)."""
+    try:
+        base, change, result = _trial(table, keys, call)
+    except Exception as error:
+        if type(error).__name__ != "ConditionalCheckFailed" or not _caught_up(table, keys):
+            raise
+        return _trial(table, keys, call)
+    if not change.happened and _caught_up(table, keys):
+        return _trial(table, keys, call)
+    return base, change, result
+
+
+def _caught_up(table, keys: dict) -> bool:
+    """Asks the other regions for the key's newest version without waiting for their pending writes (this one is
+    the proposal's job); True if this region was behind and took it."""
+    local = versions.table_versions(table).newest(versions.key_from_json(table, keys))
+    request = {"TableName": table.name, "Keys": keys, "Wait": False}
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
+        if answer == strong_peers.UNREACHABLE or not answer.get("Version"):
+            continue
+        version = versions.from_text(answer["Version"])
+        if local is None or version > local:
+            _repair(table, keys, version, answer.get("Item"))
+            return True
+        return False
+    return False
 
 
 def _undo(table, change) -> None:
@@ -183,7 +224,7 @@ def _undo(table, change) -> None:
         table.items[hash_key] = change.old
 
 
-def _propose(table, keys: dict, base, version, image, priority) -> str:
+def _propose(table, keys: dict, base, version, image, priority, began=None) -> str:
     """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable"."""
     request = {
         "TableName": table.name,
@@ -195,7 +236,8 @@ def _propose(table, keys: dict, base, version, image, priority) -> str:
     }
     newest = None
     outcome = "unreachable"
-    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongAccept", request):
+    peers = peers_of(table)
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers, "StrongAccept", request, began):
         if answer == strong_peers.UNREACHABLE:
             continue
         if answer.get("Accepted"):
@@ -286,7 +328,8 @@ def read_for_peer(region: str, request: dict) -> dict:
         with _witness.lock:
             version, item = _witness.entries.get(_token(request["TableName"], keys), (None, None))
         return {"Version": versions.as_text(version) if version else None, "Item": item}
-    _guards.wait_idle(_token(table.name, keys))
+    if request.get("Wait", True):
+        _guards.wait_idle(_token(table.name, keys))
     with WRITE_LOCK:
         newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
         return _held(table, keys, newest) if newest is not None else {"Version": None, "Item": None}
