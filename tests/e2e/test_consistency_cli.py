@@ -1,6 +1,7 @@
 """``mrkv-probe consistency --json`` on two real local clouds it starts itself (network none, a small workload):
-MREC acknowledges both racing writes and silently loses one, and keeps taking writes in the region cut off from the
-others, where MRSC refuses them; MRSC loses no acknowledged write and serves no stale strong read."""
+MREC acknowledges both racing writes and keeps taking writes in the region cut off from the others; MRSC rejects a
+racing write (or orders the two), loses no acknowledged write, serves no stale strong read, and refuses writes and
+strong reads in the cut-off region while the other two serve."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from consistency_support import API_PENDING, QUICK, needs_mrsc
+from consistency_support import QUICK, needs_mrsc
 
 pytestmark = [pytest.mark.e2e, needs_mrsc]
 
@@ -64,24 +65,28 @@ def test_the_table_and_the_json_cover_both_clouds_and_the_run_is_kept(run):
     )
 
 
-def test_mrec_loses_a_racing_write_and_keeps_writing_when_cut_off_where_mrsc_refuses(run):
+def test_mrec_acknowledges_both_racing_writes_mrsc_loses_none(run):
     figures = run[0]["figures"]
     mrec, mrsc = figures["sides"]["MREC"], figures["sides"]["MRSC"]
-    assert mrec["conflict_rejected"] == 0 and mrec["conflict_lost"] >= 1, mrec
-    assert mrsc["strong_stale"] == 0 and mrsc["eventual_stale"] == 0, (
-        mrsc
-    )  # a quorum has every acknowledged write
+    # Each race: exactly one write stands on both clouds.
+    assert mrec["conflict_kept"] == mrsc["conflict_kept"] == TRIALS, (mrec, mrsc)
+    # MREC acknowledges both writes of every race: the other one is overwritten, read back first or not.
+    assert mrec["conflict_rejected"] == mrec["conflict_failed"] == 0, mrec
+    assert mrec["conflict_lost"] + mrec["conflict_superseded"] == TRIALS, mrec
+    # MRSC: a write racing another region's is rejected (409), or the two were ordered; never read back, then gone.
+    assert mrsc["conflict_lost"] == mrsc["conflict_failed"] == 0, mrsc
+    assert mrsc["conflict_rejected"] + mrsc["conflict_superseded"] == TRIALS, mrsc
+
+
+def test_mrsc_reads_are_never_stale_and_its_cut_off_region_refuses_what_mrec_takes(run):
+    figures = run[0]["figures"]
+    mrec, mrsc = figures["sides"]["MREC"], figures["sides"]["MRSC"]
+    assert mrsc["strong_stale"] == 0, mrsc  # a strong read anywhere returns the last acknowledged write
     assert mrsc["isolated_region"] == mrec["isolated_region"] == "us-west-2"
-    assert (mrec["isolated_write_avail_pct"], mrec["isolated_eventual_avail_pct"]) == (100, 100), mrec
-    assert (mrsc["isolated_write_avail_pct"], mrsc["isolated_eventual_avail_pct"]) == (0, 100), mrsc
+    assert (mrsc["isolated_write_avail_pct"], mrsc["isolated_strong_avail_pct"]) == (0, 0), mrsc
+    assert mrsc["isolated_eventual_avail_pct"] == 100, mrsc
+    assert (mrec["isolated_write_avail_pct"], mrec["isolated_strong_avail_pct"]) == (100, 100), mrec
     rows = {(r["side"], r["region"]): r for r in figures["regions"]}
     for region in ("us-east-1", "us-east-2"):  # the majority side of MRSC keeps serving
-        assert rows[("MRSC", region)]["write_avail_pct"] == 100
-
-
-@API_PENDING
-def test_mrsc_rejects_a_racing_write_loses_none_and_refuses_strong_reads_when_cut_off(run):
-    mrsc = run[0]["figures"]["sides"]["MRSC"]
-    assert mrsc["conflict_lost"] == 0 and mrsc["conflict_rejected"] >= 1, mrsc
-    assert mrsc["conflict_kept"] == TRIALS, mrsc  # one write of each race stands
-    assert mrsc["isolated_strong_avail_pct"] == 0, mrsc
+        row = rows[("MRSC", region)]
+        assert row["write_avail_pct"] == row["strong_avail_pct"] == row["eventual_avail_pct"] == 100, row

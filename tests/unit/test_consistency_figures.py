@@ -29,16 +29,20 @@ def frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cf.SAMPLE_COLUMNS)
 
 
-def conflict(side, key, region, status, value, final, sent, answered) -> dict:
+def conflict(side, key, region, status, value, final, sent, answered, seen=None) -> dict:
+    """A racing write; ``seen``: a strong read after the race returned it (default: only if it is the final)."""
+    seen = value == final and status == 200 if seen is None else seen
     return row(side=side, phase="conflict", key=key, region=region, op="write", status=status, value=value,
-               final_value=final, sent_ms=sent, answered_ms=answered)  # fmt: skip
+               final_value=final, sent_ms=sent, answered_ms=answered, seen_after=seen)  # fmt: skip
 
 
-def test_a_concurrent_acknowledged_write_that_is_not_final_is_lost():
+def test_an_acknowledged_write_read_back_after_the_race_then_replaced_is_lost():
     df = frame(
         [
-            conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0),
-            conflict("MREC", "k", E2, 200, "b", "b", 1.0, 6.0),  # sent before a was acknowledged: a race
+            conflict(
+                "MREC", "k", E1, 200, "a", "b", 0.0, 5.0, seen=True
+            ),  # us-east-1 still said "a" after both
+            conflict("MREC", "k", E2, 200, "b", "b", 1.0, 6.0),
         ]
     )
     assert cf.outcomes(df).tolist() == ["lost", "kept"]
@@ -54,11 +58,11 @@ def test_a_write_rejected_with_409_is_rejected_not_lost():
     assert cf.outcomes(df).tolist() == ["rejected", "kept"]
 
 
-def test_an_overwrite_sent_after_the_acknowledgement_supersedes_and_other_answers_fail():
+def test_an_overwrite_no_read_after_the_race_contradicts_supersedes_and_other_answers_fail():
     df = frame(
         [
-            conflict("MRSC", "k", E1, 200, "a", "b", 0.0, 5.0),
-            conflict("MRSC", "k", E2, 200, "b", "b", 5.5, 9.0),  # sent after a's acknowledgement: in order
+            conflict("MRSC", "k", E1, 200, "a", "b", 0.0, 5.0),  # overlapping, but every read after says "b"
+            conflict("MRSC", "k", E2, 200, "b", "b", 1.0, 9.0),
             conflict("MRSC", "k", W2, 503, "c", "b", 0.0, 1.0),
             conflict("MRSC", "k2", W2, 0, "d", "", 0.0, 2000.0),  # timeout: no answer
         ]
@@ -140,7 +144,7 @@ def test_availability_during_isolation_per_region_and_for_the_cut_off_one():
 def test_figures_table_and_verdict_agree_on_one_run_of_both_sides():
     rows = write_phase("MREC") + write_phase("MRSC")
     rows += [
-        conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0),
+        conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0, seen=True),
         conflict("MREC", "k", E2, 200, "b", "b", 1.0, 6.0),
         conflict("MRSC", "k", E1, 409, "a", "b", 0.0, 5.0),
         conflict("MRSC", "k", E2, 200, "b", "b", 1.0, 6.0),
@@ -154,7 +158,7 @@ def test_figures_table_and_verdict_agree_on_one_run_of_both_sides():
     assert shown.loc[("MRSC", E1), "conflicts ack/rej/lost"] == "0/1/0"
     assert shown.loc[("MREC", E2), "eventual reads stale"] == "3/4"
     assert "1 rejected, 0 lost" in cf.verdict("MRSC", mrsc)
-    assert "2 acknowledged, 0 rejected, 1 lost" in cf.verdict("MREC", mrec)
+    assert "2 acknowledged, 0 rejected, 1 lost, 0 overwritten in order" in cf.verdict("MREC", mrec)
     long = cf.long_form(figures, ("write_p50_ms",))
     assert set(long["side"]) == {"MREC", "MRSC"} and len(long) == 4
 
@@ -192,7 +196,7 @@ def test_the_charts_draw_the_figures_one_colour_per_side():
 
     rows = write_phase("MREC") + write_phase("MRSC")
     rows += [
-        conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0),
+        conflict("MREC", "k", E1, 200, "a", "b", 0.0, 5.0, seen=True),
         conflict("MREC", "k", E2, 200, "b", "b", 1.0, 6.0),
     ]
     rows += isolation("MRSC", E2, {E2: {"write": [503], "strong": [503], "eventual": [200]}})

@@ -12,8 +12,9 @@ at once: they would share the machine's cores and skew each other's latencies), 
    every ``poll_interval_ms`` until both show the write or ``fresh_timeout_s``: was the first read stale, and for
    how long (``stale_ms``: the write's server moment to the first read that showed it, whole ms).
 2. **conflict**: ``trials`` races: two regions (a different pair each trial) write their own value to one key,
-   released together by a barrier on warm connections; then eventually consistent reads in every region until they
-   agree (the ``final_value``), or ``fresh_timeout_s``.
+   released together by a barrier on warm connections; once both are answered, strongly consistent reads in every
+   region until they agree (the ``final_value``), or ``fresh_timeout_s``; ``seen_after``: one of those reads
+   returned the write's value.
 3. **isolation**: one key written in each region and seen everywhere; then ``isolate`` (default: the last region)
    is cut off from the others (``control.isolate_region``) and every region gets ``isolation_rounds`` rounds of a
    write, a strong read and an eventual read; the region is reconnected at the end, whatever happens. Skipped with
@@ -79,7 +80,7 @@ class _Run:
         self.report(self.done, message)
 
 
-_DEFAULTS = {"n": -1, "status": 0, "ok": False, "stale": False, "reads": 0}
+_DEFAULTS = {"n": -1, "status": 0, "ok": False, "stale": False, "reads": 0, "seen_after": False}
 for _column in ("latency_ms", "sent_ms", "answered_ms", "stale_ms"):
     _DEFAULTS[_column] = math.nan
 
@@ -164,13 +165,18 @@ def _write_phase(run: _Run, side: str, targets) -> None:
             run.keep(rows, f"{side}: writes, then reads in the next region")
 
 
-def _agreed(run: _Run, side: str, targets, clients: dict, key: str) -> str | None:
-    """Eventually consistent reads in every region until they all return the same value ('' = all missing)."""
+def _agreed(
+    run: _Run, side: str, targets, clients: dict, key: str, consistent=False, seen=None
+) -> str | None:
+    """Reads in every region (strongly consistent ones with ``consistent``) until they all return the same value
+    ('' = all missing); every value read goes into ``seen``."""
     deadline = time.perf_counter() + run.s["fresh_timeout_s"]
     while True:
-        seen = {r: run.client(clients, targets, r).read(key).row for r in run.regions}
-        values = {row["value"] if row["status"] == 200 else "" for row in seen.values()}
-        if len(values) == 1 and all(row["status"] in (200, 404) for row in seen.values()):
+        rows = [run.client(clients, targets, r).read(key, consistent=consistent).row for r in run.regions]
+        values = {row["value"] if row["status"] == 200 else "" for row in rows}
+        if seen is not None:
+            seen.update(values)
+        if len(values) == 1 and all(row["status"] in (200, 404) for row in rows):
             return values.pop()
         if time.perf_counter() >= deadline:
             return None
@@ -201,9 +207,11 @@ def _conflict_phase(run: _Run, side: str, targets) -> None:
 
             with RequestPool(len(pair), len(pair), send, name=f"conflict-{side}") as pool:
                 rows = list(pool.rows())
-            final = _agreed(run, side, targets, readers, key)
+            seen: set[str] = set()  # every value a strong read returned once every write was answered
+            final = _agreed(run, side, targets, readers, key, consistent=True, seen=seen)
             for row in rows:
                 row["final_value"] = "(no agreement)" if final is None else final
+                row["seen_after"] = row["ok"] and row["value"] in seen
             run.keep(sorted(rows, key=lambda r: r["sent_ms"]), f"{side}: conflict {trial + 1}")
     finally:
         for client in readers.values():

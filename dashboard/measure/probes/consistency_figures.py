@@ -10,8 +10,8 @@ MRSC) and the ``phase`` of the workload:
   *another* region (``op`` eventual or strong, ``source_region`` the writer): ``stale`` when the first read there
   after the write was acknowledged did not show it; ``stale_ms`` the whole ms from the write's server moment to the
   first read that showed it (0 when the first did; NaN when none did before the timeout).
-* ``conflict``: one row per write of a trial (two or more regions write one key at once), ``final_value`` what
-  every region agreed on afterwards.
+* ``conflict``: one row per write of a trial (two regions write one key at once), ``final_value`` what every
+  region agreed on afterwards, ``seen_after`` whether a strongly consistent read made after the race returned it.
 * ``isolation``: one row per request while ``isolated`` is cut off from the others (write, strong read, eventual
   read in every region).
 
@@ -36,7 +36,8 @@ import pandas as pd
 SIDES = ("MREC", "MRSC")
 SAMPLE_COLUMNS = [
     "side", "phase", "n", "region", "op", "key", "status", "ok", "latency_ms", "sent_ms", "answered_ms",
-    "value", "version", "source_region", "stale", "stale_ms", "reads", "final_value", "isolated", "error",
+    "value", "version", "source_region", "stale", "stale_ms", "reads", "final_value", "seen_after", "isolated",
+    "error",
 ]  # fmt: skip
 REGION_COLUMNS = [
     "side", "region", "writes", "write_p50_ms", "write_p99_ms",
@@ -87,29 +88,29 @@ def _two_xx(status) -> pd.Series:
 
 
 def outcomes(conflict_writes: pd.DataFrame) -> pd.Series:
-    """Each conflicting write's fate (``OUTCOMES``), from its answer and the value every region agreed on:
+    """Each conflicting write's fate (``OUTCOMES``), from its answer, the value every region agreed on, and what the
+    strongly consistent reads made once every write of the race was answered returned (``seen_after``):
 
     * ``rejected``: answered 409 (MRSC: a concurrent write to the key won; this one was not applied);
     * ``failed``: any other answer that is not a 2xx (or none: a timeout);
     * ``kept``: acknowledged, and its value is the final value;
-    * ``superseded``: acknowledged, not the final value, but another acknowledged write to the key was *sent after
-      this one was acknowledged* (a later write of the same writer, or of anyone: an ordinary overwrite, in order);
-    * ``lost``: acknowledged, not the final value, and no write sent after its acknowledgement superseded it: the
-      client was told "stored", and it silently is not (MREC's last writer wins).
+    * ``lost``: acknowledged, not the final value, and yet a strongly consistent read *after* the race returned it:
+      it was the key's value somewhere once every write was answered, and then was replaced though nobody wrote
+      again. The client was told "stored", it was read back, and it silently is not (MREC's last writer wins);
+    * ``superseded``: acknowledged, not the final value, and no read after the race returned it: overwritten in an
+      order every region agrees on (a linearizable store may order two overlapping writes either way).
     """
     result = pd.Series("failed", index=conflict_writes.index, dtype=object)
     if conflict_writes.empty:
         return result
     status = pd.to_numeric(conflict_writes["status"], errors="coerce").fillna(0).astype(int)
     acked = _two_xx(status)
+    final = conflict_writes["value"].astype(str) == conflict_writes["final_value"].astype(str)
+    seen = conflict_writes["seen_after"].fillna(False).astype(bool)
     result[status == REJECTED] = "rejected"
-    for _key, group in conflict_writes[acked].groupby(["side", "key"], sort=False):
-        for index, write in group.iterrows():
-            if str(write["value"]) == str(write["final_value"]):
-                result[index] = "kept"
-                continue
-            later = group[(group.index != index) & (group["sent_ms"] > write["answered_ms"])]
-            result[index] = "superseded" if len(later) else "lost"
+    result[acked & final] = "kept"
+    result[acked & ~final & seen] = "lost"
+    result[acked & ~final & ~seen] = "superseded"
     return result
 
 
@@ -279,7 +280,8 @@ def verdict(side: str, totals: dict) -> str:
         f"{side}: {totals['eventual_stale']}/{totals['eventual_checks']} eventual and "
         f"{totals['strong_stale']}/{totals['strong_checks']} strong reads elsewhere were stale",
         f"conflicting writes {totals['conflict_kept'] + totals['conflict_superseded'] + totals['conflict_lost']} "
-        f"acknowledged, {totals['conflict_rejected']} rejected, {totals['conflict_lost']} lost",
+        f"acknowledged, {totals['conflict_rejected']} rejected, {totals['conflict_lost']} lost, "
+        f"{totals['conflict_superseded']} overwritten in order",
     ]
     if totals["isolated_region"]:
         parts.append(
