@@ -120,8 +120,9 @@ def show(figures: dict, settings: dict) -> None:
     st.caption(
         "Per region. Stale: the first read in this region after another region's write was acknowledged did not "
         "show it (how long it stayed stale: p50 over the stale ones). Conflicts: writes this region made while "
-        "another region wrote the same key: acknowledged / rejected (409, not applied) / lost (acknowledged, then "
-        "silently overwritten by a concurrent write). Isolated: answered while one region was cut off."
+        "another region wrote the same key: acknowledged / rejected (409, not applied) / lost (acknowledged, still "
+        "read back after the race, then gone though nobody wrote again). Cut off: answered while one region was "
+        "isolated. Definitions: docs/MEASUREMENTS.md, 'Consistency'."
     )
     left, right = st.columns(2)
     with left:
