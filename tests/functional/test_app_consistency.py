@@ -69,7 +69,7 @@ def test_a_small_run_draws_both_sides_and_is_kept():
     assert list(table["side"]) == ["MREC"] * 3 + ["MRSC"] * 3
     assert set(table["region"]) == {"us-east-1", "us-east-2", "us-west-2"}
     mrsc = table[table["side"] == "MRSC"]
-    assert all(text.startswith("0/") for text in mrsc["strong reads stale"])  # a quorum has every write
+    assert all(text.startswith("0/") for text in mrsc["strong reads stale (for, p50)"])  # a quorum has every write
     cut_off = table.set_index(["side", "region"]).loc[("MRSC", "us-west-2"), "cut off: write/strong/eventual ok"]
     assert cut_off.startswith("0%/") and cut_off.endswith("100% (cut off)")
     verdicts = [v.value for v in [*at.info, *at.warning]]

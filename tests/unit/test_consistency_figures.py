@@ -156,7 +156,8 @@ def test_figures_table_and_verdict_agree_on_one_run_of_both_sides():
     shown = cf.table(figures).set_index(["side", "region"])
     assert shown.loc[("MREC", E1), "conflicts ack/rej/lost"] == "1/0/1"
     assert shown.loc[("MRSC", E1), "conflicts ack/rej/lost"] == "0/1/0"
-    assert shown.loc[("MREC", E2), "eventual reads stale"] == "3/4"
+    assert shown.loc[("MREC", E2), "eventual reads stale (for, p50)"] == "3/4 (21 ms)"
+    assert shown.loc[("MREC", E2), "strong reads stale (for, p50)"] == "0/4"
     assert "1 rejected, 0 lost" in cf.verdict("MRSC", mrsc)
     assert "2 acknowledged, 0 rejected, 1 lost, 0 overwritten in order" in cf.verdict("MREC", mrec)
     long = cf.long_form(figures, ("write_p50_ms",))
@@ -247,4 +248,10 @@ def test_the_table_shows_each_figure_at_its_rounding_and_a_dash_for_none():
     figures = cf.figures(frame(write_phase("MRSC")), {"regions": [E1, E2]})
     shown = cf.table(figures).set_index("region")
     assert (shown.loc[E1, "write p50 ms"], shown.loc[E2, "write p99 ms"]) == ("20.0", "103.0")
-    assert (shown.loc[E2, "stale p50 ms"], shown.loc[E1, "stale p50 ms"]) == ("21", "-")
+    assert (
+        shown.loc[E2, "eventual reads stale (for, p50)"],
+        shown.loc[E1, "strong reads stale (for, p50)"],
+    ) == (
+        "3/4 (21 ms)",
+        "-",
+    )

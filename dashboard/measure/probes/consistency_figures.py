@@ -52,9 +52,8 @@ TABLE = {
     "region": "region",
     "write_p50_ms": "write p50 ms",
     "write_p99_ms": "write p99 ms",
-    "eventual_stale_text": "eventual reads stale",
-    "eventual_stale_p50_ms": "stale p50 ms",
-    "strong_stale_text": "strong reads stale",
+    "eventual_stale_text": "eventual reads stale (for, p50)",
+    "strong_stale_text": "strong reads stale (for, p50)",
     "conflict_text": "conflicts ack/rej/lost",
     "availability_text": "cut off: write/strong/eventual ok",
 }
@@ -176,15 +175,19 @@ def regions_of(samples: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(samples["region"].astype(str))) if len(samples) else []
 
 
-def region_table(samples: pd.DataFrame, order=None) -> pd.DataFrame:
-    """Every side × region's figures (``REGION_COLUMNS``), MREC first, regions in ``order`` (default: as they
-    first appear)."""
-    rows = [
+def region_rows(samples: pd.DataFrame, order=None) -> list[dict]:
+    """Every side × region's figures (``REGION_COLUMNS``) as plain values, MREC first, regions in ``order``
+    (default: as they first appear)."""
+    return [
         region_row(samples, side, region)
         for side in [s for s in SIDES if s in set(samples["side"])]
         for region in _ordered(regions_of(samples[samples["side"] == side]), order)
     ]
-    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+
+
+def region_table(samples: pd.DataFrame, order=None) -> pd.DataFrame:
+    """``region_rows`` as a DataFrame."""
+    return pd.DataFrame(region_rows(samples, order), columns=REGION_COLUMNS)
 
 
 def _ordered(regions: list[str], order) -> list[str]:
@@ -217,20 +220,21 @@ def side_totals(samples: pd.DataFrame, side: str) -> dict:
 def figures(samples: pd.DataFrame, settings: dict | None = None) -> dict:
     """The run's figures as plain JSON values: ``settings``, ``sides`` (``side_totals`` per side), ``regions``
     (``region_table`` rows)."""
-    table = region_table(samples, (settings or {}).get("regions"))
     present = [s for s in SIDES if s in set(samples["side"])] if len(samples) else []
     return {
         "settings": dict(settings or {}),
         "sides": {side: side_totals(samples, side) for side in present},
-        "regions": [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-            for row in table.to_dict("records")
-        ],
+        "regions": region_rows(samples, (settings or {}).get("regions")) if len(samples) else [],
     }
 
 
-def _ratio(part, total) -> str:
-    return "-" if not total else f"{part}/{total}"
+def _stale(row: dict, prefix: str) -> str:
+    """ "3/4 (42 ms)": stale checks of all, and for how long they stayed stale (p50, whole ms) when any was."""
+    total = row[f"{prefix}_checks"]
+    if not total:
+        return "-"
+    p50 = row[f"{prefix}_stale_p50_ms"]
+    return f"{row[f'{prefix}_stale']}/{total}" + (f" ({p50} ms)" if p50 is not None else "")
 
 
 def _avail(row: dict) -> str:
@@ -248,8 +252,8 @@ def table(figures_: dict) -> pd.DataFrame:
         rows.append(
             {
                 **row,
-                "eventual_stale_text": _ratio(row["eventual_stale"], row["eventual_checks"]),
-                "strong_stale_text": _ratio(row["strong_stale"], row["strong_checks"]),
+                "eventual_stale_text": _stale(row, "eventual"),
+                "strong_stale_text": _stale(row, "strong"),
                 "conflict_text": "-"
                 if not row["conflict_writes"]
                 else f"{row['conflict_acked']}/{row['conflict_rejected']}/{row['conflict_lost']}",
@@ -263,8 +267,8 @@ def table(figures_: dict) -> pd.DataFrame:
     )
     shown = shown[list(TABLE)].rename(columns=TABLE)
     # A figure with nothing to measure reads "-" (never "None" or "<NA>"): the numbers as the figures rounded them.
-    for column, decimals in (("write p50 ms", 1), ("write p99 ms", 1), ("stale p50 ms", 0)):
-        shown[column] = [_number(v, decimals) for v in shown[column]]
+    for column in ("write p50 ms", "write p99 ms"):
+        shown[column] = [_number(v, 1) for v in shown[column]]
     return shown
 
 
