@@ -12,9 +12,9 @@ at once: they would share the machine's cores and skew each other's latencies), 
    every ``poll_interval_ms`` until both show the write or ``fresh_timeout_s``: was the first read stale, and for
    how long (``stale_ms``: the write's server moment to the first read that showed it, whole ms).
 2. **conflict**: ``trials`` races: two regions (a different pair each trial) write their own value to one key,
-   released together by a barrier on warm connections; once both are answered, strongly consistent reads in every
-   region until they agree (the ``final_value``), or ``fresh_timeout_s``; ``seen_after``: one of those reads
-   returned the write's value.
+   released together by a barrier on warm connections; once both are answered, each writer reads the key strongly
+   in its own region at once, then strongly consistent reads in every region until they agree (the
+   ``final_value``), or ``fresh_timeout_s``; ``seen_after``: one of those reads returned the write's value.
 3. **isolation**: one key written in each region and seen everywhere; then ``isolate`` (default: the last region)
    is cut off from the others (``control.isolate_region``) and every region gets ``isolation_rounds`` rounds of a
    write, a strong read and an eventual read; the region is reconnected at the end, whatever happens. Skipped with
@@ -183,6 +183,38 @@ def _agreed(
         time.sleep(run.s["poll_interval_s"])
 
 
+def _race(
+    run: _Run, side: str, targets, pair: list[str], key: str, trial: int
+) -> tuple[list[dict], set[str]]:
+    """Both regions of ``pair`` write ``key`` at once (a barrier on warm connections); as soon as *both* are
+    answered (a second barrier), each reads the key strongly in its own region, where its own write would still be
+    if it were about to be replaced. Returns (the write rows, the values those reads returned)."""
+    start, answered = threading.Barrier(len(pair)), threading.Barrier(len(pair))
+    timeout_s = run.s["request_timeout_s"]
+
+    def wait(barrier: threading.Barrier) -> bool:
+        try:
+            barrier.wait(timeout=timeout_s + 1.0)
+            return True
+        except threading.BrokenBarrierError:  # the other writer failed to get there: go on, the rows say why
+            return False
+
+    def send(index: int, clients: dict) -> dict:
+        region = pair[index]
+        client = run.client(clients, targets, region)
+        client.health()  # warm: the race is not decided by who opens a connection faster
+        wait(start)
+        result = client.write(key, f"{region}:{run.id}:{trial}")
+        row = _request_row(run, side, "conflict", trial, region, "write", result)
+        row["_read_after"] = client.read(key, consistent=True).row["value"] if wait(answered) else None
+        return row
+
+    with RequestPool(len(pair), len(pair), send, name=f"conflict-{side}") as pool:
+        rows = list(pool.rows())
+    seen = {row.pop("_read_after") for row in rows} - {None}
+    return rows, seen
+
+
 def _conflict_phase(run: _Run, side: str, targets) -> None:
     regions, n = run.regions, len(run.regions)
     readers: dict = {}
@@ -192,22 +224,8 @@ def _conflict_phase(run: _Run, side: str, targets) -> None:
                 return
             pair = [regions[trial % n], regions[(trial + 1) % n]]
             key = f"{run.s['key_prefix']}-{run.id}-{side}-c{trial}"
-            barrier = threading.Barrier(len(pair))
-
-            def send(index: int, clients: dict, pair=pair, key=key, barrier=barrier, trial=trial) -> dict:
-                region = pair[index]
-                client = run.client(clients, targets, region)
-                client.health()  # warm: the race is not decided by who opens a connection faster
-                try:
-                    barrier.wait(timeout=run.s["request_timeout_s"])
-                except threading.BrokenBarrierError:
-                    pass  # the other writer never got ready: write anyway, the row says what happened
-                result = client.write(key, f"{region}:{run.id}:{trial}")
-                return _request_row(run, side, "conflict", trial, region, "write", result)
-
-            with RequestPool(len(pair), len(pair), send, name=f"conflict-{side}") as pool:
-                rows = list(pool.rows())
-            seen: set[str] = set()  # every value a strong read returned once every write was answered
+            rows, seen = _race(run, side, targets, pair, key, trial)
+            # every value a strong read returned once both writes were answered, until the regions agree
             final = _agreed(run, side, targets, readers, key, consistent=True, seen=seen)
             for row in rows:
                 row["final_value"] = "(no agreement)" if final is None else final
