@@ -23,6 +23,7 @@ PAGES = [
     st.Page("views/latency.py", title="Latency"),
     st.Page("views/replication.py", title="Replication"),
     st.Page("views/resilience.py", title="Resilience"),
+    st.Page("views/consistency.py", title="Consistency"),
     st.Page("views/guided_tour.py", title="Guided tour"),
     st.Page("views/world_map.py", title="Map"),
     st.Page("views/compare.py", title="Compare"),

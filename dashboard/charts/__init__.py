@@ -9,11 +9,13 @@ functions draw them. Conventions, so that every chart reads the same on a projec
   points, so the browser receives kilobytes, not the raw samples; only the time series draws every sample,
   with WebGL (``Scattergl``) once a run is large.
 
-By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` and ``matrix`` (the map), ``ping`` (AWS endpoints). The pages call
+By page: ``compare`` (runs side by side), ``latency``, ``replication``, ``regions`` (playground, resilience), ``world`` and ``matrix`` (the map), ``ping`` (AWS endpoints), ``consistency`` (MREC
+next to MRSC). The pages call
 them through this package (``charts.latency_ecdf(...)``).
 """
 
 from dashboard.charts.compare import compare_boxes, compare_ecdf
+from dashboard.charts.consistency import availability, conflict_outcomes, stale_reads, write_latency
 from dashboard.charts.latency import (
     ECDF_POINTS,
     WEBGL_THRESHOLD,
@@ -34,9 +36,11 @@ from dashboard.charts.world import world_map
 __all__ = [
     "ECDF_POINTS",
     "WEBGL_THRESHOLD",
+    "availability",
     "color_map",
     "compare_boxes",
     "compare_ecdf",
+    "conflict_outcomes",
     "failover_timeline",
     "geo_reads",
     "lag_distribution",
@@ -51,7 +55,9 @@ __all__ = [
     "region_color",
     "region_latency_bars",
     "region_matrix",
+    "stale_reads",
     "successful",
     "value_timeline",
     "world_map",
+    "write_latency",
 ]

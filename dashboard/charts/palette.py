@@ -89,3 +89,17 @@ PHASE_COLORS = {
     "new: first byte": "#0072B2",
     "warm: first byte": "#111111",
 }
+
+# MREC next to MRSC (the Consistency page): one colour per kind of global table, and per fate of a write or read.
+SIDE_COLORS = {"MREC": "#E69F00", "MRSC": "#0072B2"}
+OUTCOME_COLORS = {
+    "kept": "#009E73",
+    "superseded": "#56B4E9",
+    "lost": ALERT_RED,
+    "rejected": "#CC79A7",
+    "failed": NETWORK_GREY,
+}
+
+
+def side_color(side: str) -> str:
+    return SIDE_COLORS.get(str(side), INK)

@@ -9,11 +9,17 @@
                         [--observe]
     mrkv-probe ping     --client-location Frankfurt [--regions us-east-1,eu-west-1] [--count 10]
                         [--url-template https://dynamodb.{region}.amazonaws.com/ping] [--output FILE]
+    mrkv-probe consistency [--regions us-east-1,us-east-2,us-west-2] [--witness R] [--network none|realistic]
+                        [--client-location Seattle] [--writes 12] [--trials 3] [--isolation-rounds 4]
+                        [--isolate R] [--mrec-endpoints FILE --mrsc-endpoints FILE]
     mrkv-probe runs     list|show|compare|export|import|rename|delete  (dashboard.measure.runs.cli)
 
 Every probe run is kept in the run store (``--store``, default ``.local/runs.sqlite``) with its context, named
 with ``--name``; ``--no-store`` keeps nothing. Ctrl-C keeps the samples so far, as a stopped run.
 ``ping`` needs no targets: it times AWS's public endpoints from this machine (``dashboard.measure.ping``).
+``consistency`` needs none either: it starts an MREC and an MRSC local cloud itself (or uses the two running ones
+that ``--mrec-endpoints`` and ``--mrsc-endpoints`` name) and prints the per-region table of
+``dashboard.measure.probes.consistency_figures``; ``--json`` alone prints the figures as JSON.
 
 Where to send requests (any subcommand; one of):
 ``--endpoints-file PATH`` (default ``.local/endpoints.json``, written by ``python -m backend.local up``),
@@ -121,7 +127,10 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="latency|lag|conflict|failover|ping|runs", parser_class=_Parser
+        dest="command",
+        required=True,
+        metavar="latency|lag|conflict|failover|consistency|ping|runs",
+        parser_class=_Parser,
     )
 
     latency = commands.add_parser("latency", parents=[common], help="N requests against several targets")
@@ -178,7 +187,32 @@ def _parser() -> argparse.ArgumentParser:
         "--observe", action="store_true", help="don't act: you cause the outage, the probe watches"
     )
     _ping_parser(commands)
+    _consistency_parser(commands)
     return parser
+
+
+def _consistency_parser(commands) -> None:
+    from dashboard.measure.consistency_runs import SETTINGS
+
+    parser = commands.add_parser(
+        "consistency", help="the same workload on an MREC and an MRSC local cloud, side by side"
+    )
+    parser.add_argument("--regions", help="comma-separated (default: us-east-1,us-east-2,us-west-2)")
+    parser.add_argument("--witness", help="MRSC with two regions and this witness region")
+    parser.add_argument("--network", choices=["none", "realistic"], default="none", help="(default none)")
+    parser.add_argument("--client-location", help="where the clouds' client is (city or lat,lon)")
+    for option in ("writes", "trials", "isolation-rounds"):
+        default = SETTINGS[option.replace("-", "_")]
+        parser.add_argument(f"--{option}", type=int, default=default, help=f"(default {default})")
+    parser.add_argument("--isolate", help="the region to cut off (default: the last one)")
+    parser.add_argument("--mrec-endpoints", metavar="FILE", help="a running MREC cloud's endpoints file")
+    parser.add_argument("--mrsc-endpoints", metavar="FILE", help="a running MRSC cloud's endpoints file")
+    parser.add_argument(
+        "--json", nargs="?", const="-", metavar="PATH", help="the figures as JSON (alone: stdout)"
+    )
+    parser.add_argument("--name", help="name the run in the run store")
+    parser.add_argument("--store", help="run store (default .local/runs.sqlite or $MRKV_RUN_STORE)")
+    parser.add_argument("--no-store", action="store_true", help="keep no run in the run store")
 
 
 def _ping_parser(commands) -> None:
@@ -221,6 +255,10 @@ def main(argv=None) -> int:
             from dashboard.measure.commands import ping_command
 
             return ping_command(args, progress)
+        if args.command == "consistency":  # no targets: it starts (or is given) its two clouds
+            from dashboard.measure.commands import consistency_command
+
+            return consistency_command(args, progress)
         if args.stack and not args.regions:
             raise TargetError("--stack needs --regions (comma-separated, e.g. us-west-2,eu-central-1)")
         target_set = load_targets(

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -314,3 +315,63 @@ def ping_command(args, progress) -> int:
             file=sys.stderr,
         )
     return 0 if reached else 1
+
+
+def consistency_command(args, progress) -> int:
+    """``mrkv-probe consistency``: the per-region table of MREC and MRSC (stdout; with ``--json`` alone the figures
+    as JSON on stdout and the table on stderr). 1 when a side had not one acknowledged write."""
+    from dashboard.measure.consistency_runs import compare_consistency
+    from dashboard.measure.probes import consistency_figures
+
+    settings = {
+        "regions": csv_list(args.regions) or None,
+        "witness": args.witness,
+        "network": args.network,
+        "client_location": args.client_location,
+        "isolate": args.isolate,
+        "writes": args.writes,
+        "trials": args.trials,
+        "isolation_rounds": args.isolation_rounds,
+    }
+    sides = controls = None
+    if bool(args.mrec_endpoints) != bool(args.mrsc_endpoints):
+        raise TargetError(
+            "give both --mrec-endpoints and --mrsc-endpoints, or neither (to start both clouds)"
+        )
+    if args.mrec_endpoints:
+        from dashboard.measure.targets import load_endpoints_file
+
+        sides = {
+            "MREC": load_endpoints_file(args.mrec_endpoints),
+            "MRSC": load_endpoints_file(args.mrsc_endpoints),
+        }
+        controls = {side: _control(targets) for side, targets in sides.items()}
+    store = None
+    if not args.no_store:
+        from dashboard.measure.runs.store import RunStore
+
+        store = RunStore(args.store)
+    result = compare_consistency(
+        settings, store, progress, created_by="cli", name=args.name, sides=sides, controls=controls
+    )
+    progress.finish()
+    out = _report_stream(args)
+    figures = result.figures
+    print(consistency_figures.table(figures).to_string(index=False, na_rep="-"), file=out)
+    for side, totals in figures["sides"].items():
+        print(consistency_figures.verdict(side, totals), file=out)
+    if args.json == "-":
+        print(json.dumps({"kind": "consistency", "run": result.run_id, "figures": figures}, indent=1,
+                         ensure_ascii=False, allow_nan=False))  # fmt: skip
+    elif args.json:
+        Path(args.json).write_text(
+            json.dumps({"kind": "consistency", "run": result.run_id, "figures": figures})
+        )
+        print(f"figures: {args.json}", file=sys.stderr)
+    if result.run_id:
+        print(f"run {result.run_id} kept in {store.path} (kind consistency)", file=sys.stderr)
+    silent = [side for side, totals in figures["sides"].items() if not totals["writes_acked"]]
+    if silent or not figures["sides"]:
+        print(f"error: no write was acknowledged by {', '.join(silent) or 'either cloud'}", file=sys.stderr)
+        return 1
+    return 0

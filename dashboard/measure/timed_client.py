@@ -17,7 +17,7 @@ A reused connection the server has meanwhile closed fails on first use; the requ
 connection (as urllib3 does), and the sample is marked new_connection. Nothing ever raises for a network or HTTP
 problem: the sample carries ``status`` (0 if no HTTP answer) and ``error``.
 
-Methods: ``read(key)``, ``write(key, value)``, ``delete(key)``, ``health()``, ``request(method, path, ...)``,
+Methods: ``read(key, consistent=False)``, ``write(key, value)``, ``delete(key)``, ``health()``, ``request(method, path, ...)``,
 each returning a ``TimedResult`` (``.row`` the sample dict, ``.body`` the parsed JSON or None,
 ``.t_sent`` / ``.t_received`` perf_counter seconds); ``close()``.
 """
@@ -110,8 +110,10 @@ class TimedClient:
         self.connections_opened = 0
 
     # -- operations ------------------------------------------------------------------------------------------
-    def read(self, key: str) -> TimedResult:
-        return self.request("GET", key_path(key), operation="read", key=key)
+    def read(self, key: str, consistent: bool = False) -> TimedResult:
+        """``consistent``: a strongly consistent read (``?consistent=true``), else an eventually consistent one."""
+        path = key_path(key) + ("?consistent=true" if consistent else "")
+        return self.request("GET", path, operation="read", key=key)
 
     def write(self, key: str, value: str) -> TimedResult:
         body = json.dumps({"value": value}).encode("utf-8")

@@ -3,7 +3,8 @@
 ``values_of(store, run)`` reduces a run of any kind to ``target, ok, value_ms`` (``VALUE_OF``): latency and
 failover: each request's ``latency_ms`` per target; lag: ``lag_ms`` per ``source → destination`` (ok = seen);
 conflict: ``converge_ms`` per set of racing regions (ok = converged); ping: each request's first byte per
-``<region> new|warm`` (``dashboard.measure.ping_runs``).
+``<region> new|warm`` (``dashboard.measure.ping_runs``); consistency: each write's ``latency_ms`` per ``MREC|MRSC
+<region>``.
 
 ``compare(store, references, targets=None)`` gives a ``Comparison``:
 
@@ -40,6 +41,7 @@ VALUE_OF = {
     "lag": ("samples", ["source", "destination", "status", "lag_ms"]),
     "conflict": ("results", ["regions", "converged", "converge_ms"]),
     "ping": ("samples", ["target", "ok", "latency_ms"]),
+    "consistency": ("samples", ["side", "phase", "region", "op", "ok", "latency_ms"]),
 }
 
 
@@ -68,6 +70,15 @@ def values_of(store: RunStore, run: dict) -> pd.DataFrame:
     if run["kind"] == "lag":
         target = df["source"].astype(str) + " → " + df["destination"].astype(str)
         return pd.DataFrame({"target": target, "ok": df["status"] == "seen", "value_ms": df["lag_ms"]})
+    if run["kind"] == "consistency":  # the write latency per cloud and region (phase "write")
+        df = df[(df["phase"] == "write") & (df["op"] == "write")]
+        return pd.DataFrame(
+            {
+                "target": df["side"].astype(str) + " " + df["region"].astype(str),
+                "ok": df["ok"].astype(bool),
+                "value_ms": df["latency_ms"],
+            }
+        )
     if run["kind"] == "conflict":
         return pd.DataFrame(
             {

@@ -19,7 +19,7 @@ from dashboard.measure import samples
 from dashboard.measure.common import run_id
 from dashboard.measure.runs.store import RunStore, writer_id
 
-KINDS = ("latency", "lag", "conflict", "failover", "ping")
+KINDS = ("latency", "lag", "conflict", "failover", "ping", "consistency")
 # The frame whose rows a run counts as its samples, and which its on_sample rows are.
 MAIN_FRAME = {
     "latency": "samples",
@@ -27,6 +27,7 @@ MAIN_FRAME = {
     "conflict": "results",
     "failover": "samples",
     "ping": "samples",
+    "consistency": "samples",
 }
 
 

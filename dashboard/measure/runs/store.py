@@ -9,7 +9,8 @@ million samples take ~35 MB and read back in ~0.1 s, where one SQL row per sampl
 
 Schema (version ``SCHEMA_VERSION``, in ``meta``):
 
-* ``runs``: ``id`` (10 hex digits), ``name`` (unique when set), ``kind`` (latency | lag | conflict | failover | ping),
+* ``runs``: ``id`` (10 hex digits), ``name`` (unique when set), ``kind`` (latency | lag | conflict | failover | ping |
+  consistency),
   ``status`` (running | complete | stopped | failed), ``started_at`` / ``ended_at`` (ISO 8601 UTC),
   ``environment``, ``client_location``, ``network`` (copied out of the context to filter on), ``samples`` (rows of
   the run's main frame), ``error``, ``context`` (JSON, see ``runs.context``), ``summary`` (JSON, a probe's own
