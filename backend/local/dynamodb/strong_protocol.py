@@ -15,6 +15,13 @@ so that every read and every write meets every acknowledged write (why it is eno
    write in another region: ``ReplicatedWriteConflictException`` (nothing was written anywhere). A peer that holds
    a newer version tells it, R repairs itself with it and tries again (``ATTEMPTS``). Nobody answering (R isolated,
    or both others): ``InternalServerError``.
+5. a peer that did not answer may still apply the proposal when the question reaches it (a stopped process resumed,
+   a peer that waited for its own pending write): so no accept with a peer silent in any attempt is
+   ``InternalServerError`` (outcome unknown), never ``ReplicatedWriteConflictException``, which tells the client
+   that nothing was written. And a proposal carries a deadline (``ACCEPT_WITHIN_S``, shorter than the proposer's
+   wait for an answer): a peer refuses it ("late") once the deadline has passed, so a proposal its region gave up
+   on is not applied afterwards, where the replicator would never forward it (the emulation's regions share this
+   machine's clock; the deadline is ours, not AWS's).
 
 **A strongly consistent read** (GetItem with ConsistentRead) waits for a pending write of the key, asks the peers
 (``StrongRead``), repairs the region from the first answer if it is newer, then reads locally. Eventually
@@ -36,6 +43,7 @@ from backend.local.dynamodb.write_lock import WRITE_LOCK
 
 ATTEMPTS = 3  # a region that was behind repairs itself and tries again; then it is a conflict
 WAIT_FOR_PENDING_S = 5.0
+ACCEPT_WITHIN_S = strong_peers.CALL_TIMEOUT_S - 1.0  # a peer refuses a proposal older than this (step 5)
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 
@@ -146,6 +154,7 @@ def strong_write(backend, table_name: str, keys: dict, call):
         raise _unreachable()
     table = backend.get_table(table_name)
     priority = (versions.now_us(), table.region_name)
+    maybe_applied = False  # a peer was silent: it may apply the proposal when it gets it (step 5)
     with _guards.writing(_token(table_name, keys), priority):
         for _attempt in range(ATTEMPTS):
             with WRITE_LOCK:
@@ -159,13 +168,14 @@ def strong_write(backend, table_name: str, keys: dict, call):
                     versions.key_from_json(table, keys), versions.now_us(), table.region_name
                 )
             image = change.new.to_json()["Attributes"] if change.new is not None else None
-            outcome = _propose(table, keys, base, version, image, priority)
+            outcome, silent = _propose(table, keys, base, version, image, priority)
+            maybe_applied = maybe_applied or silent
             if outcome == "accepted":
                 _commit(backend, table_name, keys, image, version)
                 return result
             if outcome != "repaired":
-                raise _conflict() if outcome == "conflict" else _unreachable()
-        raise _conflict()
+                raise _conflict() if outcome == "conflict" and not maybe_applied else _unreachable()
+        raise _unreachable() if maybe_applied else _conflict()
 
 
 def _undo(table, change) -> None:
@@ -183,8 +193,9 @@ def _undo(table, change) -> None:
         table.items[hash_key] = change.old
 
 
-def _propose(table, keys: dict, base, version, image, priority) -> str:
-    """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable"."""
+def _propose(table, keys: dict, base, version, image, priority) -> tuple[str, bool]:
+    """("accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable";
+    whether a peer was silent or refused too late to tell)."""
     request = {
         "TableName": table.name,
         "Keys": keys,
@@ -192,14 +203,16 @@ def _propose(table, keys: dict, base, version, image, priority) -> str:
         "Version": versions.as_text(version),
         "Item": image,
         "Priority": versions.as_text(priority),
+        "Deadline": int((time.time() + ACCEPT_WITHIN_S) * 1_000_000),
     }
     newest = None
-    outcome = "unreachable"
+    outcome, silent = "unreachable", False
     for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongAccept", request):
-        if answer == strong_peers.UNREACHABLE:
+        if answer == strong_peers.UNREACHABLE or answer.get("Reason") == "late":
+            silent = True
             continue
         if answer.get("Accepted"):
-            return "accepted"
+            return "accepted", silent
         if answer.get("Reason") == "pending":
             outcome = "conflict"
         elif outcome != "conflict":
@@ -208,7 +221,13 @@ def _propose(table, keys: dict, base, version, image, priority) -> str:
             newest = (versions.from_text(answer["Version"]), answer.get("Item"))
     if newest is not None:
         _repair(table, keys, *newest)
-    return outcome
+    return outcome, silent
+
+
+def _late(request: dict) -> bool:
+    """The proposer's deadline has passed: it may have given up on this proposal (module doc, step 5)."""
+    deadline = request.get("Deadline")
+    return deadline is not None and time.time() * 1_000_000 > deadline
 
 
 def _commit(backend, table_name: str, keys: dict, image, version) -> None:
@@ -264,11 +283,13 @@ def accept(region: str, request: dict) -> dict:
     version = versions.from_text(request["Version"])
     priority = versions.from_text(request["Priority"]) if request.get("Priority") else None
     if table is None:
-        return _witness_accept(request["TableName"], keys, base, version, item)
+        return _witness_accept(request, keys, base, version, item)
     with _guards.cond:
         if not _guards.clear_for(_token(table.name, keys), priority):
             return {"Accepted": False, "Reason": "pending"}
         with WRITE_LOCK:
+            if _late(request):
+                return {"Accepted": False, "Reason": "late"}
             newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
             if newest is not None and (base is None or newest > base):
                 return {"Accepted": False, "Reason": "newer", **_held(table, keys, newest)}
@@ -311,9 +332,11 @@ def _stored_item(table, hash_value, range_value):
     return table.get_item(hash_key, range_key)
 
 
-def _witness_accept(table_name: str, keys: dict, base, version, item) -> dict:
-    token = _token(table_name, keys)
+def _witness_accept(request: dict, keys: dict, base, version, item) -> dict:
+    token = _token(request["TableName"], keys)
     with _witness.lock:
+        if _late(request):
+            return {"Accepted": False, "Reason": "late"}
         held, held_item = _witness.entries.get(token, (None, None))
         if held is not None and (base is None or held > base):
             return {"Accepted": False, "Reason": "newer", "Version": versions.as_text(held), "Item": held_item}
