@@ -106,13 +106,25 @@ fault kind, reviewed for that:
   it rejoins only once it holds, for every key, at least the version the other regions held after it came back
   (`backend/local/chaos/strong_restart.py`). The heal includes that catch-up.
 - **region-sigstop**: the stopped region answers nobody; a write or strong read elsewhere goes on with the third
-  region's answer (the stopped one's call times out in the background). Its own requests hang until SIGCONT.
+  region's answer (the stopped one's call times out in the background). Its own requests hang until SIGCONT. When
+  it resumes it reads the questions still queued on its sockets: it must not apply a proposal its region has given
+  up on (below).
 - **clock-offset**: an MRSC write's version is at least the newest version its region learned plus 1 µs (a peer
   that holds a newer one refuses the proposal and the region repairs itself first), so a skewed clock cannot order
   a write before one acknowledged earlier; it only moves the versions.
 - **replicator-kill** and **replication-pause**: MRSC's copies come from the protocol, not the replicator, which
   only brings the third region up to date; a region that is behind is repaired by the protocol when it writes or
   reads the key.
+
+Bug in the MRSC emulation found by that review (fixed, `tests/e2e/test_mrsc_stopped_peer.py`): with us-east-2
+stopped, write C of a key in us-west-2 waited one round trip for us-east-1's accept; write A of the same key in
+us-east-1 began meanwhile, us-west-2 refused it ("pending": its own older write) and us-east-2 did not answer, so
+A's client got ReplicatedWriteConflictException (409: nothing written). On SIGCONT us-east-2 applied A's queued
+proposal, whose version was above C's, and every strong read then returned A, a write its client was told had
+failed, instead of C, an acknowledged one (and us-east-2 diverged: the replicator never forwards an accepted
+proposal). Now a write that got no accept while a peer was silent answers InternalServerError (outcome unknown),
+and a proposal carries a deadline shorter than the proposer's wait, past which a peer refuses it
+(`backend/local/dynamodb/strong_protocol.py`, step 5).
 """
 
 
