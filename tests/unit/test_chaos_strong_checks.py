@@ -138,7 +138,7 @@ def test_eventual_reads_are_not_judged_as_strong_and_strong_reads_not_as_eventua
     assert report["operations"]["read(strong):ok"] == 1
 
 
-def test_availability_counts_outcomes_by_fault_and_by_the_faulted_region():
+def test_availability_counts_outcomes_by_fault_and_by_target():
     h = History()
     h.fault("region-isolate", E1, 10, 20)
     h.write("k", "a", E1, 11, 12, outcome="info")  # an isolated region's InternalServerError
@@ -146,6 +146,7 @@ def test_availability_counts_outcomes_by_fault_and_by_the_faulted_region():
     h.write("k", "c", W2, 11.5, 12, outcome="fail")  # a conflict
     h.strong_read("k", E1, 13, 14, None, outcome="fail")
     h.strong_read("k", E2, 13, 14, "b")
+    h.write("k", "g", "global", 15, 16, outcome="info")  # routed to the isolated region
     h.write("k", "d", E1, 21, 22, version_us=21_000)
     table = availability(h.sorted())
     assert table["region-isolate"]["faulted region"] == {
@@ -154,6 +155,7 @@ def test_availability_counts_outcomes_by_fault_and_by_the_faulted_region():
     assert table["region-isolate"]["other regions"] == {
         "writes": {"ok": 1, "refused": 1}, "strong_reads": {"ok": 1}
     }
+    assert table["region-isolate"]["global endpoint"] == {"writes": {"unknown": 1}}
     assert table["none"]["other regions"] == {"writes": {"ok": 1}}
 
 

@@ -124,7 +124,9 @@ proposal, whose version was above C's, and every strong read then returned A, a 
 failed, instead of C, an acknowledged one (and us-east-2 diverged: the replicator never forwards an accepted
 proposal). Now a write that got no accept while a peer was silent answers InternalServerError (outcome unknown),
 and a proposal carries a deadline shorter than the proposer's wait, past which a peer refuses it
-(`backend/local/dynamodb/strong_protocol.py`, step 5).
+(`backend/local/dynamodb/strong_protocol.py`, step 5). The protocol cannot yet tell a peer that never got the
+question (isolated, out of the quorum, connection refused) from one that may have: both count as silent, so such a
+conflict answers InternalServerError where a 409 would be exact (conservative: never "not written" when it may be).
 """
 
 
@@ -262,10 +264,12 @@ def _availability(report: dict) -> list[str]:
     lines = [
         "## Availability per fault",
         "",
-        "Writes and strong reads by the fault active when they were invoked, in the faulted region (its endpoints) "
-        "or elsewhere (the other regions and the global endpoint): ok / refused (certainly not done: a 4xx such as "
-        "a 409 conflict, a refused connection) / unknown (a 5xx such as an isolated region's InternalServerError, a "
-        "timeout). The lag probe's writes are included; the final reads are not.",
+        "Writes and strong reads by the fault active when they were invoked and by target: the faulted region's "
+        "endpoints, the other regions', or the global endpoint (it routes by health check, so to the faulted region "
+        "too while that one still answers its health check, e.g. an isolated region). Outcomes: ok / refused "
+        "(certainly not done: a 4xx such as a 409 conflict, a refused connection) / unknown (a 5xx such as an "
+        "isolated region's InternalServerError, a timeout). The lag probe's writes are included; the final reads "
+        "are not.",
         "",
         "| fault | where | writes ok | refused | unknown | strong reads ok | refused | unknown |",
         "|---|---|---|---|---|---|---|---|",

@@ -18,7 +18,9 @@ unknown (``info``) or certainly failed is not judged here (``checker.py`` counts
 is a read that began before any write of its key was acknowledged.
 
 **Availability** (``availability``): each write and strong read is counted under the fault active when it was
-invoked ("none" between faults), split by whether it targeted the faulted region, with its outcome: ``ok``,
+invoked ("none" between faults), split by what it targeted: the faulted region, another region, or the global
+endpoint (which routes to a healthy region, the faulted one included while its health check passes), with its
+outcome: ``ok``,
 ``refused`` (``fail``: certainly not done, e.g. a 409 ReplicatedWriteConflictException or a refused connection)
 or ``unknown`` (``info``: a 5xx such as an isolated region's InternalServerError, or a timeout).
 """
@@ -133,7 +135,8 @@ def fault_windows(events: list[dict]) -> list[tuple[float, float, str, str]]:
 
 
 def availability(events: list[dict]) -> dict:
-    """{fault kind or "none": {"faulted region" | "other regions": {"writes" | "strong_reads": {outcome: n}}}}."""
+    """{fault kind or "none": {"faulted region" | "other regions" | "global endpoint": {"writes" | "strong_reads":
+    {outcome: n}}}}."""
     windows = fault_windows(events)
     invoked = {(e["process"], e.get("op")): e for e in events if e.get("type") == "invoke"}
     table: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(Counter)))
@@ -149,7 +152,8 @@ def availability(events: list[dict]) -> dict:
         started = invoked.get((event["process"], event.get("op")), event)["t"]
         active = [w for w in windows if w[0] <= started < w[1]]
         kind, region = (active[-1][2], active[-1][3]) if active else ("none", None)
-        where = "faulted region" if region is not None and event.get("target") == region else "other regions"
+        target = event.get("target")
+        where = "global endpoint" if target == "global" else "faulted region" if target == region else "other regions"
         outcome = {"ok": "ok", "fail": "refused", "info": "unknown"}[event["type"]]
         table[kind][where][operation][outcome] += 1
     return {kind: {where: {op: dict(c) for op, c in ops.items()} for where, ops in wheres.items()}
