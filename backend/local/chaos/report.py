@@ -104,7 +104,9 @@ fault kind, reviewed for that:
   a restart. So the other regions forget its door before the fence, it comes back without theirs (its writes and
   strong reads answer InternalServerError meanwhile: counted under region-restart in the availability table), and
   it rejoins only once it holds, for every key, at least the version the other regions held after it came back
-  (`backend/local/chaos/strong_restart.py`). The heal includes that catch-up.
+  (`backend/local/chaos/strong_restart.py`). The heal includes that catch-up. `tests/e2e/test_chaos_strong_restart.py`
+  shows the difference: with a write's two copies in the restarted region and one other, the third region's strong
+  reads return it with the restarted region out of the quorum, and the older value (10 of 10) if it answers at once.
 - **region-sigstop**: the stopped region answers nobody; a write or strong read elsewhere goes on with the third
   region's answer (the stopped one's call times out in the background). Its own requests hang until SIGCONT. When
   it resumes it reads the questions still queued on its sockets: it must not apply a proposal its region has given
