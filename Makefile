@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install test lint bench chaos fuzz package policy up env probe run clean
+.PHONY: install test lint bench chaos chaos-strong fuzz package policy up env probe run clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(BIN)/python -m backend.local.chaos --minutes 10 --report docs/RELIABILITY.md
+
+# The same on an MRSC (multi-Region strong consistency) table: strong reads, region isolation, stale-read check.
+chaos-strong: $(STAMP)
+	$(BIN)/python -m backend.local.chaos --consistency strong --minutes 10 --report docs/RELIABILITY-MRSC.md
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/e2e/test_fuzz_api.py -q

@@ -179,7 +179,7 @@ class RegionServer:
         self.host, self.port, self.dynamodb_port = host, port, dynamodb_port
         self.table_name = table_name
         self.consistency, self.role = consistency, role
-        # A witness holds no table (it keeps what it accepted in its door, strong_protocol.py) and serves no client.
+        # A witness holds no table (it keeps what it accepted in its door, strong_door.py) and serves no client.
         self._dynamodb = LocalDynamoDB(
             self.region, table_name, host, dynamodb_port, consistency=consistency, witness=witness,
             create_table=role != "witness",

@@ -2,6 +2,7 @@
 
     python -m backend.local.chaos --minutes 10 --report docs/RELIABILITY.md [--history run.jsonl] [--seed 1]
     python -m backend.local.chaos --seconds 25                  # the short run of `make test`
+    python -m backend.local.chaos --consistency strong --minutes 10 --report docs/RELIABILITY-MRSC.md  # make chaos-strong
 
 What it does (``runner.py``):
 
@@ -18,6 +19,11 @@ What it does (``runner.py``):
    table identical: the convergence time), reads every key in every region through the API, and checks the
    history (``checker.check``); ``report.py`` renders the Markdown report.
 
-Exit status 0 when the run converged with no lost acknowledged write and no never-written value, 1 otherwise,
-2 on bad arguments.
+With ``--consistency strong`` the table is MRSC (three US regions, or two and ``--witness``): the clients also make
+strongly consistent reads straight to a random region's DynamoDB, the faults include ``region-isolate``, a restarted
+region stays out of the quorum until it has caught up (``strong_restart.py``), and the checker also fails the run on a
+stale strong read (``strong_checks.py``).
+
+Exit status 0 when the run converged with no lost acknowledged write and no never-written value (and, on MRSC, no
+stale strong read), 1 otherwise, 2 on bad arguments.
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import backend.local.chaos as package
 from backend.local.chaos.report import passed, render, rerender
-from backend.local.chaos.runner import DEFAULT_REGIONS, ChaosRun
+from backend.local.chaos.runner import DEFAULT_REGIONS, STRONG_REGIONS, ChaosRun
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,7 +24,15 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", help="write the checker's report here (JSON)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--regions", default=",".join(DEFAULT_REGIONS))
+    parser.add_argument(
+        "--regions", help=f"default {','.join(DEFAULT_REGIONS)}; with --consistency strong {','.join(STRONG_REGIONS)}"
+    )
+    parser.add_argument(
+        "--consistency", default="eventual", choices=("eventual", "strong"),
+        help="the global table's mode: eventual (MREC) or strong (MRSC: also strongly consistent reads, and the "
+        "region-isolate fault)",
+    )  # fmt: skip
+    parser.add_argument("--witness", help="MRSC with two replica regions (--regions) and this witness region")
     parser.add_argument("--fault-seconds", type=float, default=None, help="how long each fault lasts")
     parser.add_argument("--gap-seconds", type=float, default=None, help="healed time between faults")
     parser.add_argument("--network", default="none", choices=("none", "realistic"))
@@ -46,10 +54,13 @@ def _run(args, parser: argparse.ArgumentParser) -> ChaosRun:
     if seconds <= 0 or args.clients < 1:
         parser.error("the duration and --clients must be positive")
     short = seconds < 120
+    strong = args.consistency == "strong"
+    default = (STRONG_REGIONS[:2] if args.witness else STRONG_REGIONS) if strong else DEFAULT_REGIONS
     try:
-        from backend.local.cloud import check_regions
+        from backend.local.cloud import check_consistency, check_regions
 
-        regions = check_regions(args.regions)
+        regions = check_regions(args.regions or ",".join(default))
+        check_consistency(regions, args.consistency, args.witness)
     except ValueError as error:
         parser.error(str(error))
     if len(regions) < 2:
@@ -59,6 +70,7 @@ def _run(args, parser: argparse.ArgumentParser) -> ChaosRun:
         fault_s=args.fault_seconds or (2.5 if short else 6.0), gap_s=args.gap_seconds or (1.5 if short else 4.0),
         network=args.network, history_path=args.history, think_ms=args.think_ms,
         keys_per_client=args.keys_per_client, quiescence_timeout_s=args.quiescence_timeout,
+        consistency=args.consistency, witness=args.witness,
     )  # fmt: skip
 
 

@@ -31,47 +31,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from backend.local.dynamodb.versions import from_text
-
-Version = tuple  # (ts_us, region)
-
-
-def lower_bound(write: dict, clock_lag_us: int = 0) -> Version | None:
-    """The least version an acknowledged write can have: its own, or for a direct write its call's start, less how
-    far its region's clock ran behind during the call."""
-    exact = version_of(write)
-    if exact is not None:
-        return exact
-    return (int(write["t0_us"]) - clock_lag_us, "") if write.get("t0_us") is not None else None
-
-
-def clock_lags(events: list[dict]) -> dict[tuple[str, str], int]:
-    """Per direct write (process, op): how many µs its region's clock ran behind at most during the call, from the
-    ``clock-offset`` faults' start and heal events (recorded before injecting and after healing)."""
-    windows, open_at = [], {}
-    for event in events:
-        if event.get("type") == "fault" and event.get("kind") == "clock-offset":
-            if event["f"] == "start":
-                open_at[event["region"]] = (event["t"], min(0, int(event.get("offset_ms", 0))))
-            elif event["region"] in open_at:
-                started, offset = open_at.pop(event["region"])
-                windows.append((event["region"], started, event["t"], offset))
-    windows += [(region, started, float("inf"), offset) for region, (started, offset) in open_at.items()]
-    invoked = {(e["process"], e["op"]): e["t"] for e in events if e.get("type") == "invoke" and e.get("f") == "write"}
-    lags = {}
-    for event in events:
-        if event.get("type") == "ok" and event.get("via") == "dynamodb":
-            call = invoked.get((event["process"], event["op"]), event["t"]), event["t"]
-            behind = [-offset for region, start, end, offset in windows
-                      if region == event["region"] and start <= call[1] and call[0] <= end]  # fmt: skip
-            lags[(event["process"], event["op"])] = max(behind, default=0) * 1000
-    return lags
-
-
-def version_of(event_or_item: dict | None) -> Version | None:
-    """The hidden version an acknowledged write or a final item carries (None: unknown or absent)."""
-    text = (event_or_item or {}).get("version")
-    return from_text(text) if text else None
+from backend.local.chaos.ordering import Version, clock_lags, lower_bound, version_of
+from backend.local.chaos.strong_checks import availability, stale_strong_reads
 
 
 def quantiles(values, points=(0.5, 0.9, 0.99)) -> dict:
@@ -88,7 +49,7 @@ def quantiles(values, points=(0.5, 0.9, 0.99)) -> dict:
 def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: float | None = None) -> dict:
     """Everything the report says, computed from the history and the final state."""
     ops = [e for e in events if e.get("type") in ("invoke", "ok", "fail", "info")]
-    operations = Counter(f"{e['f']}:{e['type']}" for e in ops if e["type"] != "invoke")
+    operations = Counter(f"{_name(e)}:{e['type']}" for e in ops if e["type"] != "invoke")
     faults = Counter(e["kind"] for e in events if e.get("type") == "fault" and e.get("f") == "start")
     invoked_values, failed_values, acknowledged = _writes(ops)
     regions = sorted(final)
@@ -116,9 +77,15 @@ def check(events: list[dict], final: dict[str, dict[str, dict]], convergence_s: 
         "failed_write_visible": len(failed_visible),
         "failed_write_visible_examples": failed_visible[:10],
         "stale_reads": _stale_reads(ops),
+        "strong_reads": stale_strong_reads(events),
+        "availability": availability(events),
         "lag_ms": _lag(events),
         "convergence_s": convergence_s,
     }
+
+
+def _name(event: dict) -> str:
+    return "read(strong)" if event["f"] == "read" and event.get("consistent") else event["f"]
 
 
 def _writes(ops: list[dict]) -> tuple[dict[str, set[str]], dict[str, set[str]], list[dict]]:
@@ -198,8 +165,9 @@ def _normalise(state: dict[str, dict]) -> dict[str, Version | None]:
 
 
 def _stale_reads(ops: list[dict]) -> dict:
-    """A read is stale when a write of its key was acknowledged before the read was invoked and the read returned
-    an older version (or nothing). Split by where the read was served: in the region that acknowledged that newest
+    """An eventually consistent read is stale when a write of its key was acknowledged before the read was invoked
+    and the read returned an older version (or nothing); strong reads are judged apart (``strong_checks.py``).
+    Split by where the read was served: in the region that acknowledged that newest
     write (read-your-writes in one region: never stale, unless the region lost its table) or in another one."""
     invoked_at: dict[tuple[str, str], float] = {}
     newest_acked: dict[str, list[tuple[float, Version]]] = defaultdict(list)  # key -> [(ack time, version)]
@@ -212,7 +180,7 @@ def _stale_reads(ops: list[dict]) -> dict:
             written[(event["key"], event["value"])] = version_of(event)
     counts = Counter()
     for event in ops:
-        if not (event["type"] == "ok" and event["f"] == "read"):
+        if not (event["type"] == "ok" and event["f"] == "read") or event.get("consistent"):
             continue
         counts["reads"] += 1
         started = invoked_at.get((event["process"], event.get("op", "")), event["t"])

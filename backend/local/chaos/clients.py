@@ -121,6 +121,37 @@ def read(history: History, endpoint: Endpoint, process: str, op: int, target: st
     return history.record(type="fail", error=f"HTTP {status}" if outcome == "ok" else document, **base)
 
 
+def strong_reader(url: str, region: str):
+    """A boto3 DynamoDB client of one region that never retries: botocore retries ReplicatedWriteConflictException
+    and 5xx answers by default, and a fault run must see each outcome as it is. One per thread (own session)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "dynamodb", region_name=region, endpoint_url=url, aws_access_key_id="local", aws_secret_access_key="local",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=REQUEST_TIMEOUT_S,
+                      read_timeout=REQUEST_TIMEOUT_S, max_pool_connections=1),
+    )  # fmt: skip
+
+
+def strong_read(history: History, dynamodb, process: str, op: int, region: str, key: str):
+    """One recorded strongly consistent read (GetItem ConsistentRead=True straight to a region's DynamoDB): ok with
+    the item's value or null; an error answer is ``fail``, no answer (a timeout) ``info``: a read changes nothing."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    base = {"process": process, "op": op, "f": "read", "consistent": True, "key": key, "target": region}
+    history.record(type="invoke", **base)
+    try:
+        item = dynamodb.get_item(TableName=TABLE_NAME, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+    except ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return history.record(type="fail", error=f"HTTP {status} {error.response['Error'].get('Code')}", **base)
+    except BotoCoreError as error:
+        return history.record(type="info", error=type(error).__name__, **base)
+    value = item.get("value", {}).get("S") if item else None
+    return history.record(type="ok", value=value, region=region, **base)
+
+
 def scan_table(client) -> dict[str, dict]:
     """One region's table, every item as {key: {"value", "region", "writtenAt"}} (consistent reads)."""
     items, start = {}, None

@@ -19,6 +19,14 @@ Kinds (one at a time; the run heals each before the next):
   requests hang, the router's health check fails it over, the replicator's calls time out and are retried).
 - ``clock-offset``: the region's writer clock (``writtenAt``) runs ``clock_offset_ms`` ahead or behind: its writes
   win or lose last-writer-wins against writes that came later or earlier in real time.
+- ``region-isolate`` (MRSC runs only, ``STRONG_KINDS``): the control API cuts the region off from the others
+  (``isolate_region``), then reconnects it: meanwhile it answers InternalServerError to writes and strong reads and
+  nothing replicates into it; the other two regions serve.
+
+On an MRSC table (``cloud.consistency == "strong"``) a ``region-restart`` also takes the region out of the quorum
+(``strong_restart.py``): the other regions forget its door before the kill, and it gets theirs (and they its) again
+only once it holds every version they held after it came back, so the empty process never answers for the copy
+of an acknowledged write it lost.
 """
 
 from __future__ import annotations
@@ -31,7 +39,10 @@ import time
 import urllib.request
 from urllib.parse import urlsplit
 
+from backend.local.chaos import strong_restart
+
 KINDS = ("replication-pause", "replicator-kill", "region-restart", "region-sigstop", "clock-offset")
+STRONG_KINDS = (*KINDS, "region-isolate")
 FENCE_DRAIN_TIMEOUT_S = (
     60.0  # a backlog out of the region drains at the replicator's pace: slow on a loaded machine
 )
@@ -78,6 +89,7 @@ def inject(cloud, kind: str, region: str, settings: dict):
         "region-restart": inject_region_restart,
         "region-sigstop": inject_region_sigstop,
         "clock-offset": inject_clock_offset,
+        "region-isolate": inject_region_isolate,
     }[kind](cloud, region, settings)
 
 
@@ -107,6 +119,11 @@ def inject_clock_offset(cloud, region: str, settings: dict):
     return _once(lambda: cloud.control.set_clock_offset(region, 0))
 
 
+def inject_region_isolate(cloud, region: str, settings: dict):
+    cloud.control.isolate_region(region)
+    return _once(lambda: cloud.control.reconnect_region(region))
+
+
 def inject_region_sigstop(cloud, region: str, settings: dict):
     child = _region_child(cloud, region)
     os.killpg(child.pid, signal.SIGSTOP)
@@ -121,7 +138,11 @@ def _continue(child) -> None:
 
 
 def inject_region_restart(cloud, region: str, settings: dict):
-    """Fence, drain, kill -9; the heal starts the region again on its ports and waits until it answers."""
+    """Fence, drain, kill -9; the heal starts the region again on its ports and waits until it answers (on an MRSC
+    table: out of the quorum from before the fence until it has caught up, ``strong_restart.py``)."""
+    strong = getattr(cloud, "consistency", "eventual") == "strong"
+    if strong:
+        strong_restart.leave_quorum(cloud, region)
     # Replication into it stops first, so that its stream settles: only its own writes remain to be read out.
     cloud.control.pause_replication(region)
     cloud.control.region_down(region)
@@ -139,6 +160,8 @@ def inject_region_restart(cloud, region: str, settings: dict):
     else:
         cloud.control.region_up(region)  # no kill: undo the fence, so that the run goes on healed
         cloud.control.resume_replication(region)
+        if strong:
+            strong_restart.publish_doors(cloud)
         raise FaultError(f"replication out of {region} did not drain within {FENCE_DRAIN_TIMEOUT_S} s")
     child = _region_child(cloud, region)
     os.killpg(child.pid, signal.SIGKILL)
@@ -147,6 +170,8 @@ def inject_region_restart(cloud, region: str, settings: dict):
     def heal():
         restart_region(cloud, region)
         cloud.control.resume_replication(region)
+        if strong:
+            strong_restart.rejoin_when_caught_up(cloud, region)
 
     return _once(heal)
 
@@ -175,6 +200,9 @@ def restart_region(cloud, region: str, timeout_s: float = 60.0) -> None:
         "--port", str(api_port), "--dynamodb-port", str(dynamodb_port),
         "--network", cloud.network, "--client-location", cloud.client_location,
     ]  # fmt: skip
+    if getattr(cloud, "consistency", "eventual") == "strong":  # an MRSC table from its creation, as at the start
+        args += ["--cloud-regions", ",".join(cloud.regions), "--consistency", "strong"]
+        args += ["--witness", cloud.witness] if cloud.witness else []
     deadline = time.monotonic() + timeout_s
     while True:
         child = cloud._spawn(f"region {region}", args, "READY ")

@@ -19,7 +19,12 @@ def passed(report: dict) -> bool:
         and report["never_written_reads"] == 0
         and report["failed_write_visible"] == 0
         and not report["fault_errors"]
+        and not report.get("strong_reads", {}).get("stale")
     )
+
+
+def _strong(report: dict) -> bool:
+    return report["settings"].get("consistency") == "strong"
 
 
 DESIGN_NOTES = """
@@ -80,6 +85,53 @@ DESIGN_NOTES = """
 """
 
 
+STRONG_NOTES = """
+## MRSC: what the faults mean on a strongly consistent table
+
+In MRSC a write is acknowledged once a second region accepted it and a strong read asks one other region, so
+every strong read meets a copy of every acknowledged write (`backend/local/dynamodb/strong_protocol.py`). Each
+fault kind, reviewed for that:
+
+- **region-isolate** (MRSC only): the control API cuts the region off; it answers InternalServerError to writes
+  and strong reads while the other two serve, and catches up by replication and by the protocol's repairs after
+  reconnection (a region that is behind learns the newer version when a peer refuses its proposal or answers its
+  read).
+- **region-restart** is kept, with the region taken out of the quorum: AWS regions keep their data through a
+  crash, but the emulated region comes back empty (moto keeps nothing on disk). Had it answered its peers at once,
+  a write whose two copies were its old self and one other region would be down to one copy, and a strong read in
+  the third region asking the empty one would return an older value: a loss AWS would not have, so the emulator
+  must not report it; and hiding it by leaving the fault out would also hide any real loss of the protocol across
+  a restart. So the other regions forget its door before the fence, it comes back without theirs (its writes and
+  strong reads answer InternalServerError meanwhile: counted under region-restart in the availability table), and
+  it rejoins only once it holds, for every key, at least the version the other regions held after it came back
+  (`backend/local/chaos/strong_restart.py`). The heal includes that catch-up. `tests/e2e/test_chaos_strong_restart.py`
+  shows the difference: with a write's two copies in the restarted region and one other, the third region's strong
+  reads return it with the restarted region out of the quorum, and the older value (10 of 10) if it answers at once.
+- **region-sigstop**: the stopped region answers nobody; a write or strong read elsewhere goes on with the third
+  region's answer (the stopped one's call times out in the background). Its own requests hang until SIGCONT. When
+  it resumes it reads the questions still queued on its sockets: it must not apply a proposal its region has given
+  up on (below).
+- **clock-offset**: an MRSC write's version is at least the newest version its region learned plus 1 µs (a peer
+  that holds a newer one refuses the proposal and the region repairs itself first), so a skewed clock cannot order
+  a write before one acknowledged earlier; it only moves the versions.
+- **replicator-kill** and **replication-pause**: MRSC's copies come from the protocol, not the replicator, which
+  only brings the third region up to date; a region that is behind is repaired by the protocol when it writes or
+  reads the key.
+
+Bug in the MRSC emulation found by that review (fixed, `tests/e2e/test_mrsc_stopped_peer.py`): with us-east-2
+stopped, write C of a key in us-west-2 waited one round trip for us-east-1's accept; write A of the same key in
+us-east-1 began meanwhile, us-west-2 refused it ("pending": its own older write) and us-east-2 did not answer, so
+A's client got ReplicatedWriteConflictException (409: nothing written). On SIGCONT us-east-2 applied A's queued
+proposal, whose version was above C's, and every strong read then returned A, a write its client was told had
+failed, instead of C, an acknowledged one (and us-east-2 diverged: the replicator never forwards an accepted
+proposal). Now a write that got no accept while a peer was silent answers InternalServerError (outcome unknown),
+and a proposal carries a deadline shorter than the proposer's wait, past which a peer refuses it
+(`backend/local/dynamodb/strong_protocol.py`, step 5). The protocol cannot yet tell a peer that never got the
+question (isolated, out of the quorum, connection refused) from one that may have: both count as silent, so such a
+conflict answers InternalServerError where a 409 would be exact (conservative: never "not written" when it may be).
+"""
+
+
 def _load_text(load: dict | None) -> str:
     if not load:
         return "not recorded"
@@ -91,8 +143,18 @@ def _load_text(load: dict | None) -> str:
 def _header(report: dict, command: str) -> list[str]:
     s = report["settings"]
     verdict = "PASS" if passed(report) else "FAIL"
+    strong = _strong(report)
+    witness = f" with witness {s['witness']}" if s.get("witness") else ""
+    mode = (
+        f"Global table: **multi-Region strong consistency (MRSC)**{witness}; {s['strong_read_fraction']:.0%} of the "
+        "reads are strongly consistent (GetItem ConsistentRead=True straight to a random region's DynamoDB, boto3 "
+        "with no retries), the rest eventually consistent reads through the API. Faults: "
+        f"{', '.join(s.get('kinds', []))}."
+        if strong
+        else ""
+    )
     return [
-        "# Reliability: history-checked fault runs of the local cloud",
+        "# Reliability: history-checked fault runs of the local cloud" + (" with MRSC" if strong else ""),
         "",
         f"Result: **{verdict}**. Reproduce with:",
         "",
@@ -110,6 +172,7 @@ def _header(report: dict, command: str) -> list[str]:
         f"{s['seed']}, network model `{s['network']}`, each fault {s['fault_s']} s then {s['gap_s']} s healed, "
         f"request timeout {s['request_timeout_s']} s (a timeout is `info`: indeterminate). Machine: "
         f"{os.cpu_count()} cores, shared; 1-minute load average {_load_text(report.get('load_average'))}.",
+        *(["", mode] if mode else []),
     ]
 
 
@@ -133,6 +196,15 @@ def _checks(report: dict) -> list[str]:
         f"| final state read through the API equals each region's table scan | {report['scan_matches_api']} |",
         f"| items per region at the end | {', '.join(f'{r}: {n}' for r, n in report['items_per_region'].items())} |",
         f"| faults that could not be injected or healed | {len(report['fault_errors'])} |",
+        *(
+            [
+                f"| stale strong reads (a strong read begun after write W's acknowledgement returned an older write "
+                f"or nothing) | {report['strong_reads']['stale']} (of {report['strong_reads']['reads']} strong "
+                f"reads) |"
+            ]
+            if _strong(report)
+            else []
+        ),
     ]
 
 
@@ -167,6 +239,51 @@ def _stale_reads(report: dict) -> list[str]:
         f"(served by the region that acknowledged the newer write: {report['stale_reads']['same_region']}; "
         f"by another region: {report['stale_reads']['other_region']})",
     ]
+
+
+def _strong_reads(report: dict) -> list[str]:
+    if not _strong(report):
+        return []
+    r = report["strong_reads"]
+    return [
+        "## Strong reads",
+        "",
+        "A strongly consistent read that began after write W of its key was acknowledged must return W or a newer "
+        "write (`backend/local/chaos/strong_checks.py`): it is stale when the write it returned has a lower hidden "
+        "version than W (or than W's lower bound, for a direct write), or was acknowledged before W was invoked, or "
+        "when it found nothing. Values are unique per write, so a read's value names its write.",
+        "",
+        f"- strong reads answered: {r['reads']}; **stale: {r['stale']}**",
+        f"- judged and fresh: {r['judged_fresh']}; begun before any write of the key was acknowledged: "
+        f"{r['no_write_before']}; returned the value of a write whose outcome is unknown (not judged): "
+        f"{r['not_judged']}",
+        *(["", "```", json.dumps(r["examples"], indent=1)[:3000], "```"] if r["examples"] else []),
+    ]
+
+
+def _availability(report: dict) -> list[str]:
+    table = report.get("availability") or {}
+    lines = [
+        "## Availability per fault",
+        "",
+        "Writes and strong reads by the fault active when they were invoked and by target: the faulted region's "
+        "endpoints, the other regions', or the global endpoint (it routes by health check, so to the faulted region "
+        "too while that one still answers its health check, e.g. an isolated region). Outcomes: ok / refused "
+        "(certainly not done: a 4xx such as a 409 conflict, a refused connection) / unknown (a 5xx such as an "
+        "isolated region's InternalServerError, a timeout). The lag probe's writes are included; the final reads "
+        "are not.",
+        "",
+        "| fault | where | writes ok | refused | unknown | strong reads ok | refused | unknown |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, wheres in table.items():
+        for where, ops in sorted(wheres.items()):
+            w, r = ops.get("writes", {}), ops.get("strong_reads", {})
+            lines.append(
+                f"| {kind} | {where} | {w.get('ok', 0)} | {w.get('refused', 0)} | {w.get('unknown', 0)} "
+                f"| {r.get('ok', 0)} | {r.get('refused', 0)} | {r.get('unknown', 0)} |"
+            )
+    return lines
 
 
 def _lag(report: dict) -> list[str]:
@@ -219,10 +336,14 @@ def render(report: dict, command: str) -> str:
         _checks(report),
         _operations_and_faults(report),
         _stale_reads(report),
+        _strong_reads(report),
+        _availability(report),
         _lag(report),
         _replicator_latency(report),
+        STRONG_NOTES.strip("\n").splitlines() if _strong(report) else [],
         DESIGN_NOTES.strip("\n").splitlines(),
     ]
+    sections = [section for section in sections if section]
     lines = [line for number, section in enumerate(sections) for line in ([""] if number else []) + section]
     return "\n".join(lines + _problems(report)) + "\n"
 

@@ -20,12 +20,15 @@ from backend.local.chaos.clients import (
     read,
     scan_table,
     scan_versions,
+    strong_read,
+    strong_reader,
     write,
 )
 from backend.local.chaos.history import History
 from backend.local.replication.wire import WireClient
 
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
+STRONG_REGIONS = ("us-east-1", "us-east-2", "us-west-2")  # MRSC: three regions of one region set
 HOT_KEYS = 6
 LAG_KEYS = 50  # the lag probe cycles through these keys (unique values), so the final read stays short
 LAG_PATIENCE_S = 15.0  # a lag sample not seen within this long is counted as "not seen"
@@ -50,7 +53,10 @@ class ChaosRun:
         network: str = "none",
         history_path: str | Path | None = None,
         quiescence_timeout_s: float = 120.0,
-        kinds=faults.KINDS,
+        kinds=None,
+        consistency: str = "eventual",
+        witness: str | None = None,
+        strong_read_fraction: float = 0.7,
         log=print,
     ):
         self.seconds, self.regions, self.clients, self.seed = seconds, list(regions), clients, seed
@@ -60,7 +66,9 @@ class ChaosRun:
         self.clock_offset_ms, self.network = clock_offset_ms, network
         self.history = History(history_path)
         self.quiescence_timeout_s = quiescence_timeout_s
-        self.kinds = list(kinds)
+        self.consistency, self.witness, self.strong_read_fraction = consistency, witness, strong_read_fraction
+        self.strong = consistency == "strong"
+        self.kinds = list(kinds or (faults.STRONG_KINDS if self.strong else faults.KINDS))
         self.log = log
         self.rng = random.Random(seed)
         self.ops = itertools.count()
@@ -80,6 +88,9 @@ class ChaosRun:
         endpoints = {name: Endpoint(url) for name, url in self._targets().items()}
         direct = {region: WireClient(url, region, timeout_s=REQUEST_TIMEOUT_S)
                   for region, url in self.cloud.endpoints["dynamodb"].items()}  # fmt: skip
+        # MRSC runs: strongly consistent reads straight to a random region's DynamoDB (boto3, never retrying)
+        readers = {region: strong_reader(url, region) for region, url in self.cloud.endpoints["dynamodb"].items()
+                   if self.strong}  # fmt: skip
         names = sorted(endpoints)
         hot = [f"chaos-hot-{i}" for i in range(HOT_KEYS)]
         mine: list[str] = []
@@ -101,12 +112,16 @@ class ChaosRun:
                         mine.append(key)
                 else:
                     key = rng.choice(hot + mine[-20:])
-                    read(self.history, endpoints[target], process, next(self.ops), target, key)
+                    if readers and rng.random() < self.strong_read_fraction:
+                        region = rng.choice(sorted(readers))
+                        strong_read(self.history, readers[region], process, next(self.ops), region, key)
+                    else:
+                        read(self.history, endpoints[target], process, next(self.ops), target, key)
                 self.stop_clients.wait(self.think_s)
         finally:
             for endpoint in endpoints.values():
                 endpoint.close()
-            for client in direct.values():
+            for client in [*direct.values(), *readers.values()]:
                 client.close()
 
     def _lag_probe(self) -> None:
@@ -274,6 +289,8 @@ class ChaosRun:
             "direct_fraction": self.direct_fraction,
             "keys_per_client": self.keys_per_client, "think_ms": self.think_s * 1000,
             "clock_offset_ms": self.clock_offset_ms, "request_timeout_s": REQUEST_TIMEOUT_S,
+            "consistency": self.consistency, "witness": self.witness, "kinds": self.kinds,
+            "strong_read_fraction": self.strong_read_fraction if self.strong else 0.0,
         }  # fmt: skip
 
     def run(self) -> dict:
@@ -281,11 +298,12 @@ class ChaosRun:
 
         started = time.monotonic()
         self.cloud = LocalCloud(regions=self.regions, network=self.network, failure_threshold=2,
-                                health_interval_s=0.5)  # fmt: skip
+                                health_interval_s=0.5, consistency=self.consistency, witness=self.witness)  # fmt: skip
         load_at_start = os.getloadavg()[0]
         with self.cloud:
             self.history.t0 = time.monotonic()
-            self.log(f"local cloud up in {self.cloud.startup_s:.1f} s: {', '.join(self.regions)}; "
+            mode = f", {self.consistency} consistency" + (f", witness {self.witness}" if self.witness else "")
+            self.log(f"local cloud up in {self.cloud.startup_s:.1f} s: {', '.join(self.regions)}{mode}; "
                      f"{self.clients} clients for {self.seconds:.0f} s")  # fmt: skip
             self._workload()
             self.history.record(type="phase", f="quiesce")

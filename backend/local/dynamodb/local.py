@@ -23,8 +23,8 @@ from backend.local.dynamodb import (
     replicas,
     streams,
     strong,
+    strong_door,
     strong_hooks,
-    strong_protocol,
 )
 from backend.local.memory import return_free_heap_to_the_os
 
@@ -109,7 +109,7 @@ class LocalDynamoDB:
     def reset(self) -> None:
         """Drops and recreates the table (a new stream, as on AWS), so the region holds no data."""
         with self._reset_lock:
-            strong_protocol.forget_witness_log()
+            strong_door.forget_witness_log()
             if not self.create_table:  # a witness: no table of its own
                 return
             client = self.client()

@@ -17,7 +17,7 @@ The door's own operations (``X-Amz-Target: MrkvReplication_20261201.<Operation>`
 - ``ScanVersions`` {TableName, ExclusiveStartKey?, Limit?} → a Scan page with ``Versions`` (one per item) and
   ``KeyAttributes``, and on the last page ``Tombstones`` [{Keys, Version}]: what a backfill copies, each item with the version it has here.
 - ``StrongAccept`` and ``StrongRead``: another region's strongly consistent write and read of an MRSC table
-  (``strong_protocol.py``); 503 while this region is isolated.
+  (``strong_door.py``); 503 while this region is isolated.
 - ``ListReplicaIntents`` {} → {Tables: [{TableName, Replicas: {region: status}, Intents: [{Id, Action, RegionName}]}]}
   and ``SetReplicas`` {TableName, Replicas, DoneIntents?}: the replica groups of global tables (``replicas.py``), read
   and published by the replicator's membership loop.
@@ -29,7 +29,7 @@ import functools
 import json
 from datetime import UTC, datetime
 
-from backend.local.dynamodb import replicas, strong_protocol, versioned_writes, versions
+from backend.local.dynamodb import replicas, strong_door, versioned_writes, versions
 from backend.local.dynamodb.patches import DEFAULT_ACCOUNT_ID, WRITE_LOCK
 
 TARGET_PREFIX = "MrkvReplication_20261201"
@@ -114,11 +114,11 @@ def _answer(region: str, operation: str, body: bytes) -> tuple[int, dict]:
             "ScanVersions": scan_versions,
             "ListReplicaIntents": list_replica_intents,
             "SetReplicas": set_replicas,
-            "StrongAccept": strong_protocol.accept,
-            "StrongRead": strong_protocol.read_for_peer,
+            "StrongAccept": strong_door.accept,
+            "StrongRead": strong_door.read_for_peer,
         }[operation]
         return 200, handler(region, request)
-    except strong_protocol.Isolated:
+    except strong_door.Isolated:
         return 503, _error("ServiceUnavailable", "this region is isolated from the others (control API)")
     except JsonRESTError as error:  # as moto's server answers it (e.g. ExpiredIteratorException, 400)
         return error.code, {"__type": error.error_type, "message": error.message}

@@ -18,13 +18,20 @@ so that every read and every write meets every acknowledged write (why it is eno
    (nothing was written anywhere). A peer that holds a newer version from before tells it, R repairs itself with it
    and tries again (``ATTEMPTS``). Nobody answering (R isolated,
    or both others): ``InternalServerError``.
+5. a peer that did not answer may still apply the proposal when the question reaches it (a stopped process resumed,
+   a peer that waited for its own pending write): so no accept with a peer silent in any attempt is
+   ``InternalServerError`` (outcome unknown), never ``ReplicatedWriteConflictException``, which tells the client
+   that nothing was written. And a proposal carries a deadline (``ACCEPT_WITHIN_S``, shorter than the proposer's
+   wait for an answer): a peer refuses it ("late") once the deadline has passed, so a proposal its region gave up
+   on is not applied afterwards, where the replicator would never forward it (the emulation's regions share this
+   machine's clock; the deadline is ours, not AWS's).
 
 **A strongly consistent read** (GetItem with ConsistentRead) waits for a pending write of the key, asks the peers
 (``StrongRead``), repairs the region from the first answer if it is newer, then reads locally. Eventually
 consistent reads stay local and may lag.
 
-A **witness** is a region that holds no table: it keeps, per key, the version and image it accepted
-(``_WitnessLog``), accepts and answers as a replica does, and serves no client.
+The other regions' questions (``StrongAccept``, ``StrongRead``) are answered by ``strong_door.py``, and so is a
+**witness**: a region that holds no table, keeps per key the version and image it accepted, and serves no client.
 """
 
 from __future__ import annotations
@@ -39,11 +46,8 @@ from backend.local.dynamodb.write_lock import WRITE_LOCK
 
 ATTEMPTS = 3  # a region that was behind repairs itself and tries again; then it is a conflict
 WAIT_FOR_PENDING_S = 5.0
+ACCEPT_WITHIN_S = strong_peers.CALL_TIMEOUT_S - 1.0  # a peer refuses a proposal older than this (step 5)
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
-
-
-class Isolated(Exception):
-    """This region answers no peer (the door answers 503)."""
 
 
 def _conflict():
@@ -104,24 +108,9 @@ class _KeyGuards:
         return True
 
 
-_guards = _KeyGuards()
+guards = _KeyGuards()
 
 
-class _WitnessLog:
-    """What a witness region keeps: (table, key) → (version, image or None)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.entries: dict = {}
-
-
-_witness = _WitnessLog()
-
-
-def forget_witness_log() -> None:
-    """A reset of the cloud: the witness forgets what it accepted, as the replicas drop their tables."""
-    with _witness.lock:
-        _witness.entries.clear()
 _bypass = threading.local()
 
 
@@ -136,7 +125,7 @@ def peers_of(table) -> list[str]:
     return sorted(group)
 
 
-def _token(table_name: str, keys: dict) -> tuple:
+def token(table_name: str, keys: dict) -> tuple:
     return table_name, json.dumps(keys, sort_keys=True)
 
 
@@ -150,7 +139,8 @@ def strong_write(backend, table_name: str, keys: dict, call):
     table = backend.get_table(table_name)
     began = time.monotonic()
     priority = (versions.now_us(), table.region_name)
-    with _guards.writing(_token(table_name, keys), priority):
+    maybe_applied = False  # a peer was silent: it may apply the proposal when it gets it (step 5)
+    with guards.writing(token(table_name, keys), priority):
         for attempt in range(ATTEMPTS):
             base, change, result = (_trial if attempt else _settled_trial)(table, keys, call)
             if not change.happened:
@@ -160,13 +150,14 @@ def strong_write(backend, table_name: str, keys: dict, call):
                     versions.key_from_json(table, keys), versions.now_us(), table.region_name
                 )
             image = change.new.to_json()["Attributes"] if change.new is not None else None
-            outcome = _propose(table, keys, base, version, image, priority, began if not attempt else None)
+            outcome, silent = _propose(table, keys, base, version, image, priority, began if not attempt else None)
+            maybe_applied = maybe_applied or silent
             if outcome == "accepted":
                 _commit(backend, table_name, keys, image, version)
                 return result
             if outcome != "repaired":
-                raise _conflict() if outcome == "conflict" else _unreachable()
-        raise _conflict()
+                raise _conflict() if outcome == "conflict" and not maybe_applied else _unreachable()
+        raise _unreachable() if maybe_applied else _conflict()
 
 
 def _trial(table, keys: dict, call):
@@ -204,7 +195,7 @@ def _caught_up(table, keys: dict) -> bool:
             continue
         version = versions.from_text(answer["Version"])
         if local is None or version > local:
-            _repair(table, keys, version, answer.get("Item"))
+            repair(table, keys, version, answer.get("Item"))
             return True
         return False
     return False
@@ -225,8 +216,9 @@ def _undo(table, change) -> None:
         table.items[hash_key] = change.old
 
 
-def _propose(table, keys: dict, base, version, image, priority, began=None) -> str:
-    """"accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable".
+def _propose(table, keys: dict, base, version, image, priority, began=None) -> tuple[str, bool]:
+    """("accepted", "conflict", "repaired" (a peer knew a newer version; this region took it) or "unreachable";
+    whether a peer was silent or refused too late to tell).
 
     A newer version written after this write began is a concurrent write in another region: a conflict, as on
     AWS, even if it is already acknowledged (the client retries, and then writes over it knowingly). One written
@@ -238,15 +230,17 @@ def _propose(table, keys: dict, base, version, image, priority, began=None) -> s
         "Version": versions.as_text(version),
         "Item": image,
         "Priority": versions.as_text(priority),
+        "Deadline": int((time.time() + ACCEPT_WITHIN_S) * 1_000_000),
     }
     newest = None
-    outcome = "unreachable"
+    outcome, silent = "unreachable", False
     peers = peers_of(table)
     for _peer, answer in strong_peers.ask_all(table.region_name, peers, "StrongAccept", request, began):
-        if answer == strong_peers.UNREACHABLE:
+        if answer == strong_peers.UNREACHABLE or answer.get("Reason") == "late":
+            silent = True
             continue
         if answer.get("Accepted"):
-            return "accepted"
+            return "accepted", silent
         if answer.get("Reason") == "pending":
             outcome = "conflict"
         elif outcome != "conflict":
@@ -254,10 +248,16 @@ def _propose(table, keys: dict, base, version, image, priority, began=None) -> s
         if answer.get("Version") and (newest is None or versions.from_text(answer["Version"]) > newest[0]):
             newest = (versions.from_text(answer["Version"]), answer.get("Item"))
     if newest is not None:
-        _repair(table, keys, *newest)
+        repair(table, keys, *newest)
         if outcome == "repaired" and newest[0][0] >= priority[0]:
-            return "conflict"
-    return outcome
+            return "conflict", silent
+    return outcome, silent
+
+
+def late(request: dict) -> bool:
+    """The proposer's deadline has passed: it may have given up on this proposal (module doc, step 5)."""
+    deadline = request.get("Deadline")
+    return deadline is not None and time.time() * 1_000_000 > deadline
 
 
 def _commit(backend, table_name: str, keys: dict, image, version) -> None:
@@ -272,7 +272,7 @@ def _commit(backend, table_name: str, keys: dict, image, version) -> None:
         _bypass.active = False
 
 
-def _repair(table, keys: dict, version, image) -> None:
+def repair(table, keys: dict, version, image) -> None:
     from moto.dynamodb.models import dynamodb_backends
 
     backend = dynamodb_backends[table.account_id][table.region_name]
@@ -286,7 +286,7 @@ def refresh(table, keys: dict) -> None:
     """Makes this region hold the latest acknowledged version of the key, or raises (module doc)."""
     if strong_peers.is_isolated():
         raise _unreachable()
-    _guards.wait_idle(_token(table.name, keys))
+    guards.wait_idle(token(table.name, keys))
     local = versions.table_versions(table).newest(versions.key_from_json(table, keys))
     request = {"TableName": table.name, "Keys": keys}
     for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
@@ -295,85 +295,6 @@ def refresh(table, keys: dict) -> None:
         if answer.get("Version"):
             version = versions.from_text(answer["Version"])
             if local is None or version > local:
-                _repair(table, keys, version, answer.get("Item"))
+                repair(table, keys, version, answer.get("Item"))
         return
     raise _unreachable()
-
-
-# -- the door's operations (a peer's questions) ---------------------------------------------------------------
-
-
-def accept(region: str, request: dict) -> dict:
-    """``StrongAccept``: applies the proposed change if nothing newer is held and no write of the key is pending."""
-    if strong_peers.is_isolated():
-        raise Isolated()
-    table = _table_or_none(region, request["TableName"])
-    keys, item = request["Keys"], request.get("Item")
-    base = versions.from_text(request["Base"]) if request.get("Base") else None
-    version = versions.from_text(request["Version"])
-    priority = versions.from_text(request["Priority"]) if request.get("Priority") else None
-    if table is None:
-        return _witness_accept(request["TableName"], keys, base, version, item)
-    with _guards.cond:
-        if not _guards.clear_for(_token(table.name, keys), priority):
-            return {"Accepted": False, "Reason": "pending"}
-        with WRITE_LOCK:
-            newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
-            if newest is not None and (base is None or newest > base):
-                return {"Accepted": False, "Reason": "newer", **_held(table, keys, newest)}
-            _repair(table, keys, version, item)
-    return {"Accepted": True}
-
-
-def read_for_peer(region: str, request: dict) -> dict:
-    """``StrongRead``: the key's newest version and image here, once no write of it is pending."""
-    if strong_peers.is_isolated():
-        raise Isolated()
-    table = _table_or_none(region, request["TableName"])
-    keys = request["Keys"]
-    if table is None:
-        with _witness.lock:
-            version, item = _witness.entries.get(_token(request["TableName"], keys), (None, None))
-        return {"Version": versions.as_text(version) if version else None, "Item": item}
-    if request.get("Wait", True):
-        _guards.wait_idle(_token(table.name, keys))
-    with WRITE_LOCK:
-        newest = versions.table_versions(table).newest(versions.key_from_json(table, keys))
-        return _held(table, keys, newest) if newest is not None else {"Version": None, "Item": None}
-
-
-def _held(table, keys: dict, newest) -> dict:
-    key = versions.key_from_json(table, keys)
-    live = versions.table_versions(table).live.get(key)
-    item = None
-    if live is not None and live == newest:
-        hash_value, range_value = (key, None) if table.range_key_attr is None else key
-        stored = _stored_item(table, hash_value, range_value)
-        item = stored.to_json()["Attributes"] if stored is not None else None
-    return {"Version": versions.as_text(newest), "Item": item}
-
-
-def _stored_item(table, hash_value, range_value):
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    hash_key = DynamoType({table.hash_key_type: hash_value})
-    range_key = DynamoType({table.range_key_type: range_value}) if range_value is not None else None
-    return table.get_item(hash_key, range_key)
-
-
-def _witness_accept(table_name: str, keys: dict, base, version, item) -> dict:
-    token = _token(table_name, keys)
-    with _witness.lock:
-        held, held_item = _witness.entries.get(token, (None, None))
-        if held is not None and (base is None or held > base):
-            return {"Accepted": False, "Reason": "newer", "Version": versions.as_text(held), "Item": held_item}
-        _witness.entries[token] = (version, item)
-    return {"Accepted": True}
-
-
-def _table_or_none(region: str, name: str):
-    from moto.dynamodb.models import dynamodb_backends
-
-    from backend.local.dynamodb.patch_list import DEFAULT_ACCOUNT_ID
-
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(name)
