@@ -149,28 +149,10 @@ class LocalCloud:
             for index, region in enumerate(self.regions):
                 api_port = self.port + 2 + 2 * index if self.port else 0
                 dynamodb_port = self.port + 3 + 2 * index if self.port else 0
-                args = [
-                    "-m",
-                    "backend.local.region",
-                    "--region",
-                    region,
-                    "--host",
-                    self.host,
-                    "--port",
-                    str(api_port),
-                    "--dynamodb-port",
-                    str(dynamodb_port),
-                    "--network",
-                    self.network,
-                    "--client-location",
-                    self.client_location,
-                    # every region knows the cloud's regions: UpdateTable checks a new replica's region at once
-                    "--cloud-regions",
-                    ",".join(self.regions),
-                ]
+                args = self._region_args(region, api_port, dynamodb_port)
                 if self.network_seed is not None:  # one sequence per region, the same every run
                     args += ["--network-seed", str(self.network_seed + index)]
-                self._spawn(f"region {region}", args + self._consistency_args(), "READY ")
+                self._spawn(f"region {region}", args, "READY ")
             if self.witness:
                 self._spawn_witness()
             for region in self.regions:
@@ -222,16 +204,20 @@ class LocalCloud:
         self.startup_s = time.monotonic() - started
         return self
 
-    def _consistency_args(self) -> list[str]:
-        if self.consistency == "eventual":
-            return []
-        return ["--consistency", "strong"] + (["--witness", self.witness] if self.witness else [])
+    def _region_args(self, region: str, api_port: int, dynamodb_port: int) -> list[str]:
+        """The command line of a region process (a replica's, or the witness's with ``--role witness`` added)."""
+        args = ["-m", "backend.local.region", "--region", region, "--host", self.host, "--port", str(api_port)]
+        args += ["--dynamodb-port", str(dynamodb_port), "--network", self.network]
+        args += ["--client-location", self.client_location]
+        # every region knows the cloud's regions: UpdateTable checks a new replica's region at once
+        args += ["--cloud-regions", ",".join(self.regions)]
+        if self.consistency == "strong":
+            args += ["--consistency", "strong"] + (["--witness", self.witness] if self.witness else [])
+        return args
 
     def _spawn_witness(self) -> None:
-        """The witness: a region process with no table and no client (``--role witness``)."""
-        args = ["-m", "backend.local.region", "--region", self.witness, "--host", self.host, "--port", "0"]
-        args += ["--dynamodb-port", "0", "--network", self.network, "--client-location", self.client_location]
-        args += ["--cloud-regions", ",".join(self.regions), "--role", "witness", *self._consistency_args()]
+        """The witness: a region process with no table and no client (``--role witness``), on free ports."""
+        args = self._region_args(self.witness, 0, 0) + ["--role", "witness"]
         self._spawn(f"witness {self.witness}", args, "READY ")
 
     def _introduce_doors(self) -> None:

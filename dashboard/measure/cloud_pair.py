@@ -19,26 +19,19 @@ import threading
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.targets import TargetSet, from_mapping
 
-DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
-# MRSC's region sets (AWS: a strongly consistent global table's replicas all sit in one of these).
-REGION_SETS = {
-    "US": ("us-east-1", "us-east-2", "us-west-2"),
-    "EU": ("eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1"),
-    "AP": ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3"),
-}
+DEFAULT_REGIONS = ("us-east-1", "us-east-2", "us-west-2")  # MRSC's US region set
 CONSISTENCY = {"MREC": "eventual", "MRSC": "strong"}
 
 
 def check_mrsc_regions(regions, witness: str | None = None) -> list[str]:
-    """The regions, checked for MRSC (ProbeError with the rule otherwise)."""
+    """The regions, checked for MRSC by the local cloud's own rule (ProbeError with it otherwise)."""
+    from backend.local.dynamodb.strong import check_group  # the rule the local cloud refuses a group by
+
     regions = list(dict.fromkeys(regions))
-    members = regions + ([witness] if witness else [])
-    wanted = "two regions and a witness" if witness else "three regions"
-    if len(members) != 3 or (witness and witness in regions):
-        raise ProbeError(f"MRSC needs exactly {wanted} of one region set, got {', '.join(members) or 'none'}")
-    if not any(set(members) <= set(members_) for members_ in REGION_SETS.values()):
-        sets = "; ".join(f"{name}: {', '.join(r)}" for name, r in REGION_SETS.items())
-        raise ProbeError(f"MRSC's regions must all be in one region set ({sets}), got {', '.join(members)}")
+    try:
+        check_group(regions, [witness] if witness else [])
+    except ValueError as error:
+        raise ProbeError(f"MRSC takes three regions of one region set, or two and a witness: {error}") from None
     return regions
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from backend.local import network
 from dashboard import charts, live_panel, session
-from dashboard.measure.cloud_pair import REGION_SETS, check_mrsc_regions
+from dashboard.measure.cloud_pair import DEFAULT_REGIONS, check_mrsc_regions
 from dashboard.measure.consistency_runs import SETTINGS, compare_consistency
 from dashboard.measure.errors import ProbeError
 from dashboard.measure.live import LiveRun
@@ -18,7 +18,7 @@ from dashboard.measure.probes import consistency_figures as cf
 from dashboard.measure.runs.store import StoreError
 
 NAME = "consistency"
-US = list(REGION_SETS["US"])
+US = list(DEFAULT_REGIONS)
 NO_WITNESS = "none: three full regions"
 
 st.title("Consistency: MREC next to MRSC")

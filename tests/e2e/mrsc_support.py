@@ -4,9 +4,8 @@ isolated region shows at once: botocore retries ``ReplicatedWriteConflictExcepti
 
 from __future__ import annotations
 
-import boto3
 import requests
-from botocore.config import Config
+from cloud_clients import local_client
 
 from backend.local.contracts import ITEM_VERSION_HEADER, TABLE_NAME
 from backend.local.dynamodb.versions import from_text
@@ -15,14 +14,7 @@ US_SET = ["us-east-1", "us-east-2", "us-west-2"]
 
 
 def client(cloud, region: str):
-    return boto3.client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=cloud.endpoints["dynamodb"][region],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=20),
-    )
+    return local_client(cloud, region, retries={"total_max_attempts": 1}, read_timeout=20)
 
 
 def error_code(error: Exception) -> str:

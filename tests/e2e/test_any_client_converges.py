@@ -11,10 +11,9 @@ import time
 import urllib.error
 import urllib.request
 
-import boto3
 import pytest
 from aws_cli import aws, output
-from botocore.config import Config
+from cloud_clients import local_client
 
 from backend.local.chaos.clients import scan_versions
 from backend.local.cloud import LocalCloud
@@ -28,19 +27,13 @@ REGIONS = (US, EU, AP)
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(regions=list(REGIONS), network="none", health_interval_s=0.3, failure_threshold=2,
-                       state_dir=tmp_path_factory.mktemp("any-client"))  # fmt: skip
-    local.start()
-    try:
+    with LocalCloud(regions=list(REGIONS), network="none", health_interval_s=0.3, failure_threshold=2,
+                    state_dir=tmp_path_factory.mktemp("any-client")) as local:  # fmt: skip
         yield local
-    finally:
-        local.stop()
 
 
 def client(cloud, region):
-    return boto3.client("dynamodb", region_name=region, endpoint_url=cloud.endpoints["dynamodb"][region],
-                        aws_access_key_id="local", aws_secret_access_key="local",
-                        config=Config(retries={"max_attempts": 1}))  # fmt: skip
+    return local_client(cloud, region, retries={"max_attempts": 1})
 
 
 def cli(cloud, tmp_path, region, *arguments):

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import pytest
 from aws_cli import aws, error_code, output
-from botocore.config import Config
+from cloud_clients import local_client
 
 from backend.local.cloud import LocalCloud
 
@@ -25,25 +24,14 @@ EARLIER = 300  # items written before update-table: every one must be in a new r
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(
+    with LocalCloud(
         regions=[US, EU, AP], network="none", state_dir=tmp_path_factory.mktemp("global-tables")
-    )
-    local.start()
-    try:
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def client(cloud, region: str):
-    return boto3.client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=cloud.endpoints["dynamodb"][region],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(cloud, region, retries={"max_attempts": 1})
 
 
 def cli(cloud, tmp_path, region: str, *arguments: str):

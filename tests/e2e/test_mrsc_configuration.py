@@ -25,12 +25,8 @@ SOURCE, REPLICA, WITNESS = "us-east-2", "us-east-1", "us-west-2"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(regions=US_SET, network="none", state_dir=tmp_path_factory.mktemp("mrsc-config"))
-    local.start()
-    try:
+    with LocalCloud(regions=US_SET, network="none", state_dir=tmp_path_factory.mktemp("mrsc-config")) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def cli(cloud, tmp_path, region: str, *arguments: str):

@@ -26,14 +26,10 @@ pytestmark = pytest.mark.e2e
 def cloud(request, tmp_path_factory):
     witness = {"witness": "us-west-2"} if request.param == "witness" else {}
     regions = US_SET if not witness else US_SET[:2]
-    local = LocalCloud(
+    with LocalCloud(
         regions=regions, network="none", consistency="strong", state_dir=tmp_path_factory.mktemp("mrsc"), **witness
-    )
-    local.start()
-    try:
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def test_describe_table_shows_strong_consistency_and_the_witness(cloud):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
+from cloud_clients import local_client
 
 from backend.local.cloud import LocalCloud
 
@@ -19,14 +19,10 @@ N = 7
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(
+    with LocalCloud(
         regions=[US, EU], network="none", endpoints_file=tmp_path_factory.mktemp("cloud") / "endpoints.json"
-    )
-    local.start()
-    try:
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def _until(check, timeout_s: float = 20.0):
@@ -41,13 +37,7 @@ def _until(check, timeout_s: float = 20.0):
 
 def test_pending_replication_count_counts_paused_updates_per_pair_and_drains_on_resume(cloud):
     control = cloud.control
-    us = boto3.client(
-        "dynamodb",
-        region_name=US,
-        endpoint_url=cloud.endpoints["dynamodb"][US],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    us = local_client(cloud, US)
     assert control.pending_replication_count() == {(US, EU): 0, (EU, US): 0}
     control.pause_replication(EU)
     try:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
+from cloud_clients import local_client
 
 from backend.local.cloud import LocalCloud
 from backend.local.replication.housekeeping import TRIM_INTERVAL_S
@@ -23,26 +22,14 @@ N = 20
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(
+    with LocalCloud(
         regions=[US, EU], network="none", endpoints_file=tmp_path_factory.mktemp("cloud") / "endpoints.json"
-    )
-    local.start()
-    try:
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def _client(cloud, service: str, region: str):
-    kind = "dynamodb" if service == "dynamodb" else "streams"
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=cloud.endpoints[kind][region],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(cloud, region, service, retries={"max_attempts": 1})
 
 
 def _shard(streams):

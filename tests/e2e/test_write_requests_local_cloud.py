@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import pytest
 from aws_cli import aws, error_code, output
-from botocore.config import Config
+from cloud_clients import local_client
 
 from backend.local.cloud import LocalCloud
 
@@ -23,25 +22,14 @@ TABLE = "keyvalues"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    local = LocalCloud(
+    with LocalCloud(
         regions=[US, EU], network="none", endpoints_file=tmp_path_factory.mktemp("cloud") / "endpoints.json"
-    )
-    local.start()
-    try:
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def _client(cloud, region: str):
-    return boto3.client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=cloud.endpoints["dynamodb"][region],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),  # an HTML 500 would show at once
-    )
+    return local_client(cloud, region, retries={"max_attempts": 1})  # an HTML 500 would show at once
 
 
 @pytest.fixture(scope="module")

@@ -25,10 +25,11 @@ from backend.local.chaos.clients import (
     write,
 )
 from backend.local.chaos.history import History
+from backend.local.dynamodb import strong
 from backend.local.replication.wire import WireClient
 
 DEFAULT_REGIONS = ("us-west-2", "eu-central-1", "ap-southeast-2")
-STRONG_REGIONS = ("us-east-1", "us-east-2", "us-west-2")  # MRSC: three regions of one region set
+STRONG_REGIONS = strong.REGION_SETS["US"]  # MRSC: three regions of one region set
 HOT_KEYS = 6
 LAG_KEYS = 50  # the lag probe cycles through these keys (unique values), so the final read stays short
 LAG_PATIENCE_S = 15.0  # a lag sample not seen within this long is counted as "not seen"

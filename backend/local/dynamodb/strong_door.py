@@ -82,18 +82,9 @@ def _held(table, keys: dict, newest) -> dict:
     live = versions.table_versions(table).live.get(key)
     item = None
     if live is not None and live == newest:
-        hash_value, range_value = (key, None) if table.range_key_attr is None else key
-        stored = _stored_item(table, hash_value, range_value)
+        stored = strong_protocol.backend_of(table).get_item(table.name, keys)
         item = stored.to_json()["Attributes"] if stored is not None else None
     return {"Version": versions.as_text(newest), "Item": item}
-
-
-def _stored_item(table, hash_value, range_value):
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    hash_key = DynamoType({table.hash_key_type: hash_value})
-    range_key = DynamoType({table.range_key_type: range_value}) if range_value is not None else None
-    return table.get_item(hash_key, range_key)
 
 
 def _witness_accept(request: dict, keys: dict, base, version, item) -> dict:

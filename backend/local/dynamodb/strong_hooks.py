@@ -41,12 +41,11 @@ def _strong_writes(original, name: str):
 
     @functools.wraps(original)
     def write(self, *args, **kwargs):
-        if strong_protocol.bypassed() or versions.is_replicating():
+        # Every write of every table passes here: the table is looked up first, the arguments bound only for MRSC.
+        table = self.tables.get(args[0] if args else kwargs.get("table_name"))
+        if table is None or not strong.is_strong(table) or strong_protocol.bypassed() or versions.is_replicating():
             return original(self, *args, **kwargs)
         bound = signature.bind(self, *args, **kwargs)
-        table = self.tables.get(bound.arguments["table_name"])
-        if table is None or not strong.is_strong(table):
-            return original(self, *args, **kwargs)
         source = bound.arguments["item_attrs"] if name == "put_item" else bound.arguments["key"]
         keys = _keys_of(table, source)
         return strong_protocol.strong_write(self, table.name, keys, lambda: original(self, *args, **kwargs))

@@ -188,17 +188,19 @@ def _settled_trial(table, keys: dict, call):
 def _caught_up(table, keys: dict) -> bool:
     """Asks the other regions for the key's newest version without waiting for their pending writes (this one is
     the proposal's job); True if this region was behind and took it."""
-    local = versions.table_versions(table).newest(versions.key_from_json(table, keys))
-    request = {"TableName": table.name, "Keys": keys, "Wait": False}
-    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
-        if answer == strong_peers.UNREACHABLE or not answer.get("Version"):
-            continue
-        version = versions.from_text(answer["Version"])
-        if local is None or version > local:
-            repair(table, keys, version, answer.get("Item"))
-            return True
-        return False
+    for version, image in _peer_versions(table, keys, wait=False):
+        if version is not None:
+            return repair(table, keys, version, image)
     return False
+
+
+def _peer_versions(table, keys: dict, wait: bool):
+    """The other regions' answers to ``StrongRead`` in the order they arrive: (version or None, image); a region
+    that does not answer is left out. ``wait``: each answers once no write of the key is pending there."""
+    request = {"TableName": table.name, "Keys": keys, "Wait": wait}
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
+        if answer != strong_peers.UNREACHABLE:
+            yield (versions.from_text(answer["Version"]) if answer.get("Version") else None), answer.get("Item")
 
 
 def _undo(table, change) -> None:
@@ -234,8 +236,7 @@ def _propose(table, keys: dict, base, version, image, priority, began=None) -> t
     }
     newest = None
     outcome, silent = "unreachable", False
-    peers = peers_of(table)
-    for _peer, answer in strong_peers.ask_all(table.region_name, peers, "StrongAccept", request, began):
+    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongAccept", request, began):
         if answer == strong_peers.UNREACHABLE or answer.get("Reason") == "late":
             silent = True
             continue
@@ -272,11 +273,15 @@ def _commit(backend, table_name: str, keys: dict, image, version) -> None:
         _bypass.active = False
 
 
-def repair(table, keys: dict, version, image) -> None:
+def repair(table, keys: dict, version, image) -> bool:
+    """Takes another region's newer version of the key; True if it was newer than what this region holds."""
+    return versioned_writes.apply_versioned(backend_of(table), table, table.name, keys, image, version)
+
+
+def backend_of(table):
     from moto.dynamodb.models import dynamodb_backends
 
-    backend = dynamodb_backends[table.account_id][table.region_name]
-    versioned_writes.apply_versioned(backend, table, table.name, keys, image, version)
+    return dynamodb_backends[table.account_id][table.region_name]
 
 
 # -- the strongly consistent read -----------------------------------------------------------------------------
@@ -287,14 +292,8 @@ def refresh(table, keys: dict) -> None:
     if strong_peers.is_isolated():
         raise _unreachable()
     guards.wait_idle(token(table.name, keys))
-    local = versions.table_versions(table).newest(versions.key_from_json(table, keys))
-    request = {"TableName": table.name, "Keys": keys}
-    for _peer, answer in strong_peers.ask_all(table.region_name, peers_of(table), "StrongRead", request):
-        if answer == strong_peers.UNREACHABLE:
-            continue
-        if answer.get("Version"):
-            version = versions.from_text(answer["Version"])
-            if local is None or version > local:
-                repair(table, keys, version, answer.get("Item"))
+    for version, image in _peer_versions(table, keys, wait=True):
+        if version is not None:
+            repair(table, keys, version, image)  # only if newer than what this region holds
         return
     raise _unreachable()
